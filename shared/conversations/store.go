@@ -1,0 +1,17 @@
+package conversations
+
+import (
+	"context"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Store is what the conversation actions need of storage.
+type Store interface {
+	CreateConversation(ctx context.Context, n store.NewConversation) error
+	Conversation(ctx context.Context, id string) (conversation.Conversation, error)
+	Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error)
+	Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error)
+	Session(ctx context.Context, hash string) (store.Session, error)
+}

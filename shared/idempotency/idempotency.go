@@ -1,0 +1,40 @@
+// Package idempotency defines what "a retry with the same Idempotency-Key returns the first
+// response and does nothing twice" needs from storage. The HTTP adapter runs the flow; the
+// store implements Store with conditional writes.
+package idempotency
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// TTL is how long a key is remembered.
+const TTL = 24 * time.Hour
+
+// InProgressTimeout is how long an in-progress record blocks retries; after it, a crashed
+// attempt no longer blocks the key. It exceeds the functions' timeout.
+const InProgressTimeout = 30 * time.Second
+
+// Response is a completed request's answer as remembered.
+type Response struct {
+	Status  int               `json:"status"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Record is what the store found under a key that was already taken.
+type Record struct {
+	RequestHash string
+	Completed   bool
+	Response    Response
+}
+
+// Store is what the idempotency flow needs of storage.
+type Store interface {
+	// Begin claims the key. If the key is already held (completed, or in progress and not
+	// timed out), it returns the existing record and claimed=false.
+	Begin(ctx context.Context, scope, requestHash string, ttl, inProgress time.Duration) (existing Record, claimed bool, err error)
+	Complete(ctx context.Context, scope string, resp Response, ttl time.Duration) error
+	Abandon(ctx context.Context, scope string) error
+}

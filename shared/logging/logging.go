@@ -1,0 +1,34 @@
+// Package logging sets up the JSON logs every function writes (log/slog to stdout, which
+// Lambda ships to CloudWatch). Secrets never reach it: callers log ids and outcomes, not
+// tokens, PINs, addresses or message text; Redacted exists for the rare field that must be
+// mentioned without its value.
+package logging
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// New returns a JSON logger at the level named by LOG_LEVEL (DEBUG, INFO, WARN, ERROR).
+func New(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToUpper(level) {
+	case "DEBUG":
+		l = slog.LevelDebug
+	case "WARN":
+		l = slog.LevelWarn
+	case "ERROR":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Default is the logger of a function: stdout, level from LOG_LEVEL.
+func Default() *slog.Logger { return New(os.Stdout, os.Getenv("LOG_LEVEL")) }
+
+// Redacted marks that a secret was present without logging it.
+const Redacted = "[redacted]"

@@ -1,0 +1,130 @@
+// Package setup builds what a function needs, once, at init: the logger, the AWS clients,
+// the store and the use-case services, configured from environment variables that the SAM
+// template sets. Each dependency is built on first use, so a function only builds (and only
+// needs permissions for) what its handler asks for. The local gateway uses the same Deps for
+// every route.
+package setup
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/config"
+	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/logging"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Deps holds a function's long-lived dependencies. Getters build on first call and are safe
+// for concurrent use (the local gateway serves many requests at once).
+type Deps struct {
+	Log *slog.Logger
+	Now func() time.Time
+
+	awsOnce sync.Once
+	awsCfg  aws.Config
+
+	storeOnce sync.Once
+	store     *store.Store
+
+	convOnce sync.Once
+	conv     *conversations.Service
+
+	agentsOnce sync.Once
+	agents     auth.AgentTokens
+
+	overrides Overrides
+}
+
+// Overrides lets tests and the local gateway supply ready-made parts instead of building
+// them from the environment.
+type Overrides struct {
+	AWS       *aws.Config
+	Store     *store.Store
+	Publisher conversations.Publisher
+	// AgentTokens replaces JWT verification against JWKS_URL (tests with their own keys).
+	AgentTokens auth.AgentTokens
+}
+
+// FromEnv is what a function's main calls.
+func FromEnv() *Deps {
+	return &Deps{Log: logging.Default(), Now: time.Now}
+}
+
+// With returns Deps that use the given parts where set.
+func With(log *slog.Logger, o Overrides) *Deps {
+	return &Deps{Log: log, Now: time.Now, overrides: o}
+}
+
+// AWS is the shared SDK configuration.
+func (d *Deps) AWS() aws.Config {
+	d.awsOnce.Do(func() {
+		if d.overrides.AWS != nil {
+			d.awsCfg = *d.overrides.AWS
+			return
+		}
+		d.awsCfg = awsclients.MustLoad()
+	})
+	return d.awsCfg
+}
+
+// Store is the table named by TABLE_NAME.
+func (d *Deps) Store() *store.Store {
+	d.storeOnce.Do(func() {
+		if d.overrides.Store != nil {
+			d.store = d.overrides.Store
+			return
+		}
+		d.store = store.New(awsclients.DynamoDB(d.AWS()), config.Required("TABLE_NAME"))
+	})
+	return d.store
+}
+
+// Publisher pushes events to WebSocket connections.
+func (d *Deps) Publisher() conversations.Publisher {
+	if d.overrides.Publisher != nil {
+		return d.overrides.Publisher
+	}
+	return conversations.NopPublisher{}
+}
+
+// Conversations is the conversation service.
+func (d *Deps) Conversations() *conversations.Service {
+	d.convOnce.Do(func() {
+		st := d.Store()
+		d.conv = &conversations.Service{
+			Store:         st,
+			Publisher:     d.Publisher(),
+			Now:           d.Now,
+			SessionTTL:    config.Hours("SESSION_TTL_HOURS", 12),
+			DefaultTeamID: config.String("DEFAULT_TEAM_ID", ""),
+		}
+	})
+	return d.conv
+}
+
+// Background is the context used for init-time work.
+func Background() context.Context { return context.Background() }
+
+// Resolver turns Authorization headers into principals.
+func (d *Deps) Resolver() auth.Resolver {
+	return auth.Resolver{Agents: d.AgentTokens(), Visitors: d.Store()}
+}
+
+// AgentTokens verifies agent JWTs against the identity provider's JWKS.
+func (d *Deps) AgentTokens() auth.AgentTokens {
+	d.agentsOnce.Do(func() {
+		if d.overrides.AgentTokens != nil {
+			d.agents = d.overrides.AgentTokens
+			return
+		}
+		d.agents = newAgentVerifier()
+	})
+	return d.agents
+}

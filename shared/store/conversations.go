@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+)
+
+func convPK(id string) string            { return "CONV#" + id }
+func partSK(participantID string) string { return "PART#" + participantID }
+func eventSK(eventID string) string      { return "EVT#" + eventID }
+func sessionPK(hash string) string       { return "SESSION#" + hash }
+
+const (
+	metaSK    = "META"
+	sessionSK = "SESSION"
+)
+
+type conversationItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Type      string `dynamodbav:"type"`
+	ID        string `dynamodbav:"id"`
+	Status    string `dynamodbav:"status"`
+	Topic     string `dynamodbav:"topic,omitempty"`
+	PageURL   string `dynamodbav:"pageUrl,omitempty"`
+	TeamID    string `dynamodbav:"teamId,omitempty"`
+	Assignee  string `dynamodbav:"assignee,omitempty"`
+	CreatedAt int64  `dynamodbav:"createdAt"`
+	EndedAt   int64  `dynamodbav:"endedAt,omitempty"`
+}
+
+func toConversationItem(c conversation.Conversation) conversationItem {
+	it := conversationItem{
+		PK: convPK(c.ID), SK: metaSK, Type: "conversation", ID: c.ID, Status: string(c.Status),
+		Topic: c.Topic, PageURL: c.PageURL, TeamID: c.TeamID, Assignee: c.Assignee,
+		CreatedAt: c.CreatedAt.UnixMilli(),
+	}
+	if !c.EndedAt.IsZero() {
+		it.EndedAt = c.EndedAt.UnixMilli()
+	}
+	return it
+}
+
+func (it conversationItem) domain() conversation.Conversation {
+	c := conversation.Conversation{
+		ID: it.ID, Status: conversation.Status(it.Status), Topic: it.Topic, PageURL: it.PageURL,
+		TeamID: it.TeamID, Assignee: it.Assignee, CreatedAt: time.UnixMilli(it.CreatedAt).UTC(),
+	}
+	if it.EndedAt != 0 {
+		c.EndedAt = time.UnixMilli(it.EndedAt).UTC()
+	}
+	return c
+}
+
+type participantItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	Type        string `dynamodbav:"type"`
+	ID          string `dynamodbav:"id"`
+	Kind        string `dynamodbav:"kind"`
+	AgentID     string `dynamodbav:"agentId,omitempty"`
+	DisplayName string `dynamodbav:"displayName,omitempty"`
+	JoinedAt    int64  `dynamodbav:"joinedAt"`
+}
+
+func toParticipantItem(p conversation.Participant) participantItem {
+	return participantItem{
+		PK: convPK(p.ConversationID), SK: partSK(p.ID), Type: "participant", ID: p.ID,
+		Kind: string(p.Kind), AgentID: p.AgentID, DisplayName: p.DisplayName,
+		JoinedAt: p.JoinedAt.UnixMilli(),
+	}
+}
+
+func (it participantItem) domain(conversationID string) conversation.Participant {
+	return conversation.Participant{
+		ConversationID: conversationID, ID: it.ID, Kind: conversation.ParticipantKind(it.Kind),
+		AgentID: it.AgentID, DisplayName: it.DisplayName, JoinedAt: time.UnixMilli(it.JoinedAt).UTC(),
+	}
+}
+
+type eventItem struct {
+	PK       string         `dynamodbav:"pk"`
+	SK       string         `dynamodbav:"sk"`
+	Type     string         `dynamodbav:"type"`
+	ID       string         `dynamodbav:"id"`
+	Event    string         `dynamodbav:"event"`
+	At       int64          `dynamodbav:"at"`
+	Audience string         `dynamodbav:"audience"`
+	ActorID  string         `dynamodbav:"actorId,omitempty"`
+	Data     map[string]any `dynamodbav:"data,omitempty"`
+}
+
+func toEventItem(e conversation.Event) eventItem {
+	return eventItem{
+		PK: convPK(e.ConversationID), SK: eventSK(e.ID), Type: "event", ID: e.ID, Event: e.Type,
+		At: e.At.UnixMilli(), Audience: string(e.Audience), ActorID: e.ActorID, Data: e.Data,
+	}
+}
+
+func (it eventItem) domain(conversationID string) conversation.Event {
+	return conversation.Event{
+		ID: it.ID, ConversationID: conversationID, Type: it.Event, At: time.UnixMilli(it.At).UTC(),
+		Audience: conversation.Audience(it.Audience), ActorID: it.ActorID, Data: it.Data,
+	}
+}
+
+// Session is a visitor session as stored: only the token's hash, never the token.
+type Session struct {
+	Hash           string
+	ConversationID string
+	ParticipantID  string
+	ExpiresAt      time.Time
+}
+
+type sessionItem struct {
+	PK             string `dynamodbav:"pk"`
+	SK             string `dynamodbav:"sk"`
+	Type           string `dynamodbav:"type"`
+	ConversationID string `dynamodbav:"conversationId"`
+	ParticipantID  string `dynamodbav:"participantId"`
+	ExpiresAt      int64  `dynamodbav:"expiresAt"`
+}
+
+func toSessionItem(s Session) sessionItem {
+	return sessionItem{
+		PK: sessionPK(s.Hash), SK: sessionSK, Type: "session", ConversationID: s.ConversationID,
+		ParticipantID: s.ParticipantID, ExpiresAt: s.ExpiresAt.Unix(),
+	}
+}
+
+// NewConversation is everything written when a conversation starts: all or nothing.
+type NewConversation struct {
+	Conversation conversation.Conversation
+	Participant  conversation.Participant
+	Session      *Session // visitors only
+	Events       []conversation.Event
+}
+
+// CreateConversation writes a new conversation, its first participant, the visitor's session
+// and the opening events in one transaction.
+func (s *Store) CreateConversation(ctx context.Context, n NewConversation) error {
+	t := s.newTx().
+		put("conversation", toConversationItem(n.Conversation), notExists).
+		put("participant", toParticipantItem(n.Participant), notExists)
+	if n.Session != nil {
+		t.put("session", toSessionItem(*n.Session), notExists)
+	}
+	for _, e := range n.Events {
+		t.put("event", toEventItem(e), notExists)
+	}
+	return t.commit(ctx)
+}
+
+// Conversation reads a conversation; ErrNotFound if there is none.
+func (s *Store) Conversation(ctx context.Context, id string) (conversation.Conversation, error) {
+	var it conversationItem
+	if err := s.getItem(ctx, convPK(id), metaSK, true, &it); err != nil {
+		return conversation.Conversation{}, err
+	}
+	return it.domain(), nil
+}
+
+// Participant reads one current participant; ErrNotFound if they are not (or no longer) in.
+func (s *Store) Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error) {
+	var it participantItem
+	if err := s.getItem(ctx, convPK(conversationID), partSK(participantID), true, &it); err != nil {
+		return conversation.Participant{}, err
+	}
+	return it.domain(conversationID), nil
+}
+
+// Participants lists the current participants of a conversation.
+func (s *Store) Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error) {
+	var out []conversation.Participant
+	err := s.queryPrefix(ctx, convPK(conversationID), "PART#", func(m map[string]types.AttributeValue) error {
+		var it participantItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return err
+		}
+		out = append(out, it.domain(conversationID))
+		return nil
+	})
+	return out, err
+}
+
+// Session reads a live visitor session by the token's hash; ErrNotFound if it is unknown,
+// revoked or expired.
+func (s *Store) Session(ctx context.Context, hash string) (Session, error) {
+	var it sessionItem
+	if err := s.getItem(ctx, sessionPK(hash), sessionSK, true, &it); err != nil {
+		return Session{}, err
+	}
+	return Session{Hash: hash, ConversationID: it.ConversationID, ParticipantID: it.ParticipantID,
+		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}, nil
+}
+
+// EventPage is one page of history.
+type EventPage struct {
+	Events []conversation.Event
+	Next   string // id to pass as after= for the next page, "" when this is the last page
+}
+
+// Events returns history events after the given event id, oldest first, keeping only those
+// visible to the given kind of participant. It reads until it has limit visible events or
+// the history ends, so filtered-out events never produce short or empty middle pages.
+func (s *Store) Events(ctx context.Context, conversationID, after string, limit int, viewer conversation.ParticipantKind) (EventPage, error) {
+	start := eventSK(after)
+	if after == "" {
+		start = "EVT#"
+	}
+	var page EventPage
+	var lastKey map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(convPK(conversationID)), ":from": str(start + "\x00"), ":to": str("EVT#\xff"),
+			},
+			ConsistentRead:    aws.Bool(true),
+			Limit:             aws.Int32(int32(limit + 1)),
+			ExclusiveStartKey: lastKey,
+		})
+		if err != nil {
+			return EventPage{}, fmt.Errorf("query events: %w", err)
+		}
+		for _, m := range res.Items {
+			var it eventItem
+			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+				return EventPage{}, fmt.Errorf("decode event: %w", err)
+			}
+			e := it.domain(conversationID)
+			if !e.VisibleTo(viewer) {
+				continue
+			}
+			if len(page.Events) == limit {
+				page.Next = page.Events[len(page.Events)-1].ID
+				return page, nil
+			}
+			page.Events = append(page.Events, e)
+		}
+		if res.LastEvaluatedKey == nil {
+			return page, nil
+		}
+		lastKey = res.LastEvaluatedKey
+	}
+}
+
+// AppendEvents writes events that need no other change (messages, notices).
+func (s *Store) AppendEvents(ctx context.Context, events ...conversation.Event) error {
+	t := s.newTx()
+	for _, e := range events {
+		t.put("event", toEventItem(e), notExists)
+	}
+	return t.commit(ctx)
+}
+
+// PostMessage writes a message event only while the author is still a participant of an open
+// conversation: a participant who was removed a moment ago cannot slip a message in.
+func (s *Store) PostMessage(ctx context.Context, e conversation.Event, participantID string) error {
+	err := s.newTx().
+		check("open", convPK(e.ConversationID), metaSK, condOpen()).
+		check("participant", convPK(e.ConversationID), partSK(participantID), cond{expr: "attribute_exists(pk)"}).
+		put("event", toEventItem(e), notExists).
+		commit(ctx)
+	return err
+}
+
+// condOpen is the condition that a conversation exists and has not ended.
+func condOpen() cond {
+	return cond{
+		expr:   "attribute_exists(pk) AND #status = :open",
+		names:  map[string]string{"#status": "status"},
+		values: map[string]types.AttributeValue{":open": str(string(conversation.StatusOpen))},
+	}
+}
+
+// queryPrefix runs fn on every item of pk whose sk begins with prefix, page by page.
+func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, fn func(map[string]types.AttributeValue) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pk), ":prefix": str(prefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query %s %s*: %w", pk, prefix, err)
+		}
+		for _, m := range page.Items {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// IsNotFound reports whether err means "absent or expired".
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// VisitorSession implements auth.VisitorSessions.
+func (s *Store) VisitorSession(ctx context.Context, hash string) (conversationID, participantID string, found bool, err error) {
+	sess, err := s.Session(ctx, hash)
+	if IsNotFound(err) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	return sess.ConversationID, sess.ParticipantID, true, nil
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// tx builds one TransactWriteItems call whose operations carry names, so a cancellation can
+// say which rule failed. Build errors (encoding) are kept and returned by commit.
+type tx struct {
+	s     *Store
+	names []string
+	items []types.TransactWriteItem
+	err   error
+}
+
+func (s *Store) newTx() *tx { return &tx{s: s} }
+
+// cond is a condition expression with its placeholders.
+type cond struct {
+	expr   string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+func (c cond) exprPtr() *string {
+	if c.expr == "" {
+		return nil
+	}
+	return aws.String(c.expr)
+}
+
+func (c cond) namesOrNil() map[string]string {
+	if len(c.names) == 0 {
+		return nil
+	}
+	return c.names
+}
+
+func (c cond) valuesOrNil() map[string]types.AttributeValue {
+	if len(c.values) == 0 {
+		return nil
+	}
+	return c.values
+}
+
+// notExists is the condition that the item does not exist yet.
+var notExists = cond{expr: "attribute_not_exists(pk)"}
+
+// put adds a Put of item under the given condition (zero cond: unconditional).
+func (t *tx) put(name string, item any, c cond) *tx {
+	m, err := marshal(item)
+	if err != nil {
+		t.err = errors.Join(t.err, err)
+		return t
+	}
+	t.names = append(t.names, name)
+	t.items = append(t.items, types.TransactWriteItem{Put: &types.Put{
+		TableName:                 aws.String(t.s.table),
+		Item:                      m,
+		ConditionExpression:       c.exprPtr(),
+		ExpressionAttributeNames:  c.namesOrNil(),
+		ExpressionAttributeValues: c.valuesOrNil(),
+	}})
+	return t
+}
+
+// update adds an Update of pk/sk.
+func (t *tx) update(name, pk, sk, updateExpr string, c cond) *tx {
+	t.names = append(t.names, name)
+	t.items = append(t.items, types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(t.s.table),
+		Key:                       key(pk, sk),
+		UpdateExpression:          aws.String(updateExpr),
+		ConditionExpression:       c.exprPtr(),
+		ExpressionAttributeNames:  c.namesOrNil(),
+		ExpressionAttributeValues: c.valuesOrNil(),
+	}})
+	return t
+}
+
+// del adds a Delete of pk/sk.
+func (t *tx) del(name, pk, sk string, c cond) *tx {
+	t.names = append(t.names, name)
+	t.items = append(t.items, types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                 aws.String(t.s.table),
+		Key:                       key(pk, sk),
+		ConditionExpression:       c.exprPtr(),
+		ExpressionAttributeNames:  c.namesOrNil(),
+		ExpressionAttributeValues: c.valuesOrNil(),
+	}})
+	return t
+}
+
+// check adds a ConditionCheck on pk/sk.
+func (t *tx) check(name, pk, sk string, c cond) *tx {
+	t.names = append(t.names, name)
+	t.items = append(t.items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                 aws.String(t.s.table),
+		Key:                       key(pk, sk),
+		ConditionExpression:       aws.String(c.expr),
+		ExpressionAttributeNames:  c.namesOrNil(),
+		ExpressionAttributeValues: c.valuesOrNil(),
+	}})
+	return t
+}
+
+// maxTxRetries bounds retries of a transaction that lost a race (TransactionConflict): the
+// conditions are evaluated afresh on each try, so a retry never breaks a rule.
+const maxTxRetries = 3
+
+// commit runs the transaction. A cancelled transaction becomes *TxCanceledError naming the
+// operations whose condition failed.
+func (t *tx) commit(ctx context.Context) error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.items) == 0 {
+		return nil
+	}
+	if len(t.items) > 100 {
+		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's 100", len(t.items))
+	}
+	var last error
+	for attempt := 0; attempt <= maxTxRetries; attempt++ {
+		_, err := t.s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: t.items})
+		if err == nil {
+			return nil
+		}
+		last = t.canceled(err)
+		var tc *TxCanceledError
+		if !errors.As(last, &tc) || !tc.Conflicted() || len(tc.Failed) > 0 {
+			return last
+		}
+	}
+	return last
+}
+
+func (t *tx) canceled(err error) error {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return fmt.Errorf("transact write: %w", err)
+	}
+	out := &TxCanceledError{}
+	for i, r := range tce.CancellationReasons {
+		code := aws.ToString(r.Code)
+		out.Reasons = append(out.Reasons, code)
+		if code == "ConditionalCheckFailed" && i < len(t.names) {
+			out.Failed = append(out.Failed, t.names[i])
+		}
+	}
+	return out
+}
