@@ -78,6 +78,7 @@ var agentTokenMessages = map[string]string{
 // Reasons found by agentClaims.Validate; mapped to codes by agentTokenError.
 var (
 	errAgentTokenNoSubject     = errors.New("token has no sub")
+	errAgentTokenWrongIssuer   = errors.New("token is not from the accepted issuer")
 	errAgentTokenWrongAudience = errors.New("token is not for any accepted audience")
 )
 
@@ -102,6 +103,7 @@ type AgentVerifierConfig struct {
 type AgentVerifier struct {
 	keys   keyfunc.Keyfunc
 	parser *jwt.Parser
+	issuer string
 	// audiences is shared read-only with every agentClaims the verifier decodes.
 	audiences []string
 }
@@ -138,11 +140,11 @@ func NewAgentVerifier(ctx context.Context, cfg AgentVerifierConfig) (*AgentVerif
 		parser: jwt.NewParser(
 			// An explicit list is what stops alg "none" and HS256-signed-with-the-public-key.
 			jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}),
-			jwt.WithIssuer(cfg.Issuer),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(leeway),
 		),
+		issuer:    cfg.Issuer,
 		audiences: slices.Clone(cfg.Audiences),
 	}, nil
 }
@@ -175,7 +177,7 @@ func (v *AgentVerifier) Verify(ctx context.Context, bearer string) (Principal, e
 	if len(token) > agentJWTMaxBytes {
 		return Principal{}, agentTokenRefused(codeTokenMalformed, errors.New("token too long"))
 	}
-	claims := agentClaims{audiences: v.audiences}
+	claims := agentClaims{issuer: v.issuer, audiences: v.audiences}
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.keys.KeyfuncCtx(ctx)); err != nil {
 		return Principal{}, agentTokenError(err)
 	}
@@ -192,7 +194,7 @@ func agentTokenError(err error) error {
 		code = codeTokenMalformed
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
 		code = codeTokenInvalid
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, errAgentTokenWrongIssuer):
 		code = codeTokenWrongIssuer
 	case errors.Is(err, errAgentTokenWrongAudience):
 		code = codeTokenWrongAudience
@@ -217,7 +219,9 @@ type agentClaims struct {
 	TokenUse string `json:"token_use,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
 
-	audiences []string // the verifier's accepted audiences, not part of the token
+	// What the verifier accepts; not part of the token.
+	issuer    string
+	audiences []string
 }
 
 // Validate is called by the jwt parser after the registered claims passed, with the
@@ -226,6 +230,11 @@ func (c *agentClaims) Validate() error {
 	var errs []error
 	if c.Subject == "" {
 		errs = append(errs, errAgentTokenNoSubject)
+	}
+	// Checked here rather than with jwt.WithIssuer so that a missing iss is reported like a
+	// wrong one, as a missing aud is.
+	if c.Issuer != c.issuer {
+		errs = append(errs, errAgentTokenWrongIssuer)
 	}
 	if !c.forAcceptedAudience() {
 		errs = append(errs, errAgentTokenWrongAudience)

@@ -32,7 +32,7 @@ func (r Resolver) Resolve(ctx context.Context, authorization string) (Principal,
 	if strings.TrimSpace(authorization) == "" {
 		return Principal{Kind: Anonymous}, nil
 	}
-	token, ok := bearer(authorization)
+	token, ok := BearerToken(authorization)
 	if !ok {
 		return Principal{Kind: Anonymous, AuthError: "token_malformed"}, nil
 	}
@@ -68,14 +68,4 @@ func (r Resolver) visitor(ctx context.Context, token string) (Principal, error) 
 		return Principal{Kind: Visitor, AuthError: "session_invalid"}, nil
 	}
 	return Principal{Kind: Visitor, ConversationID: convID, ParticipantID: partID, SessionHash: hash}, nil
-}
-
-// bearer extracts the credential of a "Bearer <credential>" header (scheme case-insensitive).
-func bearer(header string) (string, bool) {
-	scheme, cred, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	cred = strings.TrimSpace(cred)
-	return cred, cred != ""
 }

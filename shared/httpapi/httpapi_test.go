@@ -136,7 +136,10 @@ func TestHandle_RefusesOversizedBodies(t *testing.T) {
 
 func TestHandle_DecodesBase64BodiesAndReadsPrincipal(t *testing.T) {
 	var got *Request
-	h := Handle("test", quietLog(), func(_ context.Context, r *Request) (Response, error) { got = r; return OK(map[string]string{"ok": "yes"}), nil })
+	h := Handle("test", quietLog(), func(_ context.Context, r *Request) (Response, error) {
+		got = r
+		return OK(map[string]string{"ok": "yes"}), nil
+	})
 	ev := events.APIGatewayV2HTTPRequest{
 		Body:            base64.StdEncoding.EncodeToString([]byte(`{"name":"Ada"}`)),
 		IsBase64Encoded: true,
