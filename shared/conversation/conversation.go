@@ -60,6 +60,8 @@ type Participant struct {
 	AgentID        string          `json:"agentId,omitempty"`
 	DisplayName    string          `json:"displayName,omitempty"`
 	JoinedAt       time.Time       `json:"joinedAt"`
+	// SessionHash is a visitor's session (hashed), so leaving or ending can revoke it.
+	SessionHash string `json:"-"`
 }
 
 // IsAgent reports whether the participant is an agent.

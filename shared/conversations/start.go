@@ -72,13 +72,13 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 }
 
 func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
+	token := ids.Token()
 	part := conversation.Participant{
 		ConversationID: conv.ID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
-		DisplayName: req.DisplayName, JoinedAt: conv.CreatedAt,
+		DisplayName: req.DisplayName, JoinedAt: conv.CreatedAt, SessionHash: ids.Hash(token),
 	}
-	token := ids.Token()
 	expires := conv.CreatedAt.Add(s.SessionTTL)
-	session := store.Session{Hash: ids.Hash(token), ConversationID: conv.ID, ParticipantID: part.ID, ExpiresAt: expires}
+	session := store.Session{Hash: part.SessionHash, ConversationID: conv.ID, ParticipantID: part.ID, ExpiresAt: expires}
 	events := openingEvents(conv, part)
 	err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Session: &session, Events: events})
 	if err != nil {
@@ -103,10 +103,6 @@ func openingEvents(conv conversation.Conversation, first conversation.Participan
 		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventParticipantJoined,
 		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: first.ID,
 		Data: participantData(first),
-	}
-	// Same millisecond: make sure "started" sorts before "joined".
-	if joined.ID < started.ID {
-		started.ID, joined.ID = joined.ID, started.ID
 	}
 	return []conversation.Event{started, joined}
 }

@@ -14,4 +14,8 @@ type Store interface {
 	Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error)
 	Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error)
 	Session(ctx context.Context, hash string) (store.Session, error)
+	Events(ctx context.Context, conversationID, after string, limit int, viewer conversation.ParticipantKind) (store.EventPage, error)
+	PostMessage(ctx context.Context, e conversation.Event, participantID string) error
+	Leave(ctx context.Context, p conversation.Participant, wasAssignee bool, events []conversation.Event) error
+	EndConversation(ctx context.Context, conv conversation.Conversation, visitors []conversation.Participant, events []conversation.Event) error
 }

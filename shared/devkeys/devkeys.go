@@ -182,3 +182,15 @@ func (k *Keys) Mint(agentID, issuer, audience string, ttl time.Duration) (string
 	}
 	return signed, nil
 }
+
+// Sign signs arbitrary claims with the key (ES256, with kid): tests use it to make tokens
+// that are expired, not yet valid or otherwise wrong in ways Mint refuses to produce.
+func (k *Keys) Sign(claims jwt.MapClaims) (string, error) {
+	token := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	token.Header["kid"] = k.kid
+	signed, err := token.SignedString(k.private)
+	if err != nil {
+		return "", fmt.Errorf("devkeys: sign: %w", err)
+	}
+	return signed, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
@@ -35,4 +36,54 @@ func GetConversation(d *setup.Deps) httpapi.Handler {
 		}
 		return httpapi.OK(v), nil
 	})
+}
+
+// ListEvents: GET /conversations/{id}/events?after=&limit=.
+func ListEvents(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("list_events", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		page, err := svc.History(ctx, r.Principal, r.Path("id"), r.Query["after"], r.Query["limit"])
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(page), nil
+	})
+}
+
+// PostMessage: POST /conversations/{id}/messages.
+func PostMessage(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("post_message", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req conversations.MessageRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
+			return httpapi.Response{}, err
+		}
+		e, err := svc.PostMessage(ctx, r.Principal, r.Path("id"), req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.Created(e), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// LeaveConversation: POST /conversations/{id}/leave.
+func LeaveConversation(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("leave_conversation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		if err := svc.Leave(ctx, r.Principal, r.Path("id")); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// EndConversation: POST /conversations/{id}/end.
+func EndConversation(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("end_conversation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		if err := svc.End(ctx, r.Principal, r.Path("id")); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()))
 }

@@ -16,4 +16,10 @@ var ByLogicalID = map[string]Constructor{
 	"HttpAuthorizerFunction":    func(d *setup.Deps) any { return HTTPAuthorizer(d) },
 	"StartConversationFunction": func(d *setup.Deps) any { return StartConversation(d) },
 	"GetConversationFunction":   func(d *setup.Deps) any { return GetConversation(d) },
+	"ListEventsFunction":        func(d *setup.Deps) any { return ListEvents(d) },
+	"PostMessageFunction":       func(d *setup.Deps) any { return PostMessage(d) },
+	"LeaveConversationFunction": func(d *setup.Deps) any { return LeaveConversation(d) },
+	"EndConversationFunction":   func(d *setup.Deps) any { return EndConversation(d) },
+	"ListAgentsFunction":        func(d *setup.Deps) any { return ListAgents(d) },
+	"ListTeamsFunction":         func(d *setup.Deps) any { return ListTeams(d) },
 }

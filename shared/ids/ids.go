@@ -9,7 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"strconv"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -22,16 +23,30 @@ func New(prefix string) string {
 }
 
 // Sortable returns an id that sorts by time (millisecond resolution) and then randomly, so
-// history pages by a plain string comparison of the sort key.
+// history pages by a plain string comparison of the sort key. Within one process, ids made in
+// the same millisecond increase (the random part is incremented, like ULID's monotonic mode),
+// so the events of one action keep the order in which they were made.
 func Sortable(at time.Time) string {
-	var r [6]byte
-	mustRead(r[:])
-	ms := strconv.FormatInt(at.UnixMilli(), 10)
-	for len(ms) < 14 {
-		ms = "0" + ms
+	ms := at.UnixMilli()
+	sortableMu.Lock()
+	var r uint64
+	if ms == lastMilli {
+		r = (lastRandom + 1) & (1<<48 - 1)
+	} else {
+		var b [8]byte
+		mustRead(b[2:])
+		r = binary.BigEndian.Uint64(b[:]) >> 1 // leave room to increment without wrapping
 	}
-	return ms + "-" + hex.EncodeToString(r[:])
+	lastMilli, lastRandom = ms, r
+	sortableMu.Unlock()
+	return fmt.Sprintf("%014d-%012x", ms, r)
 }
+
+var (
+	sortableMu sync.Mutex
+	lastMilli  int64
+	lastRandom uint64
+)
 
 // Token returns a 256-bit random secret, URL-safe, for session tokens, join tokens and
 // connect tickets. Only its Hash is ever stored.

@@ -35,3 +35,15 @@ func TestSortable_OrdersByTime(t *testing.T) {
 		t.Fatalf("%s should sort before %s", a, b)
 	}
 }
+
+func TestSortable_IncreasesWithinOneMillisecond(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_000)
+	prev := Sortable(at)
+	for i := 0; i < 1000; i++ {
+		next := Sortable(at)
+		if next <= prev {
+			t.Fatalf("%s does not sort after %s", next, prev)
+		}
+		prev = next
+	}
+}

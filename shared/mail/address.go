@@ -1,5 +1,3 @@
-// Package mail owns the invitation email: which recipient addresses are accepted, where the
-// link in it may point, the HTML and plain-text templates, and the SES adapter that sends it.
 package mail
 
 import (

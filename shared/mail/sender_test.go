@@ -126,7 +126,11 @@ func TestSend_RefusesAnInvalidRecipientWithoutCallingSES(t *testing.T) {
 func TestSend_SubjectLineBreaksNeverReachSES(t *testing.T) {
 	var subject string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ Content struct{ Simple struct{ Subject struct{ Data string } } } }
+		var in struct {
+			Content struct {
+				Simple struct{ Subject struct{ Data string } }
+			}
+		}
 		json.NewDecoder(r.Body).Decode(&in)
 		subject = in.Content.Simple.Subject.Data
 		io.WriteString(w, `{"MessageId":"m"}`)

@@ -17,6 +17,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/logging"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
@@ -35,6 +36,9 @@ type Deps struct {
 
 	convOnce sync.Once
 	conv     *conversations.Service
+
+	dirOnce sync.Once
+	dir     *directory.Service
 
 	agentsOnce sync.Once
 	agents     auth.AgentTokens
@@ -102,11 +106,28 @@ func (d *Deps) Conversations() *conversations.Service {
 			Store:         st,
 			Publisher:     d.Publisher(),
 			Now:           d.Now,
+			Directory:     d.Store(),
 			SessionTTL:    config.Hours("SESSION_TTL_HOURS", 12),
 			DefaultTeamID: config.String("DEFAULT_TEAM_ID", ""),
 		}
 	})
 	return d.conv
+}
+
+// Directory lists agents and teams with availability.
+func (d *Deps) Directory() *directory.Service {
+	d.dirOnce.Do(func() {
+		d.dir = &directory.Service{Store: d.Store(), Presence: d.presence()}
+	})
+	return d.dir
+}
+
+// presence says which agents are connected; the store knows live WebSocket connections.
+func (d *Deps) presence() directory.Presence {
+	if p, ok := any(d.Store()).(directory.Presence); ok {
+		return p
+	}
+	return nil
 }
 
 // Background is the context used for init-time work.

@@ -70,13 +70,14 @@ type participantItem struct {
 	AgentID     string `dynamodbav:"agentId,omitempty"`
 	DisplayName string `dynamodbav:"displayName,omitempty"`
 	JoinedAt    int64  `dynamodbav:"joinedAt"`
+	SessionHash string `dynamodbav:"sessionHash,omitempty"`
 }
 
 func toParticipantItem(p conversation.Participant) participantItem {
 	return participantItem{
 		PK: convPK(p.ConversationID), SK: partSK(p.ID), Type: "participant", ID: p.ID,
 		Kind: string(p.Kind), AgentID: p.AgentID, DisplayName: p.DisplayName,
-		JoinedAt: p.JoinedAt.UnixMilli(),
+		JoinedAt: p.JoinedAt.UnixMilli(), SessionHash: p.SessionHash,
 	}
 }
 
@@ -84,6 +85,7 @@ func (it participantItem) domain(conversationID string) conversation.Participant
 	return conversation.Participant{
 		ConversationID: conversationID, ID: it.ID, Kind: conversation.ParticipantKind(it.Kind),
 		AgentID: it.AgentID, DisplayName: it.DisplayName, JoinedAt: time.UnixMilli(it.JoinedAt).UTC(),
+		SessionHash: it.SessionHash,
 	}
 }
 

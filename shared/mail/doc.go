@@ -1,0 +1,9 @@
+// Package mail owns the invitation email: which recipient addresses are accepted, where the
+// link in it may point, the HTML and plain-text templates, and the SES adapter that sends it.
+//
+// Everything a person typed (the agent's name and note, the visitor's topic, the customer's
+// address) is treated as hostile here: addresses are reduced to one plain address, links only
+// ever point at allow-listed origins, the subject never carries a line break, and the HTML body
+// is escaped by html/template. Nothing in this package logs, because the bodies carry the join
+// token.
+package mail
