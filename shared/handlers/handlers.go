@@ -13,13 +13,18 @@ type Constructor func(d *setup.Deps) any
 
 // ByLogicalID maps each template function to its handler constructor.
 var ByLogicalID = map[string]Constructor{
-	"HttpAuthorizerFunction":    func(d *setup.Deps) any { return HTTPAuthorizer(d) },
-	"StartConversationFunction": func(d *setup.Deps) any { return StartConversation(d) },
-	"GetConversationFunction":   func(d *setup.Deps) any { return GetConversation(d) },
-	"ListEventsFunction":        func(d *setup.Deps) any { return ListEvents(d) },
-	"PostMessageFunction":       func(d *setup.Deps) any { return PostMessage(d) },
-	"LeaveConversationFunction": func(d *setup.Deps) any { return LeaveConversation(d) },
-	"EndConversationFunction":   func(d *setup.Deps) any { return EndConversation(d) },
-	"ListAgentsFunction":        func(d *setup.Deps) any { return ListAgents(d) },
-	"ListTeamsFunction":         func(d *setup.Deps) any { return ListTeams(d) },
+	"HttpAuthorizerFunction":      func(d *setup.Deps) any { return HTTPAuthorizer(d) },
+	"StartConversationFunction":   func(d *setup.Deps) any { return StartConversation(d) },
+	"GetConversationFunction":     func(d *setup.Deps) any { return GetConversation(d) },
+	"ListEventsFunction":          func(d *setup.Deps) any { return ListEvents(d) },
+	"PostMessageFunction":         func(d *setup.Deps) any { return PostMessage(d) },
+	"LeaveConversationFunction":   func(d *setup.Deps) any { return LeaveConversation(d) },
+	"EndConversationFunction":     func(d *setup.Deps) any { return EndConversation(d) },
+	"ListAgentsFunction":          func(d *setup.Deps) any { return ListAgents(d) },
+	"ListTeamsFunction":           func(d *setup.Deps) any { return ListTeams(d) },
+	"CreateConnectTicketFunction": func(d *setup.Deps) any { return CreateConnectTicket(d) },
+	"WsAuthorizerFunction":        func(d *setup.Deps) any { return WsAuthorizer(d) },
+	"WsConnectFunction":           func(d *setup.Deps) any { return WsConnect(d) },
+	"WsDisconnectFunction":        func(d *setup.Deps) any { return WsDisconnect(d) },
+	"WsDefaultFunction":           func(d *setup.Deps) any { return WsDefault(d) },
 }

@@ -1,0 +1,197 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/httpapi"
+	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/setup"
+)
+
+// CreateConnectTicket: POST /connect-ticket → 201 {ticket, expiresAt}.
+//
+// Not idempotent by Idempotency-Key on purpose: replaying would need the response, and so
+// the ticket, stored in plain text; a retry simply gets another ticket, and an unused one
+// expires within seconds.
+func CreateConnectTicket(d *setup.Deps) httpapi.Handler {
+	svc := d.Realtime()
+	return httpapi.Handle("create_connect_ticket", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		t, err := svc.CreateTicket(ctx, r.Principal)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		r.ConversationID = r.Principal.ConversationID
+		return httpapi.Created(t), nil
+	})
+}
+
+// ErrWsUnauthorized is what a REQUEST authorizer returns to refuse: API Gateway answers the
+// WebSocket upgrade 401 when the error message is exactly "Unauthorized". Any other error is
+// answered 500.
+//
+//lint:ignore ST1005 the message is API Gateway's protocol, not prose.
+var ErrWsUnauthorized = errors.New("Unauthorized")
+
+// WsAuthorizer is the WebSocket API's $connect authorizer: it redeems the ticket in the
+// query string (?ticket=…) and allows the connection with the ticket's principal as context,
+// which API Gateway hands to every route of the connection as requestContext.authorizer.
+// The ticket itself is never logged.
+func WsAuthorizer(d *setup.Deps) func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	svc := d.Realtime()
+	return func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		p, err := svc.RedeemTicket(ctx, req.QueryStringParameters["ticket"])
+		if err != nil {
+			e := apperror.As(err)
+			if e.Kind == apperror.KindInternal {
+				wsLog(ctx, d.Log, slog.LevelError, "ws_authorize", req.RequestContext.RequestID, "", e.Code, "cause", errorCause(e))
+				return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
+			}
+			wsLog(ctx, d.Log, slog.LevelInfo, "ws_authorize", req.RequestContext.RequestID, "", e.Code)
+			return events.APIGatewayCustomAuthorizerResponse{}, ErrWsUnauthorized
+		}
+		wsLog(ctx, d.Log, slog.LevelInfo, "ws_authorize", req.RequestContext.RequestID, "", "ok", "caller", string(p.Kind))
+		return allow(p, req.MethodArn), nil
+	}
+}
+
+// allow is an IAM policy letting the caller invoke the $connect route, with the principal
+// as context (every value a string, as API Gateway requires).
+func allow(p auth.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
+	id := p.AgentID
+	if id == "" {
+		id = p.ParticipantID
+	}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: id,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{methodArn},
+			}},
+		},
+		Context: p.ToContext(),
+	}
+}
+
+// WsHandler is the signature of the WebSocket route functions.
+type WsHandler func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// WsConnect ($connect) records the connection under the principal the authorizer put in the
+// request context. Any answer but 2xx refuses the connection.
+func WsConnect(d *setup.Deps) WsHandler {
+	svc := d.Realtime()
+	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		rc := req.RequestContext
+		p := principalOf(rc.Authorizer)
+		if err := svc.Connect(ctx, rc.ConnectionID, p); err != nil {
+			return wsFailure(ctx, d.Log, "ws_connect", rc, err), nil
+		}
+		wsLog(ctx, d.Log, slog.LevelInfo, "ws_connect", rc.RequestID, rc.ConnectionID, "ok", "caller", string(p.Kind))
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+}
+
+// WsDisconnect ($disconnect) forgets the connection. API Gateway delivers it on a best-effort
+// basis, which is why connections also carry a TTL and pushes clean up on GoneException.
+func WsDisconnect(d *setup.Deps) WsHandler {
+	svc := d.Realtime()
+	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		rc := req.RequestContext
+		if err := svc.Disconnect(ctx, rc.ConnectionID); err != nil {
+			return wsFailure(ctx, d.Log, "ws_disconnect", rc, err), nil
+		}
+		wsLog(ctx, d.Log, slog.LevelInfo, "ws_disconnect", rc.RequestID, rc.ConnectionID, "ok")
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+}
+
+// Client → server actions on the WebSocket.
+const (
+	wsActionPing        = "ping"
+	wsErrUnknownAction  = "unknown_action"
+	wsMaxInboundMessage = 4 << 10
+)
+
+// WsDefault ($default) answers what clients send: {"action":"ping"} gets {"type":"pong"},
+// anything else {"type":"error","data":{"code":"unknown_action"}}. Answers go back through
+// the management API, like pushes.
+func WsDefault(d *setup.Deps) WsHandler {
+	mgmt := d.Management()
+	if mgmt == nil {
+		panic("config: environment variable " + setup.ManagementURLVar + " is required")
+	}
+	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		rc := req.RequestContext
+		reply, outcome := answer(req.Body)
+		err := push.Send(ctx, mgmt, rc.ConnectionID, reply, push.DefaultSendTimeout)
+		switch {
+		case err != nil && !push.IsGone(err):
+			wsLog(ctx, d.Log, slog.LevelWarn, "ws_default", rc.RequestID, rc.ConnectionID, "reply_failed", "cause", err.Error())
+		default:
+			wsLog(ctx, d.Log, slog.LevelInfo, "ws_default", rc.RequestID, rc.ConnectionID, outcome)
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+}
+
+// answer decides the reply to a client message, and the outcome to log (never the body).
+func answer(body string) (push.Message, string) {
+	var msg struct {
+		Action string `json:"action"`
+	}
+	if len(body) <= wsMaxInboundMessage && json.Unmarshal([]byte(body), &msg) == nil && msg.Action == wsActionPing {
+		return push.Message{Type: push.TypePong}, "pong"
+	}
+	return push.ErrorMessage(wsErrUnknownAction), wsErrUnknownAction
+}
+
+// principalOf reads the principal the authorizer put in the context. Decoded from a Lambda
+// event it is a map[string]any; an in-process caller may hand over map[string]string.
+func principalOf(authorizer any) auth.Principal {
+	switch m := authorizer.(type) {
+	case map[string]any:
+		return auth.FromContext(m)
+	case map[string]string:
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			c[k] = v
+		}
+		return auth.FromContext(c)
+	}
+	return auth.Principal{Kind: auth.Anonymous}
+}
+
+func wsFailure(ctx context.Context, log *slog.Logger, action string, rc events.APIGatewayWebsocketProxyRequestContext, err error) events.APIGatewayProxyResponse {
+	e := apperror.As(err)
+	level := slog.LevelInfo
+	var extra []any
+	if e.Kind == apperror.KindInternal {
+		level = slog.LevelError
+		extra = []any{"cause", errorCause(e)}
+	}
+	wsLog(ctx, log, level, action, rc.RequestID, rc.ConnectionID, e.Code, extra...)
+	return events.APIGatewayProxyResponse{StatusCode: httpapi.Status(e.Kind)}
+}
+
+// wsLog writes the one line per WebSocket request, like httpapi does for HTTP.
+func wsLog(ctx context.Context, log *slog.Logger, level slog.Level, action, requestID, connectionID, outcome string, extra ...any) {
+	args := append([]any{"action", action, "requestId", requestID, "outcome", outcome}, extra...)
+	if connectionID != "" {
+		args = append(args, "connectionId", connectionID)
+	}
+	log.Log(ctx, level, "request", args...)
+}
+
+func errorCause(e *apperror.Error) string {
+	if e.Cause != nil {
+		return e.Cause.Error()
+	}
+	return e.Message
+}
