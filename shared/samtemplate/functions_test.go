@@ -195,7 +195,7 @@ Resources:
 		t.Fatal("misspelt property: want an error")
 	}
 	// Only the function's own complaint, not one per other resource kind.
-	want := "template.yaml does not match the SAM schema:\n  at '/Resources/Fn/Properties': additional properties 'Timout' not allowed"
+	want := "the template does not match the SAM schema:\n  at '/Resources/Fn/Properties': additional properties 'Timout' not allowed"
 	if err.Error() != want {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
 	}

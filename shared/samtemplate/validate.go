@@ -56,7 +56,7 @@ func (t *Template) Validate() error {
 	}
 	err = schema.Validate(inst)
 	if ve, ok := err.(*jsonschema.ValidationError); ok {
-		return fmt.Errorf("template.yaml does not match the SAM schema:\n%s", strings.Join(problems(ve), "\n"))
+		return fmt.Errorf("the template does not match the SAM schema:\n%s", strings.Join(problems(ve), "\n"))
 	}
 	return err
 }
