@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/shared/samtemplate"
+	"github.com/invite-forward/invite-forward/shared/setup"
+)
+
+// function is one template function, built once from its handler constructor like a Lambda
+// at init, and invoked through aws-lambda-go's own JSON handler — the path the runtime takes —
+// so a handler receives exactly what it would decode in AWS.
+type function struct {
+	logicalID string
+	arn       string
+	timeout   time.Duration
+	log       *slog.Logger
+
+	constructor handlers.Constructor
+	deps        *setup.Deps
+	declared    bool // in the template; others only serve conventional WebSocket routes
+
+	once    sync.Once
+	handler lambda.Handler
+	initErr error
+}
+
+// errNoHandler: the template declares a function whose handler constructor does not exist yet.
+var errNoHandler = errors.New("no handler constructor in shared/handlers.ByLogicalID")
+
+// functions holds every function the gateway can invoke, by logical id.
+type functions struct {
+	byID map[string]*function
+}
+
+func newFunctions(t *samtemplate.Template, ctors map[string]handlers.Constructor, deps *setup.Deps, log *slog.Logger) *functions {
+	fs := &functions{byID: map[string]*function{}}
+	for _, fn := range t.Functions() {
+		fs.byID[fn.LogicalID] = &function{
+			logicalID:   fn.LogicalID,
+			arn:         "arn:aws:lambda:" + localRegion + ":" + localAccount + ":function:" + fn.LogicalID,
+			timeout:     functionTimeout(t, fn.LogicalID),
+			log:         log,
+			constructor: ctors[fn.LogicalID],
+			deps:        deps,
+			declared:    true,
+		}
+	}
+	// Functions the template does not (yet) declare may still serve conventional WebSocket
+	// routes; they get Lambda's default timeout.
+	for id, ctor := range ctors {
+		if _, ok := fs.byID[id]; !ok {
+			fs.byID[id] = &function{
+				logicalID: id, arn: "arn:aws:lambda:" + localRegion + ":" + localAccount + ":function:" + id,
+				timeout: lambdaDefaultTimeout, log: log, constructor: ctor, deps: deps,
+			}
+		}
+	}
+	return fs
+}
+
+// has reports whether logicalID can be invoked (declared or conventional, with a handler).
+func (fs *functions) has(logicalID string) bool {
+	f, ok := fs.byID[logicalID]
+	return ok && f.constructor != nil
+}
+
+// initAll builds the handler of every declared function now, as each Lambda would at its
+// cold start, so that a misconfiguration shows when the gateway starts rather than on the
+// first request.
+func (fs *functions) initAll() {
+	for _, f := range fs.byID {
+		if !f.declared {
+			continue
+		}
+		if err := f.init(); err != nil && !errors.Is(err, errNoHandler) {
+			f.log.Error("function failed to initialise; its routes answer 500", "function", f.logicalID, "error", err.Error())
+		}
+	}
+}
+
+func (f *function) init() error {
+	f.once.Do(func() {
+		if f.constructor == nil {
+			f.initErr = errNoHandler
+			return
+		}
+		defer func() {
+			// A constructor panics on missing configuration, which in Lambda fails the init.
+			if p := recover(); p != nil {
+				f.initErr = fmt.Errorf("init panicked: %v", p)
+			}
+		}()
+		f.handler = lambda.NewHandler(f.constructor(f.deps))
+	})
+	return f.initErr
+}
+
+// invoke sends event to the function as JSON and decodes its JSON result into out.
+// A handler error or panic is returned as an error, as the runtime would report it.
+func (f *function) invoke(ctx context.Context, event, out any) (err error) {
+	if err := f.init(); err != nil {
+		return fmt.Errorf("%s: %w", f.logicalID, err)
+	}
+	payload, err := json.Marshal(event)
+	if err != nil {
+		return fmt.Errorf("%s: encode event: %w", f.logicalID, err)
+	}
+	// Lambda's context is not the caller's: a client hanging up does not cancel the
+	// invocation, but the function's timeout does.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       newRequestID(),
+		InvokedFunctionArn: f.arn,
+	})
+	defer func() {
+		if p := recover(); p != nil {
+			f.log.Error("function panicked", "function", f.logicalID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: panic: %v", f.logicalID, p)
+		}
+	}()
+	result, err := f.handler.Invoke(ctx, payload)
+	if err != nil {
+		return &invokeError{function: f.logicalID, err: err}
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = append((*raw)[:0], result...)
+		return nil
+	}
+	if err := json.Unmarshal(result, out); err != nil {
+		return fmt.Errorf("%s: decode result: %w", f.logicalID, err)
+	}
+	return nil
+}
+
+// invokeError is an error the handler returned to the runtime.
+type invokeError struct {
+	function string
+	err      error
+}
+
+func (e *invokeError) Error() string { return e.function + " returned an error: " + e.err.Error() }
+func (e *invokeError) Unwrap() error { return e.err }
