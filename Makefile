@@ -78,8 +78,11 @@ $(GOBIN)/staticcheck:
 
 # --- run ---------------------------------------------------------------------------------
 
+# Built, then exec'd: the dev program gets Ctrl-C itself and stops the emulators cleanly.
 dev: deps
-	$(GO) run ./local/cmd/dev
+	@mkdir -p $(BUILD_DIR)
+	$(GO) build -o $(BUILD_DIR)/dev ./local/cmd/dev
+	exec $(BUILD_DIR)/dev
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam
