@@ -22,6 +22,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
+	"github.com/invite-forward/invite-forward/shared/push/pushtest"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
@@ -40,6 +41,9 @@ type API struct {
 	Deps  *setup.Deps
 	Keys  *devkeys.Keys
 	Logs  *SyncBuffer
+	// Push is the WebSocket API's @connections endpoint the deployment pushes to: what each
+	// connection received, and connections made gone, failing or hanging.
+	Push *pushtest.Server
 
 	mu       sync.Mutex
 	handlers map[string]any
@@ -62,12 +66,14 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 		t.Fatal(err)
 	}
 	logs := &SyncBuffer{}
-	ov := setup.Overrides{Store: st, AgentTokens: verifier}
+	pushes := pushtest.New(t)
+	ov := setup.Overrides{Store: st, AgentTokens: verifier, Management: pushes.Client()}
+	withInvitationDefaults(t, &ov)
 	for _, f := range o {
 		f(&ov)
 	}
 	deps := setup.With(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ov)
-	return &API{T: t, Store: st, Deps: deps, Keys: keys, Logs: logs, handlers: map[string]any{}}
+	return &API{T: t, Store: st, Deps: deps, Keys: keys, Logs: logs, Push: pushes, handlers: map[string]any{}}
 }
 
 // AgentToken returns a valid JWT for the agent.

@@ -32,17 +32,11 @@ func CreateConnectTicket(d *setup.Deps) httpapi.Handler {
 	})
 }
 
-// ErrWsUnauthorized is what a REQUEST authorizer returns to refuse: API Gateway answers the
-// WebSocket upgrade 401 when the error message is exactly "Unauthorized". Any other error is
-// answered 500.
-//
-//lint:ignore ST1005 the message is API Gateway's protocol, not prose.
-var ErrWsUnauthorized = errors.New("Unauthorized")
-
 // WsAuthorizer is the WebSocket API's $connect authorizer: it redeems the ticket in the
 // query string (?ticket=…) and allows the connection with the ticket's principal as context,
 // which API Gateway hands to every route of the connection as requestContext.authorizer.
-// The ticket itself is never logged.
+// An unknown, used or expired ticket gets a Deny policy (API Gateway answers 403); only a
+// failure of ours is an error (500). The ticket itself is never logged.
 func WsAuthorizer(d *setup.Deps) func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	svc := d.Realtime()
 	return func(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
@@ -54,29 +48,29 @@ func WsAuthorizer(d *setup.Deps) func(context.Context, events.APIGatewayCustomAu
 				return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
 			}
 			wsLog(ctx, d.Log, slog.LevelInfo, "ws_authorize", req.RequestContext.RequestID, "", e.Code)
-			return events.APIGatewayCustomAuthorizerResponse{}, ErrWsUnauthorized
+			return policy("anonymous", "Deny", req.MethodArn, nil), nil
 		}
 		wsLog(ctx, d.Log, slog.LevelInfo, "ws_authorize", req.RequestContext.RequestID, "", "ok", "caller", string(p.Kind))
-		return allow(p, req.MethodArn), nil
+		id := p.AgentID
+		if id == "" {
+			id = p.ParticipantID
+		}
+		// Every context value is a string, as API Gateway requires.
+		return policy(id, "Allow", req.MethodArn, p.ToContext()), nil
 	}
 }
 
-// allow is an IAM policy letting the caller invoke the $connect route, with the principal
-// as context (every value a string, as API Gateway requires).
-func allow(p auth.Principal, methodArn string) events.APIGatewayCustomAuthorizerResponse {
-	id := p.AgentID
-	if id == "" {
-		id = p.ParticipantID
-	}
+// policy is an authorizer answer for the $connect route's method ARN.
+func policy(principalID, effect, methodArn string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: id,
+		PrincipalID: principalID,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{
-				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{methodArn},
+				Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{methodArn},
 			}},
 		},
-		Context: p.ToContext(),
+		Context: context,
 	}
 }
 

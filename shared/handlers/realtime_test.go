@@ -1,0 +1,203 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/invite-forward/invite-forward/shared/apitest"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// invoke runs a function's handler on an event the way the Lambda runtime does: JSON in,
+// JSON out.
+func invoke(t *testing.T, api *apitest.API, function string, event, out any) {
+	t.Helper()
+	raw, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := lambda.NewHandler(handlers.ByLogicalID[function](api.Deps)).Invoke(t.Context(), raw)
+	if err != nil {
+		t.Fatalf("%s: %v", function, err)
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		t.Fatalf("%s answered %s: %v", function, answer, err)
+	}
+}
+
+type ticketAnswer struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func connectTicket(t *testing.T, api *apitest.API, authorization string) (apitest.Response, ticketAnswer) {
+	t.Helper()
+	resp := api.Do(apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket", Authorization: authorization})
+	var tk ticketAnswer
+	if resp.Status == 201 {
+		resp.Decode(t, &tk)
+	}
+	return resp, tk
+}
+
+// authorize runs the $connect authorizer on a ticket.
+func authorize(t *testing.T, api *apitest.API, ticket string) events.APIGatewayCustomAuthorizerResponse {
+	t.Helper()
+	var out events.APIGatewayCustomAuthorizerResponse
+	invoke(t, api, "WsAuthorizerFunction", events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: "arn:aws:execute-api:us-east-1:123456789012:ws/test/$connect",
+		QueryStringParameters: map[string]string{"ticket": ticket},
+	}, &out)
+	return out
+}
+
+func effect(r events.APIGatewayCustomAuthorizerResponse) string {
+	if len(r.PolicyDocument.Statement) != 1 {
+		return "none"
+	}
+	return r.PolicyDocument.Statement[0].Effect
+}
+
+// wsEvent is a WebSocket route event for a connection whose $connect was authorized with
+// the given context, as API Gateway sends it (context plus principalId).
+func wsEvent(route, connectionID string, authorizer events.APIGatewayCustomAuthorizerResponse, body string) events.APIGatewayWebsocketProxyRequest {
+	ctx := map[string]any{"principalId": authorizer.PrincipalID, "integrationLatency": 7}
+	for k, v := range authorizer.Context {
+		ctx[k] = v
+	}
+	return events.APIGatewayWebsocketProxyRequest{
+		Body: body,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+			RouteKey: route, ConnectionID: connectionID, RequestID: "req-" + connectionID, Stage: "test",
+			Authorizer: ctx,
+		},
+	}
+}
+
+func wsCall(t *testing.T, api *apitest.API, function string, ev events.APIGatewayWebsocketProxyRequest) int {
+	t.Helper()
+	var out events.APIGatewayProxyResponse
+	invoke(t, api, function, ev, &out)
+	return out.StatusCode
+}
+
+func TestWebSocket_VisitorConnectsWithATicketAndReceivesPushes(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	s := startAsVisitor(t, api, map[string]any{"displayName": "Ann"})
+
+	resp, tk := connectTicket(t, api, apitest.Bearer(s.SessionToken))
+	if resp.Status != 201 || len(tk.Ticket) != 43 || !tk.ExpiresAt.After(time.Now()) || tk.ExpiresAt.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("connect ticket: %d %s", resp.Status, resp.Body)
+	}
+	allowed := authorize(t, api, tk.Ticket)
+	if effect(allowed) != "Allow" || allowed.Context["kind"] != "visitor" || allowed.Context["participantId"] != s.ParticipantID {
+		t.Fatalf("authorizer answered %+v, want Allow for the visitor", allowed)
+	}
+	for k, v := range allowed.Context {
+		if _, ok := v.(string); !ok {
+			t.Errorf("context %s = %v: API Gateway takes only strings here", k, v)
+		}
+	}
+	if again := authorize(t, api, tk.Ticket); effect(again) != "Deny" || again.Context != nil {
+		t.Fatalf("second use of a ticket: %+v, want Deny", again)
+	}
+
+	const conn = "visConn="
+	if status := wsCall(t, api, "WsConnectFunction", wsEvent("$connect", conn, allowed, "")); status != 200 {
+		t.Fatalf("$connect = %d", status)
+	}
+	msg := api.Do(apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
+		Params: map[string]string{"id": s.ConversationID}, Body: map[string]any{"text": "Where is my order?"},
+		Authorization: apitest.Bearer(s.SessionToken)})
+	if msg.Status != 201 {
+		t.Fatalf("post message: %d %s", msg.Status, msg.Body)
+	}
+	got := api.Push.Messages(t, conn)
+	if len(got) != 1 || got[0].Type != conversation.EventMessageCreated || got[0].ConversationID != s.ConversationID || got[0].Data["text"] != "Where is my order?" || got[0].EventID == "" {
+		t.Fatalf("pushed %+v, want the message.created event", got)
+	}
+
+	if status := wsCall(t, api, "WsDisconnectFunction", wsEvent("$disconnect", conn, allowed, "")); status != 200 {
+		t.Fatalf("$disconnect = %d", status)
+	}
+	if _, err := api.Store.ConnectionByID(t.Context(), conn); !store.IsNotFound(err) {
+		t.Fatalf("connection after $disconnect: %v", err)
+	}
+	if strings.Contains(api.Logs.String(), tk.Ticket) || strings.Contains(api.Logs.String(), s.SessionToken) {
+		t.Fatal("a ticket or session token reached the log")
+	}
+}
+
+func TestWebSocket_AgentConnectionIsFoundForPresence(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, tk := connectTicket(t, api, apitest.Bearer(api.AgentToken("agent-ada")))
+	allowed := authorize(t, api, tk.Ticket)
+	if effect(allowed) != "Allow" || allowed.PrincipalID != "agent-ada" || allowed.Context["agentId"] != "agent-ada" {
+		t.Fatalf("authorizer answered %+v", allowed)
+	}
+	if status := wsCall(t, api, "WsConnectFunction", wsEvent("$connect", "adaConn=", allowed, "")); status != 200 {
+		t.Fatalf("$connect = %d", status)
+	}
+	online, err := api.Store.Connected(t.Context(), []string{"agent-ada", "agent-bob"})
+	if err != nil || !online["agent-ada"] || online["agent-bob"] {
+		t.Fatalf("connected = %v, %v", online, err)
+	}
+}
+
+func TestConnectTicket_OnlyForCurrentAgentsAndVisitors(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	if resp, _ := connectTicket(t, api, ""); resp.Status != 401 {
+		t.Errorf("anonymous: %d %s, want 401", resp.Status, resp.Body)
+	}
+	s := startAsVisitor(t, api, nil)
+	leave := api.Do(apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
+		Params: map[string]string{"id": s.ConversationID}, Authorization: apitest.Bearer(s.SessionToken)})
+	if leave.Status != 204 {
+		t.Fatalf("leave: %d %s", leave.Status, leave.Body)
+	}
+	if resp, _ := connectTicket(t, api, apitest.Bearer(s.SessionToken)); resp.Status != 401 {
+		t.Errorf("visitor who left: %d %s, want 401", resp.Status, resp.Body)
+	}
+}
+
+func TestWsAuthorizer_RefusesMalformedAndUnknownTickets(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	for _, ticket := range []string{"", "short", strings.Repeat("A", 43), strings.Repeat("!", 43)} {
+		if got := authorize(t, api, ticket); effect(got) != "Deny" {
+			t.Errorf("ticket %q: %+v, want Deny", ticket, got)
+		}
+	}
+}
+
+func TestWsDefault_PingGetsPongAnythingElseAnError(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	agent := events.APIGatewayCustomAuthorizerResponse{PrincipalID: "agent-ada", Context: map[string]any{"kind": "agent", "agentId": "agent-ada"}}
+	for _, body := range []string{`{"action":"ping"}`, `{"action":"sendmessage"}`, `not json`} {
+		if status := wsCall(t, api, "WsDefaultFunction", wsEvent("$default", "pingConn=", agent, body)); status != 200 {
+			t.Fatalf("$default %s = %d", body, status)
+		}
+	}
+	got := api.Push.Messages(t, "pingConn=")
+	want := []push.Message{{Type: "pong"}, push.ErrorMessage("unknown_action"), push.ErrorMessage("unknown_action")}
+	if len(got) != len(want) || got[0].Type != "pong" || got[0].Data != nil {
+		t.Fatalf("replies = %+v, want %+v", got, want)
+	}
+	for i := 1; i < len(want); i++ {
+		if got[i].Type != "error" || got[i].Data["code"] != "unknown_action" {
+			t.Errorf("reply %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

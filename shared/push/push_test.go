@@ -1,0 +1,357 @@
+package push_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/push/pushtest"
+	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// world is a table, a fake @connections endpoint and a publisher pushing to it through the
+// real SDK client.
+type world struct {
+	st   *store.Store
+	srv  *pushtest.Server
+	pub  *push.Publisher
+	logs *syncBuffer
+}
+
+func newWorld(t testing.TB, opts push.Options) *world {
+	t.Helper()
+	st := store.New(testenv.DynamoDB(t), testenv.NewTable(t))
+	srv := pushtest.New(t)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return &world{st: st, srv: srv, pub: push.New(srv.Client(), st, log, opts), logs: logs}
+}
+
+// conversation starts a conversation with the given agents and visitors in it and returns
+// its id and the visitors' participant ids.
+func (w *world) conversation(t testing.TB, agents []string, visitors int) (string, []string) {
+	t.Helper()
+	now := time.Now().UTC()
+	conv := conversation.Conversation{ID: ids.New("conv"), Status: conversation.StatusOpen, Assignee: agents[0], CreatedAt: now}
+	err := w.st.CreateConversation(t.Context(), store.NewConversation{Conversation: conv, Participant: agentIn(conv.ID, agents[0], now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents[1:] {
+		if err := w.st.AddParticipant(t.Context(), agentIn(conv.ID, a, now), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var visitorIDs []string
+	for range visitors {
+		v := conversation.Participant{ConversationID: conv.ID, ID: ids.New("vis"), Kind: conversation.KindVisitor, JoinedAt: now}
+		if err := w.st.AddParticipant(t.Context(), v, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		visitorIDs = append(visitorIDs, v.ID)
+	}
+	return conv.ID, visitorIDs
+}
+
+func agentIn(conversationID, agentID string, now time.Time) conversation.Participant {
+	return conversation.Participant{
+		ConversationID: conversationID, ID: conversation.AgentParticipantID(agentID),
+		Kind: conversation.KindAgent, AgentID: agentID, JoinedAt: now,
+	}
+}
+
+func (w *world) connect(t testing.TB, connectionID, principalKey string) {
+	t.Helper()
+	if err := w.st.PutConnection(t.Context(), store.Connection{ID: connectionID, PrincipalKey: principalKey}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func event(conversationID, typ string, audience conversation.Audience, data map[string]any) conversation.Event {
+	now := time.Now().UTC()
+	return conversation.Event{
+		ID: ids.Sortable(now), ConversationID: conversationID, Type: typ, At: now, Audience: audience,
+		ActorID: "agent_ada", Data: data,
+	}
+}
+
+func types(ms []push.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Type)
+	}
+	return out
+}
+
+func TestPublish_ReachesOnlyParticipantsWhoMaySeeTheEvent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	_, otherVisitors := w.conversation(t, []string{"bob"}, 1)
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	w.connect(t, "ada-2", store.AgentPrincipal("ada"))
+	w.connect(t, "vis-1", store.VisitorPrincipal(visitors[0]))
+	w.connect(t, "bob-1", store.AgentPrincipal("bob"))
+	w.connect(t, "other-vis-1", store.VisitorPrincipal(otherVisitors[0]))
+	w.connect(t, "cy-1", store.AgentPrincipal("cy")) // an agent in neither conversation
+
+	message := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
+	forwardNote := event(conv, conversation.EventConversationForwarded, conversation.AudienceAgents, map[string]any{"message": "VIP, be nice"})
+	w.pub.Publish(t.Context(), message, forwardNote)
+
+	both := []string{conversation.EventMessageCreated, conversation.EventConversationForwarded}
+	for _, c := range []string{"ada-1", "ada-2"} {
+		if got := types(w.srv.Messages(t, c)); !slices.Equal(got, both) {
+			t.Errorf("agent connection %s received %v, want %v in order", c, got, both)
+		}
+	}
+	if got := types(w.srv.Messages(t, "vis-1")); !slices.Equal(got, both[:1]) {
+		t.Errorf("visitor received %v, want only the message (never an agents-only event)", got)
+	}
+	for _, c := range []string{"bob-1", "other-vis-1", "cy-1"} {
+		if got := w.srv.Raw(c); len(got) != 0 {
+			t.Errorf("%s is not in conversation %s but received %d messages", c, conv, len(got))
+		}
+	}
+}
+
+func TestPublish_MessageFormat(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, _ := w.conversation(t, []string{"ada"}, 0)
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	e := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
+	w.pub.Publish(t.Context(), e)
+
+	raw := w.srv.Raw("ada-1")
+	if len(raw) != 1 {
+		t.Fatalf("received %d messages, want 1", len(raw))
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"type": e.Type, "conversationId": conv, "eventId": e.ID, "at": e.At.Format(time.RFC3339Nano),
+		"actorId": e.ActorID, "data": map[string]any{"text": "hello"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("message = %s\nwant      %v", raw[0], want)
+	}
+}
+
+func TestPublishToAgents_AlsoReachesTheAddressedAgents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	w.connect(t, "vis-1", store.VisitorPrincipal(visitors[0]))
+	w.connect(t, "cy-1", store.AgentPrincipal("cy"))
+	w.connect(t, "dee-1", store.AgentPrincipal("dee"))
+
+	invited := event(conv, conversation.EventInvitationCreated, conversation.AudienceAgents, map[string]any{"message": "can you help?"})
+	w.pub.PublishToAgents(t.Context(), []string{"cy", "ada"}, invited)
+
+	for c, want := range map[string]int{"ada-1": 1, "cy-1": 1, "vis-1": 0, "dee-1": 0} {
+		if got := len(w.srv.Raw(c)); got != want {
+			t.Errorf("%s received %d messages, want %d", c, got, want)
+		}
+	}
+}
+
+func TestPublish_ParticipantWhoLeftGetsNothingMore(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	w.connect(t, "vis-1", store.VisitorPrincipal(visitors[0]))
+	part, err := w.st.Participant(t.Context(), conv, visitors[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Leave(t.Context(), part, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	if got := len(w.srv.Raw("vis-1")); got != 0 {
+		t.Fatalf("a visitor who left received %d messages", got)
+	}
+}
+
+func TestPublish_GoneConnectionIsDeleted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, _ := w.conversation(t, []string{"ada"}, 0)
+	w.connect(t, "ada-gone", store.AgentPrincipal("ada"))
+	w.connect(t, "ada-live", store.AgentPrincipal("ada"))
+	w.srv.Set("ada-gone", pushtest.Gone)
+
+	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+
+	if _, err := w.st.ConnectionByID(t.Context(), "ada-gone"); !store.IsNotFound(err) {
+		t.Fatalf("gone connection still stored: %v", err)
+	}
+	conns, err := w.st.ConnectionsOf(t.Context(), []string{store.AgentPrincipal("ada")})
+	if err != nil || len(conns) != 1 || conns[0].ID != "ada-live" {
+		t.Fatalf("ada's connections = %+v, %v; want only ada-live", conns, err)
+	}
+	if got := len(w.srv.Raw("ada-live")); got != 1 {
+		t.Fatalf("live connection received %d messages, want 1", got)
+	}
+}
+
+// fanOut puts n connections (10 agents in one conversation, n/10 connections each) and
+// returns the conversation and the connection ids.
+func (w *world) fanOut(t testing.TB, n int) (string, []string) {
+	t.Helper()
+	var agents []string
+	for i := range 10 {
+		agents = append(agents, fmt.Sprintf("agent-%d", i))
+	}
+	conv, _ := w.conversation(t, agents, 0)
+	conns := make([]string, n)
+	for i := range n {
+		conns[i] = fmt.Sprintf("conn-%03d", i)
+		w.connect(t, conns[i], store.AgentPrincipal(agents[i%10]))
+	}
+	return conv, conns
+}
+
+func TestFanOut_OneDeadConnectionDoesNotHoldUpTheOthers(t *testing.T) {
+	t.Parallel()
+	const n = 100
+	cases := []struct {
+		name string
+		opts push.Options
+		// The dead connection hangs; release is what it turns into once every other
+		// connection has its message (Hang: it never answers).
+		release    pushtest.Behaviour
+		wantAnswer pushtest.Behaviour
+	}{
+		// The dead connection answers only after all others were delivered, with a timeout far
+		// longer than the test: the others cannot have waited for it.
+		{name: "hangs until the others are delivered, then fails", opts: push.Options{SendTimeout: time.Minute, Budget: 2 * time.Minute},
+			release: pushtest.Fail, wantAnswer: pushtest.Fail},
+		// The dead connection never answers: its own timeout ends it, the others are unaffected.
+		{name: "hangs past its timeout", opts: push.Options{SendTimeout: 300 * time.Millisecond},
+			release: pushtest.Hang, wantAnswer: pushtest.Hang},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, tc.opts)
+			conv, conns := w.fanOut(t, n)
+			dead := conns[n/2]
+			w.srv.Set(dead, pushtest.Hang)
+			var delivered atomic.Int32
+			w.srv.OnDeliver(func(string) {
+				if delivered.Add(1) == n-1 && tc.release != pushtest.Hang {
+					w.srv.Set(dead, tc.release)
+				}
+			})
+
+			secret := "my card number is 4111"
+			w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": secret}))
+
+			for _, c := range conns {
+				got, want := len(w.srv.Raw(c)), 1
+				if c == dead {
+					want = 0
+				}
+				if got != want {
+					t.Errorf("%s received %d messages, want %d", c, got, want)
+				}
+			}
+			if got := w.srv.AwaitAnswers(t, dead, 1); !slices.Equal(got, []pushtest.Behaviour{tc.wantAnswer}) {
+				t.Errorf("dead connection was answered %v, want %v", got, tc.wantAnswer)
+			}
+			if _, err := w.st.ConnectionByID(t.Context(), dead); err != nil {
+				t.Errorf("a failing (not gone) connection must be kept: %v", err)
+			}
+			logs := w.logs.String()
+			if !strings.Contains(logs, dead) || !strings.Contains(logs, "send_failed") {
+				t.Errorf("the failure is not logged with the connection id:\n%s", logs)
+			}
+			if strings.Contains(logs, secret) {
+				t.Errorf("message text reached the log:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestDisconnect_ClosesAndForgetsThePrincipalsConnections(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	vis := store.VisitorPrincipal("vis_gone")
+	w.connect(t, "vis-1", vis)
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+
+	w.pub.Disconnect(t.Context(), vis)
+
+	if !w.srv.Closed("vis-1") || w.srv.Closed("ada-1") {
+		t.Fatalf("closed: vis-1 %v, ada-1 %v; want only vis-1", w.srv.Closed("vis-1"), w.srv.Closed("ada-1"))
+	}
+	if _, err := w.st.ConnectionByID(t.Context(), "vis-1"); !store.IsNotFound(err) {
+		t.Fatalf("closed connection still stored: %v", err)
+	}
+}
+
+func TestPublish_GivesUpWithinItsBudget(t *testing.T) {
+	t.Parallel()
+	// Every connection hangs and the budget ends before the send timeout: Publish returns
+	// (the test would otherwise hang) and nothing is delivered or deleted.
+	w := newWorld(t, push.Options{Concurrency: 2, SendTimeout: time.Minute, Budget: 500 * time.Millisecond})
+	conv, conns := w.fanOut(t, 10)
+	for _, c := range conns {
+		w.srv.Set(c, pushtest.Hang)
+	}
+	w.pub.Publish(context.Background(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	got, err := w.st.ConnectionsOf(t.Context(), []string{store.AgentPrincipal("agent-0")})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("connections after a budget overrun = %v, %v", got, err)
+	}
+}
+
+// BenchmarkFanOut measures one event pushed to 100 connections through the real SDK client:
+// participant and connection lookups in DynamoDB Local, then the parallel sends.
+func BenchmarkFanOut(b *testing.B) {
+	w := newWorld(b, push.Options{})
+	conv, _ := w.fanOut(b, 100)
+	e := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
+	for b.Loop() {
+		w.pub.Publish(b.Context(), e)
+	}
+	if got := len(w.srv.Raw("conn-000")); got == 0 {
+		b.Fatal("nothing delivered")
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
