@@ -56,6 +56,9 @@ func New(t testing.TB) *Server {
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		close(s.done)
+		// A request the client abandoned mid-flight can leave its connection "active" for
+		// the server; cut every connection so Close never waits on one.
+		s.CloseClientConnections()
 		s.Close()
 	})
 	return s
