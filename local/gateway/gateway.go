@@ -67,6 +67,8 @@ type Gateway struct {
 	httpAPI atomic.Pointer[httpAPI]
 	wsAPI   atomic.Pointer[wsAPI]
 	errs    chan error
+	// stopSchedules ends the scheduled functions (schedules.go).
+	stopSchedules func()
 }
 
 // Start listens on both addresses, builds every handler from the template and serves until
@@ -239,6 +241,7 @@ func (g *Gateway) mount(ctx context.Context, cfg Config) error {
 	warnMissingHandlers(cfg.Log, httpDef, wsDef, fns)
 	g.httpAPI.Store(newHTTPAPI(httpDef, fns, cfg.Log))
 	g.wsAPI.Store(newWSAPI(wsDef, fns, cfg.Stage, cfg.Log))
+	g.stopSchedules = runSchedules(cfg.Template, fns, cfg.Log)
 	return nil
 }
 
@@ -284,6 +287,9 @@ func (g *Gateway) Routes() []string {
 // for requests in flight until ctx ends.
 func (g *Gateway) Close(ctx context.Context) error {
 	var errs []error
+	if g.stopSchedules != nil {
+		g.stopSchedules()
+	}
 	if api := g.wsAPI.Load(); api != nil {
 		errs = append(errs, api.shutdown(ctx))
 	}

@@ -105,7 +105,8 @@ func (s *Service) PostMessage(ctx context.Context, p auth.Principal, conversatio
 }
 
 // Leave removes the caller from the conversation. A visitor's session ends with it; an agent
-// who was the assignee leaves the conversation unassigned, which everyone sees.
+// who was the assignee leaves the conversation unassigned, which everyone sees, and the
+// Offerer (when set) hands it to its team unless it waits on a forward already.
 func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := Authorize(ctx, s.Store, p, conversationID)
 	if err != nil {
@@ -125,6 +126,10 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 			Data: map[string]any{"previousAssigneeId": part.AgentID},
 		})
 	}
+	if wasAssignee && acc.Conversation.Open() && s.Offers != nil {
+		// Nobody would hold the conversation: the offerer hands it to its team.
+		return s.Offers.LeaveAsAssignee(ctx, part, events)
+	}
 	err = s.Store.Leave(ctx, part, wasAssignee, events)
 	if store.FailedOn(err, "participant") {
 		return ErrNotParticipant
@@ -136,7 +141,8 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 	return nil
 }
 
-// End closes the conversation for everyone: visitors' sessions end, everyone is told.
+// End closes the conversation for everyone: visitors' sessions end, pending invitations are
+// revoked (their PINs and links stop working), everyone is told.
 func (s *Service) End(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := AuthorizeAgent(ctx, s.Store, p, conversationID)
 	if err != nil {
@@ -162,7 +168,7 @@ func (s *Service) End(ctx context.Context, p auth.Principal, conversationID stri
 		ID: ids.Sortable(now), ConversationID: conversationID, Type: conversation.EventConversationEnded,
 		At: now, Audience: conversation.AudienceEveryone, ActorID: acc.Participant.ID,
 	}}
-	err = s.Store.EndConversation(ctx, conv, visitors, events)
+	events, err = s.endRevokingInvitations(ctx, conv, visitors, events, acc.Participant.ID)
 	if store.FailedOn(err, "open") {
 		return apperror.Conflict("conversation_ended", "the conversation has ended")
 	}

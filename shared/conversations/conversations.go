@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
 // Publisher delivers events to the people who may see them (WebSocket push). Publishing is
@@ -47,9 +48,26 @@ func (s *Service) publish(ctx context.Context, events ...conversation.Event) {
 	}
 }
 
-// Offerer offers a visitor-started conversation to a team exactly like a forward (SPEC §4).
+// Offerer offers a conversation nobody holds to a team exactly like a forward (SPEC §4): one
+// a visitor starts, and one whose assignee leaves. shared/handover implements it.
 type Offerer interface {
-	OfferToTeam(ctx context.Context, conv conversation.Conversation, teamID string) error
+	// OfferToTeam prepares the offer of a new conversation to the team; it writes nothing, so
+	// the offer is saved with the conversation. An unknown team is 404 team_not_found.
+	OfferToTeam(ctx context.Context, conv conversation.Conversation, teamID string) (TeamOffer, error)
+	// Announce pushes a saved offer to the team's members (and the participants).
+	Announce(ctx context.Context, o TeamOffer)
+	// LeaveAsAssignee lets the assignee of an open conversation leave with the given events;
+	// unless the conversation waits on a forward, it is offered to its team in the same
+	// transaction. It pushes what it wrote.
+	LeaveAsAssignee(ctx context.Context, leaver conversation.Participant, events []conversation.Event) error
+}
+
+// TeamOffer is a prepared offer of a conversation to a team: the invitation, the events that
+// tell it, and the members to push it to.
+type TeamOffer struct {
+	Invitation invitation.Offer
+	Events     []conversation.Event
+	Members    []string
 }
 
 // AgentNames resolves an agent's display name from the directory.

@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -80,15 +81,20 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	expires := conv.CreatedAt.Add(s.SessionTTL)
 	session := store.Session{Hash: part.SessionHash, ConversationID: conv.ID, ParticipantID: part.ID, ExpiresAt: expires}
 	events := openingEvents(conv, part)
-	err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Session: &session, Events: events})
+	offer, err := s.teamOffer(ctx, conv, req.TeamID != "")
 	if err != nil {
+		return Started{}, err
+	}
+	n := store.NewConversation{Conversation: conv, Participant: part, Session: &session, Events: events}
+	if offer != nil {
+		n.Offer, n.Events = &offer.Invitation, append(events, offer.Events...)
+	}
+	if err := s.Store.CreateConversation(ctx, n); err != nil {
 		return Started{}, apperror.Internal(err)
 	}
 	s.publish(ctx, events...)
-	if s.Offers != nil && conv.TeamID != "" {
-		if err := s.Offers.OfferToTeam(ctx, conv, conv.TeamID); err != nil {
-			return Started{}, err
-		}
+	if offer != nil {
+		s.Offers.Announce(ctx, *offer)
 	}
 	return Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires}, nil
 }
@@ -116,4 +122,21 @@ func participantData(p conversation.Participant) map[string]any {
 		d["displayName"] = p.DisplayName
 	}
 	return d
+}
+
+// teamOffer prepares the offer of a visitor's new conversation to its team, saved with the
+// conversation so it never exists unoffered. A team the visitor named must exist (404
+// before anything is written); a default team that does not is our misconfiguration.
+func (s *Service) teamOffer(ctx context.Context, conv conversation.Conversation, namedByVisitor bool) (*TeamOffer, error) {
+	if s.Offers == nil || conv.TeamID == "" {
+		return nil, nil
+	}
+	o, err := s.Offers.OfferToTeam(ctx, conv, conv.TeamID)
+	if err != nil && !namedByVisitor && apperror.Is(err, "team_not_found") {
+		return nil, apperror.Internal(fmt.Errorf("the default team %q does not exist", conv.TeamID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
 }

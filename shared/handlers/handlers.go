@@ -27,4 +27,20 @@ var ByLogicalID = map[string]Constructor{
 	"WsConnectFunction":           func(d *setup.Deps) any { return WsConnect(d) },
 	"WsDisconnectFunction":        func(d *setup.Deps) any { return WsDisconnect(d) },
 	"WsDefaultFunction":           func(d *setup.Deps) any { return WsDefault(d) },
+	// Customer invitations (PIN, email) and the routes shared by every invitation.
+	"CreatePinInvitationFunction":   func(d *setup.Deps) any { return CreatePinInvitation(d) },
+	"CreateEmailInvitationFunction": func(d *setup.Deps) any { return CreateEmailInvitation(d) },
+	"ListInvitationsFunction":       func(d *setup.Deps) any { return ListInvitations(d) },
+	"RevokeInvitationFunction":      func(d *setup.Deps) any { return RevokeInvitation(d) },
+	"ResendInvitationFunction":      func(d *setup.Deps) any { return ResendInvitation(d) },
+	"RedeemPinFunction":             func(d *setup.Deps) any { return RedeemPin(d) },
+	"RedeemJoinTokenFunction":       func(d *setup.Deps) any { return RedeemJoinToken(d) },
+	// Hand-over: agent and team invitations, forwards, the inbox, answers, expiry.
+	"InviteAgentFunction":         func(d *setup.Deps) any { return InviteAgent(d) },
+	"InviteTeamFunction":          func(d *setup.Deps) any { return InviteTeam(d) },
+	"ForwardConversationFunction": func(d *setup.Deps) any { return ForwardConversation(d) },
+	"GetInboxFunction":            func(d *setup.Deps) any { return GetInbox(d) },
+	"AcceptInvitationFunction":    func(d *setup.Deps) any { return AcceptInvitation(d) },
+	"DeclineInvitationFunction":   func(d *setup.Deps) any { return DeclineInvitation(d) },
+	"ExpireInvitationsFunction":   func(d *setup.Deps) any { return ExpireInvitations(d) },
 }

@@ -238,7 +238,6 @@ var lambdaRuntimeVariables = map[string]bool{
 // longer needed, so that the list only ever shrinks.
 var awaitingTemplateFix = map[string]bool{
 	"SESSION_TTL_HOURS": true,
-	"DEFAULT_TEAM_ID":   true,
 }
 
 // A function that reads a variable the template does not set runs on the code's default in

@@ -18,7 +18,10 @@ import (
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/handover"
+	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/logging"
+	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -43,6 +46,12 @@ type Deps struct {
 	agentsOnce sync.Once
 	agents     auth.AgentTokens
 
+	rt realtimeDeps // push and WebSocket parts, in realtime.go
+
+	inv invitationDeps // invitation parts, in invitations.go
+
+	ho handoverDeps // hand-over parts, in handover.go
+
 	overrides Overrides
 }
 
@@ -54,6 +63,17 @@ type Overrides struct {
 	Publisher conversations.Publisher
 	// AgentTokens replaces JWT verification against JWKS_URL (tests with their own keys).
 	AgentTokens auth.AgentTokens
+	// Management replaces the @connections client built from WEBSOCKET_MANAGEMENT_URL (the
+	// local gateway's endpoint, or a test server); with it, events are pushed.
+	Management push.Management
+	// Invitations replaces the invitation settings and rate limits read from the environment.
+	Invitations *invitations.Config
+	// Mailer replaces the SES sender built from SES_FROM_ADDRESS (tests: the SES emulator).
+	Mailer invitations.Mailer
+	// DeploymentSecret replaces the secret read from PIN_SECRET_ARN or PIN_HMAC_SECRET.
+	DeploymentSecret []byte
+	// Handover replaces the hand-over settings read from the environment.
+	Handover *handover.Config
 }
 
 // FromEnv is what a function's main calls.
@@ -90,13 +110,8 @@ func (d *Deps) Store() *store.Store {
 	return d.store
 }
 
-// Publisher pushes events to WebSocket connections.
-func (d *Deps) Publisher() conversations.Publisher {
-	if d.overrides.Publisher != nil {
-		return d.overrides.Publisher
-	}
-	return conversations.NopPublisher{}
-}
+// Publisher pushes events to WebSocket connections (see Push).
+func (d *Deps) Publisher() conversations.Publisher { return d.Push() }
 
 // Conversations is the conversation service.
 func (d *Deps) Conversations() *conversations.Service {
@@ -108,7 +123,8 @@ func (d *Deps) Conversations() *conversations.Service {
 			Now:           d.Now,
 			Directory:     d.Store(),
 			SessionTTL:    config.Hours("SESSION_TTL_HOURS", 12),
-			DefaultTeamID: config.String("DEFAULT_TEAM_ID", ""),
+			DefaultTeamID: d.Handover().Config.DefaultTeamID, // one setting for starts and leaves
+			Offers:        d.Handover(),
 		}
 	})
 	return d.conv

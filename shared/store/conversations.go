@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
 func convPK(id string) string            { return "CONV#" + id }
@@ -36,6 +37,8 @@ type conversationItem struct {
 	Assignee  string `dynamodbav:"assignee,omitempty"`
 	CreatedAt int64  `dynamodbav:"createdAt"`
 	EndedAt   int64  `dynamodbav:"endedAt,omitempty"`
+	// PendingForward is the forward the conversation waits on (see handover.go).
+	PendingForward string `dynamodbav:"pendingForward,omitempty"`
 }
 
 func toConversationItem(c conversation.Conversation) conversationItem {
@@ -145,14 +148,23 @@ type NewConversation struct {
 	Participant  conversation.Participant
 	Session      *Session // visitors only
 	Events       []conversation.Event
+	// Offer, for a conversation nobody holds yet, offers it to a team (see handover.go).
+	Offer *invitation.Offer
 }
 
 // CreateConversation writes a new conversation, its first participant, the visitor's session
 // and the opening events in one transaction.
 func (s *Store) CreateConversation(ctx context.Context, n NewConversation) error {
+	conv := toConversationItem(n.Conversation)
+	if n.Offer != nil {
+		conv.PendingForward = n.Offer.ID
+	}
 	t := s.newTx().
-		put("conversation", toConversationItem(n.Conversation), notExists).
+		put("conversation", conv, notExists).
 		put("participant", toParticipantItem(n.Participant), notExists)
+	if n.Offer != nil {
+		t.put("offer", toOfferItem(*n.Offer), notExists)
+	}
 	if n.Session != nil {
 		t.put("session", toSessionItem(*n.Session), notExists)
 	}

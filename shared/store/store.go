@@ -6,22 +6,27 @@
 //
 // Keys (pk, sk) of the single table:
 //
-//	CONV#<id>             META                  conversation
+//	CONV#<id>             META                  conversation; pendingForward: the forward it waits on (handover.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
 //	CONV#<id>             EVT#<sortable id>     history event
 //	SESSION#<sha256>      SESSION               visitor session (TTL)
 //	AGENT#<id>            PROFILE               agent            gsi1 DIR#AGENT / <name>#<id>
 //	TEAM#<id>             PROFILE               team             gsi1 DIR#TEAM / <name>#<id>
 //	TEAM#<id>             MEMBER#<agentId>      team membership  gsi1 MEMBER#<agentId> / TEAM#<id>
-//	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created>
-//	                                            (pending only)   gsi2 INBOX#AGENT#<id> | INBOX#TEAM#<id> / <created>
-//	                                            (pending, due)   gsi3 DUE / <deadline>#<id>
-//	PIN#<hmac>            PIN                   live PIN (TTL)
-//	JOIN#<sha256>         JOIN                  live join token (TTL)
+//	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created ms>#<id>
+//	                                            (pending only)   gsi2 INBOX#AGENT#<id> | INBOX#TEAM#<id> / <created ms>#<id>
+//	                                            (pending, due)   gsi3 DUE / <validUntil ms>#<id>
+//	                                            kept for good: no expiresAt; its expiry is validUntil
+//	                                            (epoch seconds), checked in every condition;
+//	                                            agent/team/forward offers add purpose, declinedBy (handover.go)
+//	PIN#<hmac>            PIN                   live PIN (TTL): invitationId, conversationId
+//	JOIN#<sha256>         JOIN                  live join token (TTL): invitationId, conversationId
 //	IDEM#<scope>          IDEM                  idempotency record (TTL)
-//	RATE#<scope>#<window> RATE                  rate-limit counter (TTL)
+//	RATE#<scope>#<window> RATE                  rate-limit counter (TTL); scope <rule>#<subject>,
+//	                                            window = its start in epoch seconds
 //	CONN#<connectionId>   CONN                  WebSocket connection (TTL)
 //	WHO#<principal>       CONN#<connectionId>   connections of one agent or participant (TTL)
+//	                                            principal: agent#<agentId> | visitor#<participantId>
 //	TICKET#<sha256>       TICKET                connect ticket (TTL)
 package store
 

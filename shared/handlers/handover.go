@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/invite-forward/invite-forward/shared/handover"
+	"github.com/invite-forward/invite-forward/shared/httpapi"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/setup"
+)
+
+// InviteAgent: POST /conversations/{id}/invitations/agent {agentId, message}.
+func InviteAgent(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("invite_agent", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req handover.InviteAgentRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
+			return httpapi.Response{}, err
+		}
+		to, err := req.Normalize()
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return created(svc.Invite(ctx, r.Principal, r.Path("id"), to, req.Message))
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// InviteTeam: POST /conversations/{id}/invitations/team {teamId, message}.
+func InviteTeam(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("invite_team", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req handover.InviteTeamRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
+			return httpapi.Response{}, err
+		}
+		to, err := req.Normalize()
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return created(svc.Invite(ctx, r.Principal, r.Path("id"), to, req.Message))
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// ForwardConversation: POST /conversations/{id}/forward {to:{kind, id}, message}.
+func ForwardConversation(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("forward_conversation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req handover.ForwardRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
+			return httpapi.Response{}, err
+		}
+		to, err := req.Normalize()
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return created(svc.Forward(ctx, r.Principal, r.Path("id"), to, req.Message))
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+func created(o invitation.Offer, err error) (httpapi.Response, error) {
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Created(o), nil
+}
+
+// GetInbox: GET /inbox — what waits for the calling agent.
+func GetInbox(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("get_inbox", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		inbox, err := svc.Inbox(ctx, r.Principal)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(inbox), nil
+	})
+}
+
+// AcceptInvitation: POST /invitations/{invitationId}/accept.
+func AcceptInvitation(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("accept_invitation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		if err := httpapi.Decode(r.Body, &noBody{}); err != nil {
+			return httpapi.Response{}, err
+		}
+		out, err := svc.Accept(ctx, r.Principal, r.Path("invitationId"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		r.ConversationID = out.ConversationID
+		return httpapi.OK(out), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// DeclineInvitation: POST /invitations/{invitationId}/decline {reason?}.
+func DeclineInvitation(d *setup.Deps) httpapi.Handler {
+	svc := d.Handover()
+	return httpapi.Handle("decline_invitation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		var req handover.DeclineRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := req.Normalize(); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := svc.Decline(ctx, r.Principal, r.Path("invitationId"), req.Reason); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()))
+}
+
+// ExpireInvitations is the scheduled sweep (EventBridge, every minute): invitations and
+// forwards nobody answered in time are expired and pushed, forwards come back to their
+// forwarders. A failure is returned to the runtime, so the invocation counts as failed (and
+// alarms can see it); what was done stays done, and the next run picks up the rest.
+func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (handover.SweepReport, error) {
+	svc := d.Handover()
+	return func(ctx context.Context, ev events.EventBridgeEvent) (handover.SweepReport, error) {
+		rep, err := svc.Sweep(ctx)
+		level, outcome := slog.LevelInfo, "ok"
+		args := []any{"action", "expire_invitations", "requestId", ev.ID, "expired", rep.Expired,
+			"revoked", rep.Revoked, "skipped", rep.Skipped, "failed", rep.Failed}
+		if err != nil {
+			level, outcome = slog.LevelError, "failed"
+			args = append(args, "cause", err.Error())
+		}
+		d.Log.Log(ctx, level, "sweep", append(args, "outcome", outcome)...)
+		return rep, err
+	}
+}

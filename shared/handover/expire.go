@@ -1,0 +1,182 @@
+package handover
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// SweepReport says what one sweep did.
+type SweepReport struct {
+	Expired int `json:"expired"`
+	// Revoked were still pending in a conversation that had ended (the end did not see them).
+	Revoked int `json:"revoked"`
+	// Skipped were answered or renewed meanwhile, or kept losing races: the next sweep looks again.
+	Skipped int `json:"skipped"`
+	Failed  int `json:"failed"`
+}
+
+// Sweep page size and the time a sweep leaves itself before its deadline.
+const (
+	sweepPage   = 50
+	sweepMargin = 2 * time.Second
+)
+
+// reasonConversationEnded is why an invitation of an ended conversation is revoked.
+const reasonConversationEnded = "conversation_ended"
+
+// Sweep expires every pending invitation whose time has run out, of every kind, found by
+// the due index (never a scan): each is marked expired by a conditional write, with its
+// event, and pushed to whoever waits on it — the inviter, the forwarder, the targets. An
+// expired forward comes back to the forwarder like a declined one. Reads never wait for
+// this: expiry is enforced at read time everywhere; the sweep makes it visible (pushes,
+// returns) within a minute. It runs from a schedule and until shortly before ctx's deadline.
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	now := s.now()
+	var rep SweepReport
+	var errs []error
+	after := ""
+	for !nearDeadline(ctx) {
+		due, next, err := s.Store.DueInvitations(ctx, now, after, sweepPage)
+		if err != nil {
+			return rep, errors.Join(append(errs, err)...)
+		}
+		for _, inv := range due {
+			outcome, err := s.expireOne(ctx, inv.ID)
+			rep.count(outcome)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	return rep, errors.Join(errs...)
+}
+
+func nearDeadline(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && time.Until(deadline) < sweepMargin)
+}
+
+// outcome is what happened to one due invitation.
+type outcome int
+
+const (
+	skipped outcome = iota
+	expired
+	revoked
+	failed
+)
+
+func (r *SweepReport) count(o outcome) {
+	switch o {
+	case expired:
+		r.Expired++
+	case revoked:
+		r.Revoked++
+	case failed:
+		r.Failed++
+	default:
+		r.Skipped++
+	}
+}
+
+// expireNow expires one offer on the spot, best effort: the sweep does it otherwise.
+func (s *Service) expireNow(ctx context.Context, id string) {
+	_, _ = s.expireOne(context.WithoutCancel(ctx), id)
+}
+
+// expireOne expires one invitation if it is still pending and past its time, reading it and
+// its conversation again on every attempt.
+func (s *Service) expireOne(ctx context.Context, id string) (outcome, error) {
+	result := skipped
+	err := retrying(func() error {
+		var err error
+		result, err = s.expireOnce(ctx, id)
+		return err
+	})
+	if errors.Is(err, errBusy) {
+		return skipped, nil
+	}
+	if err != nil {
+		return failed, err
+	}
+	return result, nil
+}
+
+func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
+	o, err := s.Store.Offer(ctx, id)
+	if store.IsNotFound(err) {
+		return skipped, nil
+	}
+	if err != nil {
+		return failed, err
+	}
+	now := s.now()
+	if !o.Expired(now) {
+		return skipped, nil // answered or renewed: the index was behind
+	}
+	read, err := s.Store.HandoverState(ctx, o.ConversationID)
+	if store.IsNotFound(err) {
+		return skipped, nil
+	}
+	if err != nil {
+		return failed, err
+	}
+	if !read.Conversation.Open() {
+		return s.revokeEnded(ctx, o, now)
+	}
+	e := store.Expiry{Invitation: o, At: now, Events: []conversation.Event{invitation.ExpiredEvent(o.Invitation, now)}}
+	if o.IsForward() && read.PendingForward == o.ID {
+		e.Read = &read
+		if read.Conversation.Assignee == "" && o.CreatedBy != "" {
+			ret := invitation.NewReturn(o, invitation.ReturnedExpired, "", now)
+			e.Return = &ret
+			e.Events = append(e.Events, s.returnEvents(ctx, ret, now)...)
+		}
+	}
+	err = s.Store.Expire(ctx, e)
+	if lostRace(err) {
+		return skipped, errRetry
+	}
+	if err != nil {
+		return failed, err
+	}
+	s.push(ctx, s.waitingOn(ctx, o), e.Events...)
+	return expired, nil
+}
+
+// revokeEnded revokes an invitation still pending in an ended conversation.
+func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
+	events := []conversation.Event{invitation.RevokedEvent(o.Invitation, "", reasonConversationEnded, now)}
+	err := s.Store.RevokeInEndedConversation(ctx, o.Invitation, now, events)
+	if lostRace(err) {
+		return skipped, nil
+	}
+	if err != nil {
+		return failed, apperror.Internal(err)
+	}
+	s.push(ctx, s.waitingOn(ctx, o), events...)
+	return revoked, nil
+}
+
+// waitingOn are the agents to tell about the end of an invitation besides the participants:
+// whoever made it, and whoever it was addressed to.
+func (s *Service) waitingOn(ctx context.Context, o invitation.Offer) []string {
+	var agents []string
+	if o.CreatedBy != "" {
+		agents = append(agents, o.CreatedBy)
+	}
+	if !o.Kind.ForCustomer() {
+		agents = append(agents, s.recipients(ctx, o)...)
+	}
+	return agents
+}

@@ -1,0 +1,266 @@
+// Package handover holds the actions that hand a conversation from agent to agent: invite an
+// agent or a team, forward to an agent or a team, the agent's inbox, accept and decline, the
+// expiry sweep, and the offer of a conversation nobody holds to its team (a visitor's new
+// conversation, or one whose assignee left). One file per action; each loads, decides with
+// the rules of shared/invitation, writes in one transaction, and pushes.
+//
+// The promise it keeps is that a customer is never left with nobody: an open conversation
+// always has an assignee or a pending forward or offer that a person will see. Every write
+// that could break it is conditioned on the conversation as read (see store.HandoverState),
+// so that concurrent forwards, accepts, declines, expiries, revocations and leaves serialise;
+// a write that loses the race reads again and decides again.
+//
+// Hand-over modes (HANDOVER_MODE):
+//   - on-accept (default): the forwarder stays participant and assignee until someone
+//     accepts; at the accept the accepter becomes assignee and the forwarder leaves, in one
+//     transaction. A decline or time-out is pushed back to the forwarder, who still holds it.
+//   - immediate: the forwarder leaves when forwarding (unassigning the conversation if they
+//     held it) and the conversation waits in the target's inbox. A decline or time-out
+//     creates a "return" offer in the forwarder's inbox to take back (invitation.PurposeReturn).
+//
+// The same return happens in on-accept mode when the forwarder left while the forward was
+// pending: leaving never cancels a forward, and whoever last forwarded a conversation nobody
+// holds gets it back.
+package handover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Mode is the deployment's hand-over (SPEC §5 Forwarding).
+type Mode string
+
+const (
+	// ModeOnAccept keeps the forwarder responsible until someone accepts.
+	ModeOnAccept Mode = "on-accept"
+	// ModeImmediate lets the forwarder leave at once; the conversation waits in the inbox.
+	ModeImmediate Mode = "immediate"
+)
+
+// Config is the deployment's hand-over settings.
+type Config struct {
+	Mode Mode
+	// ForwardTimeout is how long a forward waits for an answer before it comes back.
+	ForwardTimeout time.Duration
+	// InvitationTTL is how long an agent or team invitation can be accepted.
+	InvitationTTL time.Duration
+	// DefaultTeamID receives a conversation nobody holds when it names no team of its own.
+	DefaultTeamID string
+}
+
+// DefaultConfig is the on-accept hand-over with the default lifetimes.
+func DefaultConfig() Config {
+	return Config{Mode: ModeOnAccept, ForwardTimeout: invitation.DefaultForwardTimeout, InvitationTTL: invitation.DefaultInvitationTTL}
+}
+
+// Validate refuses settings the rules do not allow; the function does not start with them.
+func (c Config) Validate() error {
+	if c.Mode != ModeOnAccept && c.Mode != ModeImmediate {
+		return fmt.Errorf("handover: mode %q is neither %s nor %s", c.Mode, ModeOnAccept, ModeImmediate)
+	}
+	return errors.Join(
+		invitation.CheckOfferTTL("forward timeout", c.ForwardTimeout),
+		invitation.CheckOfferTTL("invitation lifetime", c.InvitationTTL),
+	)
+}
+
+// Store is what the hand-over actions need of storage; conversations.Store is there for the
+// access check.
+type Store interface {
+	conversations.Store
+	HandoverState(ctx context.Context, conversationID string) (store.HandoverState, error)
+	Offer(ctx context.Context, id string) (invitation.Offer, error)
+	Agent(ctx context.Context, id string) (directory.Agent, error)
+	Team(ctx context.Context, id string) (directory.Team, error)
+	TeamMembers(ctx context.Context, teamID string) ([]string, error)
+	TeamsOf(ctx context.Context, agentID string) ([]string, error)
+	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
+	AgentName(ctx context.Context, agentID string) (string, error)
+	InboxOffers(ctx context.Context, agentID string, teamIDs []string) ([]invitation.Offer, error)
+	DueInvitations(ctx context.Context, now time.Time, after string, limit int) ([]invitation.Offer, string, error)
+
+	Invite(ctx context.Context, o invitation.Offer, inviter conversation.Participant, events []conversation.Event) error
+	Forward(ctx context.Context, f store.Forwarding) error
+	Accept(ctx context.Context, a store.Acceptance) error
+	Decline(ctx context.Context, d store.Declining) error
+	Expire(ctx context.Context, e store.Expiry) error
+	RevokeInEndedConversation(ctx context.Context, inv invitation.Invitation, at time.Time, events []conversation.Event) error
+	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
+}
+
+// Pusher delivers events to the participants who may see them and, for offers, to the
+// agents they are addressed to (setup.Pusher). Pushing is best effort.
+type Pusher interface {
+	Publish(ctx context.Context, events ...conversation.Event)
+	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
+}
+
+// Service runs the hand-over actions.
+type Service struct {
+	Store  Store
+	Pusher Pusher
+	Config Config
+	Now    func() time.Time
+}
+
+// maxAttempts bounds how often an action reads again after losing a race: each attempt is
+// decided afresh on current data, so a retry never breaks a rule.
+const maxAttempts = 4
+
+// errRetry marks a write that lost a race: the action reads again.
+var errRetry = errors.New("handover: changed meanwhile")
+
+// errBusy answers when every attempt lost a race.
+var errBusy = apperror.Conflict("conversation_changed", "the conversation changed meanwhile; try again")
+
+// retrying runs attempt until it stops asking for a retry.
+func retrying(attempt func() error) error {
+	for range maxAttempts {
+		if err := attempt(); !errors.Is(err, errRetry) {
+			return err
+		}
+	}
+	return errBusy
+}
+
+// lostRace reports whether a failed transaction is worth deciding again: a condition on
+// current data failed, or another transaction kept winning.
+func lostRace(err error) bool {
+	var tc *store.TxCanceledError
+	return errors.As(err, &tc)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// push sends events to the participants and the given agents, once the write is done.
+func (s *Service) push(ctx context.Context, agentIDs []string, events ...conversation.Event) {
+	if s.Pusher == nil || len(events) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if len(agentIDs) == 0 {
+		s.Pusher.Publish(ctx, events...)
+		return
+	}
+	s.Pusher.PublishToAgents(ctx, agentIDs, events...)
+}
+
+// Errors of the directory lookups.
+var (
+	ErrAgentNotFound = apperror.NotFound("agent_not_found", "there is no such agent")
+	ErrTeamNotFound  = apperror.NotFound("team_not_found", "there is no such team")
+	ErrTeamEmpty     = apperror.New(apperror.KindUnprocessable, "team_empty", "the team has no members")
+)
+
+// addressee is an offer's target as found in the directory.
+type addressee struct {
+	invitation.Target
+	Name    string
+	Members []string // the agent, or the team's members
+}
+
+// lookUp finds the target in the directory: an unknown agent or team is 404, a team without
+// members 422 (nobody would ever see the offer).
+func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, error) {
+	if to.Kind == invitation.TargetAgent {
+		a, err := s.Store.Agent(ctx, to.ID)
+		if store.IsNotFound(err) {
+			return addressee{}, ErrAgentNotFound
+		}
+		if err != nil {
+			return addressee{}, apperror.Internal(err)
+		}
+		return addressee{Target: to, Name: a.Name, Members: []string{a.ID}}, nil
+	}
+	t, err := s.Store.Team(ctx, to.ID)
+	if store.IsNotFound(err) {
+		return addressee{}, ErrTeamNotFound
+	}
+	if err != nil {
+		return addressee{}, apperror.Internal(err)
+	}
+	if len(t.Members) == 0 {
+		return addressee{}, ErrTeamEmpty
+	}
+	return addressee{Target: to, Name: t.Name, Members: t.Members}, nil
+}
+
+// recipients are the agents an offer is addressed to: the agent, or the team's members now.
+func (s *Service) recipients(ctx context.Context, o invitation.Offer) []string {
+	if o.TargetTeamID == "" {
+		return []string{o.TargetAgentID}
+	}
+	members, err := s.Store.TeamMembers(ctx, o.TargetTeamID)
+	if err != nil {
+		return nil // pushes are a convenience; the inbox is the truth
+	}
+	return members
+}
+
+// displayName is an agent's directory name, or their id when the directory has none.
+func (s *Service) displayName(ctx context.Context, agentID string) string {
+	if agentID == "" {
+		return ""
+	}
+	if name, err := s.Store.AgentName(ctx, agentID); err == nil && name != "" {
+		return name
+	}
+	return agentID
+}
+
+// without returns ids minus the excluded ones.
+func without(ids []string, excluded ...string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(excluded, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// loadOffer reads an offer by id for an agent answering it; customer invitations are not
+// answered by agents, so they are as unknown as a missing id.
+func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, error) {
+	if id == "" {
+		return invitation.Offer{}, errOfferNotFound
+	}
+	o, err := s.Store.Offer(ctx, id)
+	if store.IsNotFound(err) || (err == nil && o.Kind.ForCustomer()) {
+		return invitation.Offer{}, errOfferNotFound
+	}
+	if err != nil {
+		return invitation.Offer{}, apperror.Internal(err)
+	}
+	return o, nil
+}
+
+var errOfferNotFound = apperror.NotFound("invitation_not_found", "there is no such invitation")
+
+// readState reads the conversation an offer belongs to, as the hand-over rules see it.
+func (s *Service) readState(ctx context.Context, conversationID string) (store.HandoverState, error) {
+	st, err := s.Store.HandoverState(ctx, conversationID)
+	if store.IsNotFound(err) {
+		return store.HandoverState{}, apperror.NotFound("conversation_not_found", "there is no such conversation")
+	}
+	if err != nil {
+		return store.HandoverState{}, apperror.Internal(err)
+	}
+	return st, nil
+}

@@ -1,0 +1,89 @@
+package handover
+
+import (
+	"context"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Invite invites an agent or a team into the conversation with a message, whether they are
+// online or not: POST /conversations/{id}/invitations/agent and …/team. The invitation waits
+// in the agent's (or every member's) inbox and is pushed to them; the inviter stays.
+func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error) {
+	acc, err := s.authorizeOpen(ctx, p, conversationID)
+	if err != nil {
+		return invitation.Offer{}, err
+	}
+	if err := invitation.CheckInviteTarget(p.AgentID, to); err != nil {
+		return invitation.Offer{}, err
+	}
+	target, err := s.lookUp(ctx, to)
+	if err != nil {
+		return invitation.Offer{}, err
+	}
+	now := s.now()
+	if err := s.checkInvitable(ctx, acc.Conversation.ID, to, now); err != nil {
+		return invitation.Offer{}, err
+	}
+	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL)
+	events := []conversation.Event{invitation.OfferedEvent(o, acc.Participant.ID, now)}
+	err = s.Store.Invite(ctx, o, acc.Participant, events)
+	switch {
+	case store.FailedOn(err, "open"):
+		return invitation.Offer{}, errConversationEnded
+	case store.FailedOn(err, "inviter"):
+		return invitation.Offer{}, conversations.ErrNotParticipant
+	case store.FailedOn(err, "already_participant"):
+		return invitation.Offer{}, invitation.ErrAlreadyIn
+	case err != nil:
+		return invitation.Offer{}, apperror.Internal(err)
+	}
+	s.push(ctx, target.Members, events...)
+	return o, nil
+}
+
+var errConversationEnded = apperror.Conflict("conversation_ended", "the conversation has ended")
+
+// authorizeOpen establishes that the caller is an agent participant of an open conversation.
+func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversationID string) (conversations.Access, error) {
+	acc, err := conversations.AuthorizeAgent(ctx, s.Store, p, conversationID)
+	if err != nil {
+		return conversations.Access{}, err
+	}
+	if err := acc.Conversation.RequireOpen(); err != nil {
+		return conversations.Access{}, err
+	}
+	return acc, nil
+}
+
+// checkInvitable refuses inviting an agent who is in the conversation already, inviting the
+// same agent or team twice while the first invitation is pending, and more invitations than
+// a conversation may have pending.
+func (s *Service) checkInvitable(ctx context.Context, conversationID string, to invitation.Target, now time.Time) error {
+	if to.Kind == invitation.TargetAgent {
+		_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(to.ID))
+		if err == nil {
+			return invitation.ErrAlreadyIn
+		}
+		if !store.IsNotFound(err) {
+			return apperror.Internal(err)
+		}
+	}
+	all, err := s.Store.ConversationInvitations(ctx, conversationID)
+	if err != nil {
+		return apperror.Internal(err)
+	}
+	for _, inv := range all {
+		invited := inv.Kind == invitation.KindAgent || inv.Kind == invitation.KindTeam
+		if invited && inv.Pending(now) && (invitation.Offer{Invitation: inv}).Target() == to {
+			return apperror.Conflict("already_invited", "an invitation to them is pending already")
+		}
+	}
+	return invitation.CheckRoomForAnother(all, now)
+}
