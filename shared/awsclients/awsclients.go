@@ -34,9 +34,14 @@ func MustLoad() aws.Config {
 	return cfg
 }
 
-// DynamoDB returns a DynamoDB client. DynamoDB Local omits the CRC32 header on error
-// responses, so response checksum validation is off when an endpoint override is set.
+// DynamoDB returns a DynamoDB client. DYNAMODB_ENDPOINT (declared, empty, in the template so
+// that `sam local` can set it from an env-vars file) or the SDK's AWS_ENDPOINT_URL_DYNAMODB
+// point it at DynamoDB Local, which omits the CRC32 header on error responses: response
+// checksum validation is then off.
 func DynamoDB(cfg aws.Config) *dynamodb.Client {
+	if endpoint := os.Getenv("DYNAMODB_ENDPOINT"); endpoint != "" {
+		return DynamoDBAt(cfg, endpoint)
+	}
 	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if local {
@@ -53,8 +58,14 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 	})
 }
 
-// SES returns an SES v2 client.
-func SES(cfg aws.Config) *sesv2.Client { return sesv2.NewFromConfig(cfg) }
+// SES returns an SES v2 client; SES_ENDPOINT (for `sam local`) or the SDK's
+// AWS_ENDPOINT_URL_SESV2 point it at the SES emulator.
+func SES(cfg aws.Config) *sesv2.Client {
+	if endpoint := os.Getenv("SES_ENDPOINT"); endpoint != "" {
+		return SESAt(cfg, endpoint)
+	}
+	return sesv2.NewFromConfig(cfg)
+}
 
 // SESAt returns an SES v2 client for an explicit endpoint (tests and local tools).
 func SESAt(cfg aws.Config, endpoint string) *sesv2.Client {

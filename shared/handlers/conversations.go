@@ -29,8 +29,9 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 // GetConversation: GET /conversations/{id}.
 func GetConversation(d *setup.Deps) httpapi.Handler {
 	svc := d.Conversations()
+	pending := d.Invitations() // agents see the pending invitations
 	return httpapi.Handle("get_conversation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		v, err := svc.Get(ctx, r.Principal, r.Path("id"), nil)
+		v, err := svc.Get(ctx, r.Principal, r.Path("id"), pending)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
 // Leave removes a participant, revokes a visitor's session and, if the participant was the
@@ -28,9 +29,11 @@ func (s *Store) Leave(ctx context.Context, p conversation.Participant, wasAssign
 	return t.commit(ctx)
 }
 
-// EndConversation marks the conversation ended and revokes every visitor session, with the
-// event. It fails on "open" if the conversation had already ended.
-func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, visitors []conversation.Participant, events []conversation.Event) error {
+// EndConversation marks the conversation ended and revokes every visitor session and the
+// given pending invitations (deleting their PINs and join tokens), with the events. It fails on
+// "open" if the conversation had already ended, and on "invitation" if one of the invitations
+// changed since it was read (the caller reads them again).
+func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, visitors []conversation.Participant, events []conversation.Event, revoke ...invitation.Invitation) error {
 	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", cond{
 		expr:   "attribute_exists(pk) AND #status = :open",
 		names:  map[string]string{"#status": "status"},
@@ -41,6 +44,7 @@ func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversat
 			t.del("session", sessionPK(v.SessionHash), sessionSK, cond{})
 		}
 	}
+	t.revokeAll(revoke, "", reasonConversationEnded, conv.EndedAt)
 	for _, e := range events {
 		t.put("event", toEventItem(e), notExists)
 	}

@@ -1,0 +1,70 @@
+package idempotency_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/idempotency"
+)
+
+// memory is the least Store that keeps what it is given, to look at what would rest in the
+// table.
+type memory struct{ records map[string]idempotency.Record }
+
+func (m *memory) Begin(_ context.Context, scope, hash string, _, _ time.Duration) (idempotency.Record, bool, error) {
+	if r, ok := m.records[scope]; ok {
+		return r, false, nil
+	}
+	m.records[scope] = idempotency.Record{RequestHash: hash}
+	return idempotency.Record{}, true, nil
+}
+
+func (m *memory) Complete(_ context.Context, scope string, resp idempotency.Response, _ time.Duration) error {
+	r := m.records[scope]
+	r.Completed, r.Response = true, resp
+	m.records[scope] = r
+	return nil
+}
+
+func (m *memory) Abandon(_ context.Context, scope string) error { delete(m.records, scope); return nil }
+
+func TestSealed_ResponsesRestEncryptedAndReplayDecrypted(t *testing.T) {
+	ctx := context.Background()
+	inner := &memory{records: map[string]idempotency.Record{}}
+	secret := []byte(strings.Repeat("s", 64))
+	st, err := idempotency.Sealed(inner, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := json.RawMessage(`{"pin":"123456789"}`)
+	if _, claimed, _ := st.Begin(ctx, "scope-a", "h", time.Hour, time.Minute); !claimed {
+		t.Fatal("first Begin did not claim")
+	}
+	if err := st.Complete(ctx, "scope-a", idempotency.Response{Status: 201, Body: body}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if stored := inner.records["scope-a"].Response.Body; bytes.Contains(stored, []byte("123456789")) || !json.Valid(stored) {
+		t.Fatalf("at rest: %s", stored)
+	}
+	rec, claimed, err := st.Begin(ctx, "scope-a", "h", time.Hour, time.Minute)
+	if err != nil || claimed || !bytes.Equal(rec.Response.Body, body) {
+		t.Fatalf("replay: %s, %v, %v", rec.Response.Body, claimed, err)
+	}
+
+	// A sealed answer moved under another key does not open, nor under another secret.
+	inner.records["scope-b"] = inner.records["scope-a"]
+	if _, _, err := st.Begin(ctx, "scope-b", "h", time.Hour, time.Minute); err == nil {
+		t.Fatal("a sealed answer opened under another scope")
+	}
+	other, _ := idempotency.Sealed(inner, []byte(strings.Repeat("t", 64)))
+	if _, _, err := other.Begin(ctx, "scope-a", "h", time.Hour, time.Minute); err == nil {
+		t.Fatal("a sealed answer opened with another secret")
+	}
+	if _, err := idempotency.Sealed(inner, []byte("short")); err == nil {
+		t.Fatal("a short secret was accepted")
+	}
+}

@@ -1,0 +1,197 @@
+// Package invitations holds the invitation actions: invite a customer by PIN or by email link,
+// redeem a PIN or join token, list, revoke and resend invitations. One file per action; each
+// loads, decides with the rules of shared/invitation, saves in one transaction, and pushes.
+//
+// Every conversation route uses conversations.AuthorizeAgent: only an agent who is a
+// participant right now may invite, list, revoke or resend. Redemption is anonymous and rate
+// limited; nothing here ever logs or stores a PIN, a join token or a session token in the clear.
+package invitations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/ratelimit"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Store is what the invitation actions need of storage; conversations.Store is there for the
+// access check.
+type Store interface {
+	conversations.Store
+	CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event) error
+	Invitation(ctx context.Context, id string) (invitation.Invitation, error)
+	ConversationInvitations(ctx context.Context, conversationID string) ([]invitation.Invitation, error)
+	LiveSecret(ctx context.Context, kind invitation.Kind, hash string) (store.LiveSecret, error)
+	RedeemInvitation(ctx context.Context, r store.Redemption) error
+	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error
+	FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
+	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
+	AgentName(ctx context.Context, agentID string) (string, error)
+}
+
+// Mailer sends one rendered email (mail.Sender in production).
+type Mailer interface {
+	Send(ctx context.Context, to string, msg mail.Message) (messageID string, err error)
+}
+
+// Limiter counts rate-limited events (ratelimit.Limiter in production).
+type Limiter interface {
+	Take(ctx context.Context, r ratelimit.Rule, subject string) (ratelimit.Slot, error)
+	Refund(ctx context.Context, s ratelimit.Slot) error
+}
+
+// Config is the deployment's invitation settings.
+type Config struct {
+	PINLength    int
+	PINTTL       time.Duration
+	JoinTokenTTL time.Duration
+	// SessionTTL is the life of the visitor session a redemption hands out.
+	SessionTTL time.Duration
+	// AllowedOrigins may receive invitation links; DefaultJoinPage (on one of them) is used
+	// when the conversation's page is elsewhere.
+	AllowedOrigins  []string
+	DefaultJoinPage string
+	CompanyName     string
+	Limits          ratelimit.Limits
+}
+
+// DefaultConfig has the defaults the README's guessing bound is computed for.
+func DefaultConfig() Config {
+	return Config{
+		PINLength:    invitation.DefaultPINLength,
+		PINTTL:       invitation.DefaultPINTTL,
+		JoinTokenTTL: invitation.DefaultJoinTokenTTL,
+		SessionTTL:   12 * time.Hour,
+		Limits:       ratelimit.DefaultLimits(),
+	}
+}
+
+// Validate refuses settings the rules do not allow; the function does not start with them.
+func (c Config) Validate() error {
+	if err := invitation.CheckPINSettings(c.PINLength, c.PINTTL); err != nil {
+		return err
+	}
+	if err := invitation.CheckJoinTokenTTL(c.JoinTokenTTL); err != nil {
+		return err
+	}
+	if c.SessionTTL <= 0 {
+		return errors.New("invitations: the visitor session lifetime must be positive")
+	}
+	return c.Limits.Validate()
+}
+
+// ValidateMail checks what sending emails needs: a default join page on the allow-list, so
+// that every link has somewhere allowed to go.
+func (c Config) ValidateMail() error {
+	if _, err := mail.JoinLink("", c.AllowedOrigins, c.DefaultJoinPage, "check"); err != nil {
+		return fmt.Errorf("invitations: default join page %q must be on the allowed origins %v", c.DefaultJoinPage, c.AllowedOrigins)
+	}
+	return nil
+}
+
+// Service runs the invitation actions.
+type Service struct {
+	Store     Store
+	Publisher conversations.Publisher
+	Limiter   Limiter
+	Config    Config
+	// PINKey hashes PINs; only actions that create, renew or redeem PINs need it.
+	PINKey *invitation.PINKey
+	// Mailer sends invitation emails; only actions that send need it.
+	Mailer Mailer
+	Now    func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) publish(ctx context.Context, events ...conversation.Event) {
+	if s.Publisher != nil && len(events) > 0 {
+		s.Publisher.Publish(context.WithoutCancel(ctx), events...)
+	}
+}
+
+// errNotConfigured is a wiring mistake: the handler's function was built without a part.
+func errNotConfigured(part string) error {
+	return apperror.Internal(fmt.Errorf("invitations: %s is not configured for this function", part))
+}
+
+// authorizeOpen establishes that the caller is an agent participant of an open conversation.
+func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversationID string) (conversations.Access, error) {
+	acc, err := conversations.AuthorizeAgent(ctx, s.Store, p, conversationID)
+	if err != nil {
+		return conversations.Access{}, err
+	}
+	if err := acc.Conversation.RequireOpen(); err != nil {
+		return conversations.Access{}, err
+	}
+	return acc, nil
+}
+
+// ErrInvitationNotFound answers an invitation id that is unknown or of another conversation.
+var ErrInvitationNotFound = apperror.NotFound("invitation_not_found", "there is no such invitation in this conversation")
+
+// errChanged answers a write that lost a race with another change of the same invitation.
+var errChanged = apperror.Conflict("invitation_changed", "the invitation changed meanwhile; look at it again")
+
+// load reads an invitation of the conversation.
+func (s *Service) load(ctx context.Context, conversationID, invitationID string) (invitation.Invitation, error) {
+	if invitationID == "" {
+		return invitation.Invitation{}, ErrInvitationNotFound
+	}
+	inv, err := s.Store.Invitation(ctx, invitationID)
+	if store.IsNotFound(err) || (err == nil && inv.ConversationID != conversationID) {
+		return invitation.Invitation{}, ErrInvitationNotFound
+	}
+	if err != nil {
+		return invitation.Invitation{}, apperror.Internal(err)
+	}
+	return inv, nil
+}
+
+// checkRoom refuses another invitation when the conversation has too many pending ones.
+func (s *Service) checkRoom(ctx context.Context, conversationID string, now time.Time) error {
+	all, err := s.Store.ConversationInvitations(ctx, conversationID)
+	if err != nil {
+		return apperror.Internal(err)
+	}
+	return invitation.CheckRoomForAnother(all, now)
+}
+
+// writeError maps a failed invitation write to what the caller is told.
+func writeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case store.FailedOn(err, "open"):
+		return apperror.Conflict("conversation_ended", "the conversation has ended")
+	case store.FailedOn(err, "invitation"):
+		return errChanged
+	}
+	return apperror.Internal(err)
+}
+
+// checkRate counts one event under the rule and answers 429 once the window is full.
+func (s *Service) checkRate(ctx context.Context, r ratelimit.Rule, subject string) error {
+	if s.Limiter == nil {
+		return errNotConfigured("the rate limiter")
+	}
+	slot, err := s.Limiter.Take(ctx, r, subject)
+	if err != nil {
+		return apperror.Internal(err)
+	}
+	return slot.Err()
+}

@@ -1,0 +1,184 @@
+package invitations
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/ratelimit"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Joined answers a redemption: the customer is now a participant and holds a visitor session
+// token, its only credential (shown once, stored only as a hash).
+type Joined struct {
+	ConversationID string    `json:"conversationId"`
+	ParticipantID  string    `json:"participantId"`
+	SessionToken   string    `json:"sessionToken"`
+	ExpiresAt      time.Time `json:"expiresAt"`
+}
+
+// errRefused is a redemption that did not work, for whatever reason; callers turn it into the
+// one answer of their secret kind (pin_invalid, join_token_invalid).
+var errRefused = errors.New("invitations: redemption refused")
+
+// RedeemPIN joins a customer by PIN: POST /join/pin. Failed attempts are limited per client
+// and deployment-wide, and the limits are checked before the PIN is even looked at: over a
+// limit, a right PIN gets 429 like a wrong one. Unknown, mistyped, expired, used and revoked
+// PINs all get pin_invalid.
+func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP string, req RedeemPINRequest) (Joined, error) {
+	if s.PINKey == nil {
+		return Joined{}, errNotConfigured("the PIN key")
+	}
+	if err := checkCaller(p, req.Normalize); err != nil {
+		return Joined{}, err
+	}
+	limits := s.Config.Limits
+	attempt, err := s.takeAttempt(ctx,
+		limited{limits.PINFailuresPerIP, ratelimit.ClientKey(clientIP)},
+		limited{limits.PINFailuresEverywhere, ratelimit.Everyone})
+	if err != nil {
+		return Joined{}, err
+	}
+	pin, ok := invitation.NormalizePIN(req.PIN, s.Config.PINLength)
+	if !ok {
+		return Joined{}, invitation.ErrPINInvalid
+	}
+	joined, err := s.redeem(ctx, invitation.KindPIN, s.PINKey.Hash(pin), req.DisplayName)
+	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
+}
+
+// RedeemJoinToken joins a customer by the token of an email link: POST /join/token. Only a
+// POST redeems; a mail scanner that GETs the link reaches the web page and consumes nothing.
+func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientIP string, req RedeemJoinTokenRequest) (Joined, error) {
+	if err := checkCaller(p, req.Normalize); err != nil {
+		return Joined{}, err
+	}
+	attempt, err := s.takeAttempt(ctx, limited{s.Config.Limits.JoinTokenFailuresPerIP, ratelimit.ClientKey(clientIP)})
+	if err != nil {
+		return Joined{}, err
+	}
+	if !invitation.LooksLikeJoinToken(req.Token) {
+		return Joined{}, invitation.ErrJoinTokenInvalid
+	}
+	joined, err := s.redeem(ctx, invitation.KindEmail, ids.Hash(req.Token), req.DisplayName)
+	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)
+}
+
+// checkCaller refuses presented credentials that failed (never downgraded to anonymous) and
+// checks the request.
+func checkCaller(p auth.Principal, normalize func() error) error {
+	if p.AuthError != "" {
+		return p.RequireAuthenticated()
+	}
+	return normalize()
+}
+
+// limited is one rule applied to one subject.
+type limited struct {
+	rule    ratelimit.Rule
+	subject string
+}
+
+// takeAttempt takes a slot of every rule for this attempt, or none: if one rule is full the
+// slots already taken are given back and the caller gets 429 with that rule's Retry-After.
+func (s *Service) takeAttempt(ctx context.Context, rules ...limited) ([]ratelimit.Slot, error) {
+	if s.Limiter == nil {
+		return nil, errNotConfigured("the rate limiter")
+	}
+	var taken []ratelimit.Slot
+	for _, l := range rules {
+		slot, err := s.Limiter.Take(ctx, l.rule, l.subject)
+		if err == nil && !slot.OK {
+			err = slot.Err()
+		}
+		if err != nil {
+			s.refund(ctx, taken)
+			if apperror.As(err).Kind == apperror.KindRateLimited {
+				return nil, err
+			}
+			return nil, apperror.Internal(err)
+		}
+		taken = append(taken, slot)
+	}
+	return taken, nil
+}
+
+// settle ends an attempt: a success or a failure of ours gives the slots back (only failed
+// guesses count against the limits); a refusal keeps them and becomes the one answer.
+func (s *Service) settle(ctx context.Context, attempt []ratelimit.Slot, joined Joined, err error, refused error) (Joined, error) {
+	if errors.Is(err, errRefused) {
+		return Joined{}, refused
+	}
+	s.refund(ctx, attempt)
+	if err != nil {
+		return Joined{}, apperror.Internal(err)
+	}
+	return joined, nil
+}
+
+// refund is best effort: a slot not given back only costs the caller one try until the
+// window ends.
+func (s *Service) refund(ctx context.Context, slots []ratelimit.Slot) {
+	for _, slot := range slots {
+		_ = s.Limiter.Refund(context.WithoutCancel(ctx), slot)
+	}
+}
+
+// redeem finds the invitation behind a secret's hash and joins the customer in one
+// transaction; any reason it cannot is errRefused.
+func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displayName string) (Joined, error) {
+	now := s.now()
+	inv, err := s.redeemable(ctx, kind, hash, now)
+	if err != nil {
+		return Joined{}, err
+	}
+	if displayName == "" {
+		displayName = inv.Name
+	}
+	token := ids.Token()
+	part := conversation.Participant{
+		ConversationID: inv.ConversationID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
+		DisplayName: displayName, JoinedAt: now, SessionHash: ids.Hash(token),
+	}
+	session := store.Session{Hash: part.SessionHash, ConversationID: inv.ConversationID, ParticipantID: part.ID,
+		ExpiresAt: now.Add(s.Config.SessionTTL)}
+	events := invitation.RedeemedEvents(inv, part, now)
+	err = s.Store.RedeemInvitation(ctx, store.Redemption{Invitation: inv, Participant: part, Session: session, Events: events, At: now})
+	if errors.Is(err, store.ErrRedemptionRefused) {
+		return Joined{}, errRefused
+	}
+	if err != nil {
+		return Joined{}, err
+	}
+	s.publish(ctx, events...)
+	return Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt}, nil
+}
+
+// redeemable reads the live secret and its invitation. The transaction checks all of this
+// again; reading first tells which invitation and conversation the secret opens.
+func (s *Service) redeemable(ctx context.Context, kind invitation.Kind, hash string, now time.Time) (invitation.Invitation, error) {
+	secret, err := s.Store.LiveSecret(ctx, kind, hash)
+	if store.IsNotFound(err) {
+		return invitation.Invitation{}, errRefused
+	}
+	if err != nil {
+		return invitation.Invitation{}, err
+	}
+	inv, err := s.Store.Invitation(ctx, secret.InvitationID)
+	if store.IsNotFound(err) {
+		return invitation.Invitation{}, errRefused
+	}
+	if err != nil {
+		return invitation.Invitation{}, err
+	}
+	if inv.Kind != kind || inv.SecretHash != hash || !inv.Pending(now) {
+		return invitation.Invitation{}, errRefused
+	}
+	return inv, nil
+}

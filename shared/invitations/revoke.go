@@ -1,0 +1,54 @@
+package invitations
+
+import (
+	"context"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// maxWriteAttempts bounds how often an action re-reads an invitation that changed under it.
+const maxWriteAttempts = 3
+
+// Revoke withdraws a pending invitation: DELETE /conversations/{id}/invitations/{invitationId}.
+// Its PIN or link stops working at once; an invitation that is no longer pending gets 409.
+func (s *Service) Revoke(ctx context.Context, p auth.Principal, conversationID, invitationID string) (invitation.Invitation, error) {
+	acc, err := conversations.AuthorizeAgent(ctx, s.Store, p, conversationID)
+	if err != nil {
+		return invitation.Invitation{}, err
+	}
+	for range maxWriteAttempts {
+		inv, err := s.load(ctx, conversationID, invitationID)
+		if err != nil {
+			return invitation.Invitation{}, err
+		}
+		revoked, err := s.revoke(ctx, acc, inv)
+		if store.FailedOn(err, "invitation") {
+			continue // redeemed, renewed or expired meanwhile: look again
+		}
+		return revoked, err
+	}
+	return invitation.Invitation{}, errChanged
+}
+
+func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invitation.Invitation) (invitation.Invitation, error) {
+	now := s.now()
+	if err := inv.AsSeen(now, acc.Conversation.Open()).CheckRevocable(now); err != nil {
+		return invitation.Invitation{}, err
+	}
+	events := []conversation.Event{invitation.RevokedEvent(inv, acc.Participant.ID, "", now)}
+	err := s.Store.RevokeInvitation(ctx, inv, acc.Participant.AgentID, now, events)
+	if store.FailedOn(err, "invitation") {
+		return invitation.Invitation{}, err
+	}
+	if err != nil {
+		return invitation.Invitation{}, apperror.Internal(err)
+	}
+	s.publish(ctx, events...)
+	inv.Status, inv.ResolvedAt, inv.ResolvedBy, inv.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
+	return inv, nil
+}

@@ -1,0 +1,130 @@
+// Package ratelimit counts events in fixed time windows, so that anonymous and abusable
+// actions are bounded: failed PIN and join-token redemptions per client IP and deployment-wide,
+// anonymous conversation starts per IP, invitation emails per agent. Counters live in the
+// table (see shared/store/ratelimit.go), so every Lambda instance shares them.
+//
+// A slot is taken before the action runs, with a conditional write that refuses once the
+// window's limit is reached. Concurrent requests can therefore never exceed the limit, which
+// is what the PIN guessing bound in the README relies on. Actions that only count failures
+// (PIN redemption) give the slot back when they succeed.
+package ratelimit
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+)
+
+// Rule is one limit: at most Limit events per Window for each subject (an IP, an agent, or
+// "all" for the deployment).
+type Rule struct {
+	Name   string // part of the counter's key: "pin-fail-ip", "emails-agent", …
+	Limit  int
+	Window time.Duration
+}
+
+// Counters is the storage of fixed-window counters.
+type Counters interface {
+	// TakeRateSlot adds one to the counter under key unless it already reached limit, and
+	// reports whether it did. expiresAt is when the counter may be deleted.
+	TakeRateSlot(ctx context.Context, key string, limit int, expiresAt time.Time) (bool, error)
+	// ReturnRateSlot takes one off the counter under key, never below zero.
+	ReturnRateSlot(ctx context.Context, key string) error
+}
+
+// Limiter applies rules over shared counters.
+type Limiter struct {
+	Counters Counters
+	Now      func() time.Time
+}
+
+// Slot is the outcome of one Take: whether the event may happen, and if not, when to retry.
+type Slot struct {
+	OK         bool
+	RetryAfter time.Duration
+	key        string
+}
+
+// Take counts one event of subject under the rule, unless the window is full.
+func (l *Limiter) Take(ctx context.Context, r Rule, subject string) (Slot, error) {
+	now := l.now()
+	start := now.Truncate(r.Window)
+	end := start.Add(r.Window)
+	key := r.Name + "#" + subject + "#" + strconv.FormatInt(start.Unix(), 10)
+	ok, err := l.Counters.TakeRateSlot(ctx, key, r.Limit, end)
+	if err != nil {
+		return Slot{}, err
+	}
+	s := Slot{OK: ok, key: key}
+	if !ok {
+		s.RetryAfter = max(end.Sub(now), time.Second)
+	}
+	return s, nil
+}
+
+// Hit is Take for callers that need no refund: it counts one event and says whether it was
+// within the limit, and if not, how long until the window ends.
+func (l *Limiter) Hit(ctx context.Context, scope string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error) {
+	s, err := l.Take(ctx, Rule{Name: scope, Limit: limit, Window: window}, "-")
+	return s.OK, s.RetryAfter, err
+}
+
+// Refund gives a taken slot back: the event it counted turned out not to count (a PIN that
+// was right). Refunding a refused slot does nothing.
+func (l *Limiter) Refund(ctx context.Context, s Slot) error {
+	if !s.OK || s.key == "" {
+		return nil
+	}
+	return l.Counters.ReturnRateSlot(ctx, s.key)
+}
+
+// Check counts one event and answers a full window with 429 rate_limited and Retry-After.
+func (l *Limiter) Check(ctx context.Context, r Rule, subject string) error {
+	s, err := l.Take(ctx, r, subject)
+	if err != nil {
+		return apperror.Internal(err)
+	}
+	return s.Err()
+}
+
+// Err is nil for a slot that was granted and 429 rate_limited otherwise.
+func (s Slot) Err() error {
+	if s.OK {
+		return nil
+	}
+	return TooMany(s.RetryAfter)
+}
+
+// TooMany is the answer to a caller over a limit.
+func TooMany(retryAfter time.Duration) error {
+	return apperror.RateLimited("rate_limited", "too many attempts; try again later", retryAfter)
+}
+
+func (l *Limiter) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// ClientKey is the subject for per-client rules: an IPv4 address as is, an IPv6 address as
+// its /64 network, because one IPv6 host usually holds a whole /64 and could otherwise use a
+// fresh address for every attempt. Anything unparsable counts as one shared "unknown" client.
+func ClientKey(sourceIP string) string {
+	addr, err := netip.ParseAddr(sourceIP)
+	if err != nil {
+		return "unknown"
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	prefix, _ := addr.Prefix(64)
+	return prefix.String()
+}
+
+// Everyone is the subject of deployment-wide rules.
+const Everyone = "all"

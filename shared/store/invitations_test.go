@@ -1,0 +1,236 @@
+package store_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// openConversation writes an open conversation and returns its id.
+func openConversation(t *testing.T, st *store.Store, now time.Time) string {
+	t.Helper()
+	n := newConversation(now)
+	if err := st.CreateConversation(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	return n.Conversation.ID
+}
+
+func pinInvitation(conversationID string, now time.Time) invitation.Invitation {
+	return invitation.Invitation{
+		ID: ids.New("inv"), ConversationID: conversationID, Kind: invitation.KindPIN,
+		Status: invitation.StatusPending, CreatedBy: "anna", CreatedAt: now,
+		ExpiresAt: invitation.ValidUntil(now, 10*time.Minute), SecretHash: ids.Hash(ids.Token()),
+	}
+}
+
+func redemptionOf(inv invitation.Invitation, now time.Time) store.Redemption {
+	p := conversation.Participant{ConversationID: inv.ConversationID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
+		JoinedAt: now, SessionHash: ids.Hash(ids.Token())}
+	return store.Redemption{
+		Invitation: inv, Participant: p, At: now,
+		Session: store.Session{Hash: p.SessionHash, ConversationID: inv.ConversationID, ParticipantID: p.ID, ExpiresAt: now.Add(time.Hour)},
+		Events:  invitation.RedeemedEvents(inv, p, now),
+	}
+}
+
+func TestInvitation_RoundTripsThroughTheTable(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	inv := pinInvitation(openConversation(t, st, now), now)
+	inv.Kind, inv.Email, inv.Name, inv.Note, inv.SendCount, inv.LastSentAt = invitation.KindEmail, "carl@example.com", "Carl", "hi", 1, now
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Invitation(t.Context(), inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != inv {
+		t.Fatalf("read back\n%+v\nwant\n%+v", got, inv)
+	}
+	secret, err := st.LiveSecret(t.Context(), invitation.KindEmail, inv.SecretHash)
+	if err != nil || secret.InvitationID != inv.ID || secret.ConversationID != inv.ConversationID {
+		t.Fatalf("join token: %+v, %v", secret, err)
+	}
+	if _, err := st.LiveSecret(t.Context(), invitation.KindPIN, inv.SecretHash); !store.IsNotFound(err) {
+		t.Fatalf("a join token is found as a PIN: %v", err)
+	}
+}
+
+func TestPIN_UniqueAmongLivePINs(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	conv := openConversation(t, st, now)
+	first := pinInvitation(conv, now)
+	if err := st.CreateInvitation(t.Context(), first, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := pinInvitation(conv, now)
+	second.SecretHash = first.SecretHash
+	if err := st.CreateInvitation(t.Context(), second, nil); !store.FailedOn(err, "secret") {
+		t.Fatalf("same PIN while the first is live: %v, want a failure on secret", err)
+	}
+	// Once the first PIN has expired (its item still waiting for TTL), the PIN is free again.
+	later := st.WithClock(func() time.Time { return now.Add(11 * time.Minute) })
+	second.ExpiresAt = invitation.ValidUntil(now.Add(11*time.Minute), 10*time.Minute)
+	if err := later.CreateInvitation(t.Context(), second, nil); err != nil {
+		t.Fatalf("same PIN after the first expired: %v", err)
+	}
+}
+
+func TestRedemption_ExpiredButPresentPINIsRefused(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	inv := pinInvitation(openConversation(t, st, now), now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Ten minutes and one second later the PIN item is still in the table (TTL deletes
+	// late), but the transaction's own conditions refuse it.
+	later := st.WithClock(func() time.Time { return now.Add(10*time.Minute + time.Second) })
+	err := later.RedeemInvitation(t.Context(), redemptionOf(inv, now))
+	if !errors.Is(err, store.ErrRedemptionRefused) {
+		t.Fatalf("redeem after expiry: %v, want ErrRedemptionRefused", err)
+	}
+	if _, err := later.LiveSecret(t.Context(), invitation.KindPIN, inv.SecretHash); !store.IsNotFound(err) {
+		t.Fatalf("expired PIN is still found: %v", err)
+	}
+	if err := st.RedeemInvitation(t.Context(), redemptionOf(inv, now)); err != nil {
+		t.Fatalf("redeem in time: %v", err)
+	}
+}
+
+func TestRedemption_SingleUse(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	inv := pinInvitation(openConversation(t, st, now), now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RedeemInvitation(t.Context(), redemptionOf(inv, now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RedeemInvitation(t.Context(), redemptionOf(inv, now)); !errors.Is(err, store.ErrRedemptionRefused) {
+		t.Fatalf("second redemption: %v, want ErrRedemptionRefused", err)
+	}
+	got, _ := st.Invitation(t.Context(), inv.ID)
+	if got.Status != invitation.StatusRedeemed || got.SecretHash != "" || got.ResolvedBy == "" {
+		t.Fatalf("after redemption: %+v", got)
+	}
+}
+
+func TestEndConversation_RevokesPendingInvitationsAndDeletesTheirPINs(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	convID := openConversation(t, st, now)
+	inv := pinInvitation(convID, now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := st.Conversation(t.Context(), convID)
+	conv.EndedAt = now
+	if err := st.EndConversation(t.Context(), conv, nil, nil, inv); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Invitation(t.Context(), inv.ID)
+	if got.Status != invitation.StatusRevoked || got.Reason != "conversation_ended" {
+		t.Fatalf("after end: %+v", got)
+	}
+	if _, err := st.LiveSecret(t.Context(), invitation.KindPIN, inv.SecretHash); !store.IsNotFound(err) {
+		t.Fatalf("the PIN survived the end: %v", err)
+	}
+}
+
+func TestEndConversation_FailsOnAnInvitationThatChangedSinceItWasRead(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	convID := openConversation(t, st, now)
+	inv := pinInvitation(convID, now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	renewed := inv.Renewed(ids.Hash(ids.Token()), now, inv.ExpiresAt)
+	if err := st.RenewInvitation(t.Context(), inv, renewed, nil); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := st.Conversation(t.Context(), convID)
+	conv.EndedAt = now
+	if err := st.EndConversation(t.Context(), conv, nil, nil, inv); !store.FailedOn(err, "invitation") {
+		t.Fatalf("end with a stale invitation: %v, want a failure on invitation", err)
+	}
+	if err := st.EndConversation(t.Context(), conv, nil, nil, renewed); err != nil {
+		t.Fatalf("end with the current invitation: %v", err)
+	}
+}
+
+func TestRenewInvitation_OldPINGoneNewPINLive(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	inv := pinInvitation(openConversation(t, st, now), now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	renewed := inv.Renewed(ids.Hash(ids.Token()), now, inv.ExpiresAt)
+	if err := st.RenewInvitation(t.Context(), inv, renewed, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LiveSecret(t.Context(), invitation.KindPIN, inv.SecretHash); !store.IsNotFound(err) {
+		t.Fatalf("old PIN still live: %v", err)
+	}
+	if _, err := st.LiveSecret(t.Context(), invitation.KindPIN, renewed.SecretHash); err != nil {
+		t.Fatalf("new PIN not live: %v", err)
+	}
+	// Renewing again from the stale read fails: a concurrent renewal won.
+	if err := st.RenewInvitation(t.Context(), inv, inv.Renewed(ids.Hash(ids.Token()), now, inv.ExpiresAt), nil); !store.FailedOn(err, "invitation") {
+		t.Fatalf("renewal from a stale read: %v, want a failure on invitation", err)
+	}
+}
+
+// All hundred redemptions pass the read (they all hold the invitation as pending); the
+// transaction alone decides, and lets exactly one through.
+func TestRedemption_HundredConcurrentTransactions_ExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	inv := pinInvitation(openConversation(t, st, now), now)
+	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = st.RedeemInvitation(t.Context(), redemptionOf(inv, now)) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrRedemptionRefused):
+			t.Errorf("a losing redemption failed with %v, want ErrRedemptionRefused", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent redemptions won, want exactly 1", won, n)
+	}
+	parts, _ := st.Participants(t.Context(), inv.ConversationID)
+	if len(parts) != 2 {
+		t.Fatalf("%d participants, want 2", len(parts))
+	}
+}

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func ratePK(key string) string { return "RATE#" + key }
+
+const rateSK = "RATE"
+
+// TakeRateSlot implements ratelimit.Counters: one conditional ADD, so that concurrent takes
+// can never push a counter past its limit. The key names the window, so a counter is never
+// reused; expiresAt lets TTL clear it away.
+func (s *Store) TakeRateSlot(ctx context.Context, counter string, limit int, expiresAt time.Time) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(ratePK(counter), rateSK),
+		UpdateExpression:         aws.String("SET #type = :type, expiresAt = :exp ADD #count :one"),
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR #count < :limit"),
+		ExpressionAttributeNames: map[string]string{"#count": "count", "#type": "type"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":type": str("rate"), ":exp": num(expiresAt.Unix()), ":one": num(1), ":limit": num(int64(limit)),
+		},
+	})
+	if errors.Is(mapCondition(err), ErrConditionFailed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("take rate slot: %w", err)
+	}
+	return true, nil
+}
+
+// ReturnRateSlot implements ratelimit.Counters: it takes one off a counter that is above zero.
+func (s *Store) ReturnRateSlot(ctx context.Context, counter string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(ratePK(counter), rateSK),
+		UpdateExpression:         aws.String("ADD #count :minusOne"),
+		ConditionExpression:      aws.String("#count > :zero"),
+		ExpressionAttributeNames: map[string]string{"#count": "count"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":minusOne": num(-1), ":zero": num(0),
+		},
+	})
+	if err == nil || errors.Is(mapCondition(err), ErrConditionFailed) {
+		return nil
+	}
+	return fmt.Errorf("return rate slot: %w", err)
+}
