@@ -33,6 +33,14 @@ type Service struct {
 	SessionTTL time.Duration
 	// DefaultTeamID receives visitor-started conversations that name no team.
 	DefaultTeamID string
+	// StartLimit bounds anonymous starts per client; nil: unlimited.
+	StartLimit StartLimiter
+}
+
+// StartLimiter says whether one more anonymous start from a client is allowed now; over the
+// limit it answers 429 rate_limited with Retry-After.
+type StartLimiter interface {
+	AllowAnonymousStart(ctx context.Context, clientIP string) error
 }
 
 func (s *Service) now() time.Time {

@@ -22,8 +22,9 @@ type Started struct {
 }
 
 // Start opens a conversation. An agent who starts one is its assignee; a visitor gets a
-// session and the conversation is offered to a team like a forward (SPEC §4).
-func (s *Service) Start(ctx context.Context, p auth.Principal, req conversation.StartRequest) (Started, error) {
+// session and the conversation is offered to a team like a forward (SPEC §4). Anonymous
+// starts are limited per client IP: each one writes items and pages a team.
+func (s *Service) Start(ctx context.Context, p auth.Principal, clientIP string, req conversation.StartRequest) (Started, error) {
 	if p.AuthError != "" {
 		// Bad credentials are refused, never downgraded to an anonymous start.
 		return Started{}, p.RequireAuthenticated()
@@ -33,6 +34,11 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, req conversation.
 	}
 	if err := req.Normalize(); err != nil {
 		return Started{}, err
+	}
+	if !p.IsAgent() && s.StartLimit != nil {
+		if err := s.StartLimit.AllowAnonymousStart(ctx, clientIP); err != nil {
+			return Started{}, err
+		}
 	}
 	now := s.now()
 	conv := conversation.Conversation{

@@ -17,13 +17,13 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 		if err := httpapi.Decode(r.Body, &req); err != nil {
 			return httpapi.Response{}, err
 		}
-		out, err := svc.Start(ctx, r.Principal, req)
+		out, err := svc.Start(ctx, r.Principal, r.SourceIP, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.SealedIdempotency())) // the answer carries a session token
 }
 
 // GetConversation: GET /conversations/{id}.

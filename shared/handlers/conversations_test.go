@@ -10,6 +10,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
 // started is what a visitor holds after starting a conversation.
@@ -297,5 +298,50 @@ func TestLogs_NeverContainTokensOrMessageText(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain a secret %q", secret[:min(len(secret), 12)])
 		}
+	}
+}
+
+func TestStartConversation_AnonymousStartsAreLimitedPerClientIP(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerIP.Limit = 3 })
+	start := func(ip, authz, key string) apitest.Response {
+		req := apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations", SourceIP: ip, Authorization: authz}
+		if key != "" {
+			req.Headers = map[string]string{"Idempotency-Key": key}
+		}
+		return api.Do(req)
+	}
+	for i := 0; i < 3; i++ {
+		if resp := start("198.51.100.7", "", ""); resp.Status != 201 {
+			t.Fatalf("start %d: %d %s", i, resp.Status, resp.Body)
+		}
+	}
+	over := start("198.51.100.7", "", "over-the-limit")
+	if over.Status != 429 || over.ErrorCode() != "rate_limited" || over.Headers["Retry-After"] == "" {
+		t.Fatalf("fourth start from one IP: %d %v %s, want 429 with Retry-After", over.Status, over.Headers, over.Body)
+	}
+	// A 429 is not remembered under its Idempotency-Key: the retry is limited afresh, not
+	// replayed (after the window it would succeed).
+	if again := start("198.51.100.7", "", "over-the-limit"); again.Status != 429 || again.Headers["Idempotency-Replayed"] != "" {
+		t.Fatalf("retry of a limited start: %d %v", again.Status, again.Headers)
+	}
+	if other := start("198.51.100.8", "", ""); other.Status != 201 {
+		t.Fatalf("another client is not limited: %d %s", other.Status, other.Body)
+	}
+	if agent := start("198.51.100.7", apitest.Bearer(api.AgentToken("ada")), ""); agent.Status != 201 {
+		t.Fatalf("agents are not limited by the anonymous rule: %d %s", agent.Status, agent.Body)
+	}
+}
+
+func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	resp := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		Headers: map[string]string{"Idempotency-Key": "sealed-1"}})
+	var s started
+	resp.Decode(t, &s)
+	items := scanTable(t, api)
+	if strings.Contains(items, s.SessionToken) {
+		t.Fatal("the visitor's session token is stored in the table in plain text")
 	}
 }

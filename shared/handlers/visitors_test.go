@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,10 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/testenv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // addVisitor puts a visitor participant with a live session into a conversation directly,
@@ -24,4 +29,14 @@ func addVisitor(t *testing.T, api *apitest.API, conversationID string) string {
 		t.Fatal(err)
 	}
 	return token
+}
+
+// scanTable returns every item of the test's table as text, to look for secrets at rest.
+func scanTable(t *testing.T, api *apitest.API) string {
+	t.Helper()
+	out, err := testenv.DynamoDB(t).Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(api.Store.Table())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(out.Items)
 }

@@ -66,7 +66,7 @@ func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *
 		return replay(existing, hash)
 	}
 	resp, actErr := act(ctx, r)
-	if actErr != nil && apperror.As(actErr).Kind.Retryable() {
+	if actErr != nil && notRemembered(apperror.As(actErr).Kind) {
 		if err := st.Abandon(context.WithoutCancel(ctx), scope); err != nil {
 			return Response{}, apperror.Internal(err)
 		}
@@ -117,4 +117,10 @@ func toStored(resp Response, actErr error) idempotency.Response {
 		body = json.RawMessage(out.Body)
 	}
 	return idempotency.Response{Status: out.StatusCode, Body: body, Headers: headers}
+}
+
+// notRemembered: answers a retry must not replay. Our failures may pass on retry, and a 429
+// ends with its window — replaying it would refuse the caller after the limit has reset.
+func notRemembered(k apperror.Kind) bool {
+	return k.Retryable() || k == apperror.KindRateLimited
 }

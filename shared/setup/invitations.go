@@ -94,7 +94,7 @@ func (d *Deps) InvitationConfig() invitations.Config {
 			c = *d.overrides.Invitations
 		}
 		if c.SessionTTL == 0 {
-			c.SessionTTL = d.Conversations().SessionTTL
+			c.SessionTTL = sessionTTL()
 		}
 		if err := c.Validate(); err != nil {
 			panic(err)

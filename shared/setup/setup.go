@@ -22,6 +22,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/logging"
 	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/ratelimit"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -122,9 +123,10 @@ func (d *Deps) Conversations() *conversations.Service {
 			Publisher:     d.Publisher(),
 			Now:           d.Now,
 			Directory:     d.Store(),
-			SessionTTL:    config.Hours("SESSION_TTL_HOURS", 12),
+			SessionTTL:    sessionTTL(),
 			DefaultTeamID: d.Handover().Config.DefaultTeamID, // one setting for starts and leaves
 			Offers:        d.Handover(),
+			StartLimit:    startLimit{d.RateLimiter(), d.RateLimits().ConversationStartsPerIP},
 		}
 	})
 	return d.conv
@@ -165,3 +167,16 @@ func (d *Deps) AgentTokens() auth.AgentTokens {
 	})
 	return d.agents
 }
+
+// startLimit applies the per-IP rule for anonymous conversation starts.
+type startLimit struct {
+	limiter *ratelimit.Limiter
+	rule    ratelimit.Rule
+}
+
+func (l startLimit) AllowAnonymousStart(ctx context.Context, clientIP string) error {
+	return l.limiter.Check(ctx, l.rule, ratelimit.ClientKey(clientIP))
+}
+
+// sessionTTL is how long a visitor session lives, whether started or redeemed.
+func sessionTTL() time.Duration { return config.Hours("SESSION_TTL_HOURS", 12) }
