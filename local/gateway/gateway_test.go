@@ -18,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -72,7 +73,13 @@ func start(t *testing.T, opts ...option) *stack {
 		Deps: func(u gateway.URLs, agents auth.AgentTokens) (*setup.Deps, error) {
 			// The real management client, pointed at this gateway's @connections endpoint.
 			mgmt := awsclients.Management(awsCfg, u.Management)
-			return setup.With(log, setup.Overrides{AWS: &awsCfg, Store: st, AgentTokens: agents, Management: mgmt}), nil
+			// Every function must initialise, as under make dev: a deployment secret and
+			// invitation settings like the dev program's.
+			inv := invitations.DefaultConfig()
+			inv.AllowedOrigins = []string{webOrigin}
+			inv.DefaultJoinPage = webOrigin + "/demo/join.html"
+			return setup.With(log, setup.Overrides{AWS: &awsCfg, Store: st, AgentTokens: agents, Management: mgmt,
+				DeploymentSecret: []byte("gateway-test-secret-0123456789abcdef0123456789"), Invitations: &inv}), nil
 		},
 	}
 	for _, o := range opts {

@@ -75,3 +75,16 @@ func participantIDOf(ctx context.Context, st Store, p auth.Principal, conversati
 	}
 	return p.ParticipantID, nil
 }
+
+// AuthorizeAgentInOpen is AuthorizeAgent for actions that change an open conversation
+// (inviting, forwarding): an ended conversation is 409 conversation_ended.
+func AuthorizeAgentInOpen(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
+	acc, err := AuthorizeAgent(ctx, st, p, conversationID)
+	if err != nil {
+		return Access{}, err
+	}
+	if err := acc.Conversation.RequireOpen(); err != nil {
+		return Access{}, err
+	}
+	return acc, nil
+}

@@ -35,11 +35,6 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, clientIP string, 
 	if err := req.Normalize(); err != nil {
 		return Started{}, err
 	}
-	if !p.IsAgent() && s.StartLimit != nil {
-		if err := s.StartLimit.AllowAnonymousStart(ctx, clientIP); err != nil {
-			return Started{}, err
-		}
-	}
 	now := s.now()
 	conv := conversation.Conversation{
 		ID: ids.New("conv"), Status: conversation.StatusOpen, Topic: req.Topic,
@@ -52,7 +47,7 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, clientIP string, 
 	if conv.TeamID == "" {
 		conv.TeamID = s.DefaultTeamID
 	}
-	return s.startAsVisitor(ctx, conv, req)
+	return s.startAsVisitor(ctx, conv, clientIP, req)
 }
 
 func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
@@ -78,7 +73,7 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 	return Started{ConversationID: conv.ID, ParticipantID: part.ID}, nil
 }
 
-func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
+func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversation, clientIP string, req conversation.StartRequest) (Started, error) {
 	token := ids.Token()
 	part := conversation.Participant{
 		ConversationID: conv.ID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
@@ -90,6 +85,12 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	offer, err := s.teamOffer(ctx, conv, req.TeamID != "")
 	if err != nil {
 		return Started{}, err
+	}
+	// Counted once the request is known to be valid, so refusals write nothing at all.
+	if s.StartLimit != nil {
+		if err := s.StartLimit.AllowAnonymousStart(ctx, clientIP); err != nil {
+			return Started{}, err
+		}
 	}
 	n := store.NewConversation{Conversation: conv, Participant: part, Session: &session, Events: events}
 	if offer != nil {

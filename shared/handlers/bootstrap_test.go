@@ -43,7 +43,7 @@ func TestBootstrap_RunsUnderTheLambdaRuntimeEmulator(t *testing.T) {
 		"TABLE_NAME="+testenv.NewTable(t),
 		"AWS_ENDPOINT_URL_DYNAMODB="+testenv.DynamoDBEndpoint(t),
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
-		"DEFAULT_TEAM_ID=", "SESSION_TTL_HOURS=2", "LOG_LEVEL=info")
+		"DEFAULT_TEAM_ID=", "SESSION_TTL_HOURS=2", "LOG_LEVEL=info", "PIN_HMAC_SECRET=rie-test-secret-0123456789abcdef0123456789abcdef")
 	logs := &apitest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -23,7 +23,7 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency())) // the answer carries a session token
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency())) // the answer carries a session token
 }
 
 // GetConversation: GET /conversations/{id}.

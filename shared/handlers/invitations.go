@@ -100,7 +100,7 @@ func RedeemPin(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()))
 }
 
 // RedeemJoinToken: POST /join/token — anyone; the join page posts the token from its link.
@@ -117,5 +117,5 @@ func RedeemJoinToken(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()))
 }

@@ -70,8 +70,14 @@ type Option func(*settings)
 
 type settings struct {
 	idempotency idempotency.Store
+	anonymous   bool
 	now         func() time.Time
 }
+
+// AllowAnonymous lets callers without credentials reach the action (starting a conversation,
+// redeeming a PIN or link). Every other route answers 401 before it reads the body, so an
+// unauthenticated caller learns nothing about what the route would accept.
+func AllowAnonymous() Option { return func(o *settings) { o.anonymous = true } }
 
 // Idempotent makes the route honour Idempotency-Key through the given store.
 func Idempotent(s idempotency.Store) Option { return func(o *settings) { o.idempotency = s } }
@@ -97,6 +103,11 @@ func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
 }
 
 func (s settings) run(ctx context.Context, name string, req *Request, act Action) (Response, error) {
+	if !s.anonymous {
+		if err := req.Principal.RequireAuthenticated(); err != nil {
+			return Response{}, err
+		}
+	}
 	if s.idempotency != nil && req.IdempotencyKey != "" {
 		return runIdempotent(ctx, s.idempotency, name, req, act, s.now)
 	}

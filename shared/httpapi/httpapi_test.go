@@ -102,7 +102,7 @@ func TestHandle_MapsErrorsToStatusAndStableCode(t *testing.T) {
 		{io.ErrUnexpectedEOF, 500, "internal"},
 	}
 	for _, tc := range cases {
-		h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return Response{}, tc.err })
+		h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return Response{}, tc.err }, AllowAnonymous())
 		resp, body := call(t, h, events.APIGatewayV2HTTPRequest{})
 		if resp.StatusCode != tc.status || body.Error.Code != tc.code {
 			t.Errorf("%v → %d %q, want %d %q", tc.err, resp.StatusCode, body.Error.Code, tc.status, tc.code)
@@ -118,7 +118,7 @@ func TestHandle_MapsErrorsToStatusAndStableCode(t *testing.T) {
 
 func TestHandle_RefusesOversizedBodies(t *testing.T) {
 	called := false
-	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { called = true; return OK(nil), nil })
+	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { called = true; return OK(nil), nil }, AllowAnonymous())
 	big := `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`
 	for _, ev := range []events.APIGatewayV2HTTPRequest{
 		{Body: big},
@@ -139,7 +139,7 @@ func TestHandle_DecodesBase64BodiesAndReadsPrincipal(t *testing.T) {
 	h := Handle("test", quietLog(), func(_ context.Context, r *Request) (Response, error) {
 		got = r
 		return OK(map[string]string{"ok": "yes"}), nil
-	})
+	}, AllowAnonymous())
 	ev := events.APIGatewayV2HTTPRequest{
 		Body:            base64.StdEncoding.EncodeToString([]byte(`{"name":"Ada"}`)),
 		IsBase64Encoded: true,
@@ -165,7 +165,7 @@ func TestHandle_DecodesBase64BodiesAndReadsPrincipal(t *testing.T) {
 
 func TestHandle_NoAuthorizerContextIsAnonymous(t *testing.T) {
 	var got *Request
-	h := Handle("test", quietLog(), func(_ context.Context, r *Request) (Response, error) { got = r; return NoContent(), nil })
+	h := Handle("test", quietLog(), func(_ context.Context, r *Request) (Response, error) { got = r; return NoContent(), nil }, AllowAnonymous())
 	resp, _ := call(t, h, events.APIGatewayV2HTTPRequest{})
 	if resp.StatusCode != 204 || got.Principal.Kind != auth.Anonymous || got.Principal.RequireAuthenticated() == nil {
 		t.Fatalf("got %d, principal %+v", resp.StatusCode, got.Principal)
@@ -173,7 +173,7 @@ func TestHandle_NoAuthorizerContextIsAnonymous(t *testing.T) {
 }
 
 func TestHandle_RefusesBadIdempotencyKeys(t *testing.T) {
-	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return OK(nil), nil })
+	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return OK(nil), nil }, AllowAnonymous())
 	for _, key := range []string{"has space", strings.Repeat("k", 256), "tab\there"} {
 		resp, body := call(t, h, events.APIGatewayV2HTTPRequest{Headers: map[string]string{"idempotency-key": key}})
 		if resp.StatusCode != 400 || body.Error.Code != "invalid_idempotency_key" {
@@ -187,7 +187,7 @@ func TestHandle_LogsOutcomeWithoutBodyOrHeaders(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
 	h := Handle("post_message", log, func(context.Context, *Request) (Response, error) {
 		return Response{}, apperror.Forbidden("not_participant", "no")
-	})
+	}, AllowAnonymous())
 	_, _ = h(context.Background(), events.APIGatewayV2HTTPRequest{
 		Body:           `{"text":"my secret message"}`,
 		Headers:        map[string]string{"authorization": "Bearer secret-session-token"},
@@ -204,5 +204,20 @@ func TestHandle_LogsOutcomeWithoutBodyOrHeaders(t *testing.T) {
 		if strings.Contains(line, secret) {
 			t.Errorf("log line leaks %q: %s", secret, line)
 		}
+	}
+}
+
+func TestHandle_RoutesRequireCredentialsBeforeReadingTheBody(t *testing.T) {
+	called := false
+	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { called = true; return OK(nil), nil })
+	resp, body := call(t, h, events.APIGatewayV2HTTPRequest{Body: `{"not":"even valid for the route"`})
+	if resp.StatusCode != 401 || body.Error.Code != "unauthenticated" || called {
+		t.Fatalf("anonymous call → %d %s (action ran: %v), want 401 unauthenticated", resp.StatusCode, body.Error.Code, called)
+	}
+	refused := auth.Principal{Kind: auth.Agent, AuthError: "token_expired"}.ToContext()
+	resp, body = call(t, h, events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: refused}}})
+	if resp.StatusCode != 401 || body.Error.Code != "token_expired" || called {
+		t.Fatalf("refused token → %d %s, want 401 token_expired", resp.StatusCode, body.Error.Code)
 	}
 }

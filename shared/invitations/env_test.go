@@ -95,7 +95,7 @@ func visitor(j invitations.Joined) auth.Principal {
 // startConversation has the agent start a conversation about topic on pageURL.
 func (e *env) startConversation(agentID, topic, pageURL string) string {
 	e.t.Helper()
-	s, err := e.convs.Start(e.t.Context(), agent(agentID), conversation.StartRequest{Topic: topic, PageURL: pageURL, DisplayName: "Anna Agent"})
+	s, err := e.convs.Start(e.t.Context(), agent(agentID), "192.0.2.1", conversation.StartRequest{Topic: topic, PageURL: pageURL, DisplayName: "Anna Agent"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -131,14 +131,7 @@ func errNotConfigured(part string) error {
 
 // authorizeOpen establishes that the caller is an agent participant of an open conversation.
 func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversationID string) (conversations.Access, error) {
-	acc, err := conversations.AuthorizeAgent(ctx, s.Store, p, conversationID)
-	if err != nil {
-		return conversations.Access{}, err
-	}
-	if err := acc.Conversation.RequireOpen(); err != nil {
-		return conversations.Access{}, err
-	}
-	return acc, nil
+	return conversations.AuthorizeAgentInOpen(ctx, s.Store, p, conversationID)
 }
 
 // ErrInvitationNotFound answers an invitation id that is unknown or of another conversation.
