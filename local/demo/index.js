@@ -1,5 +1,12 @@
 import { $, Log, Participant, api, devToken, val } from "./client.js";
 
+// An invitation email links to the conversation's own page (this one, in the demo) with
+// #join=<token>. A real site's widget would redeem it in place; the demo hands it to the join
+// page, keeping the token in the fragment so it never reaches a server log.
+if (new URLSearchParams(location.hash.slice(1)).has("join")) {
+  location.replace("join.html" + location.hash);
+}
+
 /** Wires the shared conversation controls of a panel. */
 function wireParticipant(root, p) {
   $(root, "[data-get]").onclick = () => p.get();
