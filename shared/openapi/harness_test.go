@@ -17,6 +17,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/handover"
+	"github.com/invite-forward/invite-forward/shared/openapi"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/testenv"
 )
@@ -27,10 +28,12 @@ type recorder struct {
 	l    *loadedDoc
 	mu   sync.Mutex
 	seen map[string]map[int]int // "METHOD /path" → status → answers checked
+	// replayed are the operations whose Idempotency-Key replay was checked.
+	replayed map[string]bool
 }
 
 func newRecorder(l *loadedDoc) *recorder {
-	return &recorder{l: l, seen: map[string]map[int]int{}}
+	return &recorder{l: l, seen: map[string]map[int]int{}, replayed: map[string]bool{}}
 }
 
 func (r *recorder) record(method, route string, status int) {
@@ -43,8 +46,14 @@ func (r *recorder) record(method, route string, status int) {
 	r.seen[key][status]++
 }
 
-// checkCoverage fails for every operation whose success answer was never checked, and logs
-// what was.
+func (r *recorder) recordReplay(method, route string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replayed[method+" "+route] = true
+}
+
+// checkCoverage fails for every operation whose success answer was never checked, or that
+// documents Idempotency-Key without a replay having been checked, and logs what was.
 func (r *recorder) checkCoverage(t *testing.T) {
 	t.Helper()
 	r.mu.Lock()
@@ -54,6 +63,9 @@ func (r *recorder) checkCoverage(t *testing.T) {
 		statuses := r.seen[key]
 		if !slices.ContainsFunc(slices.Collect(maps.Keys(statuses)), func(s int) bool { return s < 300 }) {
 			t.Errorf("%s (%s): no success answer was checked; drive it in the scenario", key, op.ID)
+		}
+		if takesIdempotencyKey(op) && !r.replayed[key] {
+			t.Errorf("%s (%s) documents Idempotency-Key; send it twice in the scenario", key, op.ID)
 		}
 		t.Logf("%-52s %v", key, slices.Sorted(maps.Keys(statuses)))
 	}
@@ -77,7 +89,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// DefaultTeam receives visitors' conversations that name no team, as DefaultTeamId does.
+// defaultTeam receives visitors' conversations that name no team, as DefaultTeamId does.
 const defaultTeam = "support"
 
 // deployment is one isolated API (apitest: real handlers behind the real authorizer, real
@@ -89,6 +101,7 @@ type deployment struct {
 	api   *apitest.API
 	clock *clock
 	conns []string
+	keys  int // Idempotency-Keys made by twice
 }
 
 func (r *recorder) deploy(t *testing.T, o ...func(*setup.Overrides)) *deployment {
@@ -199,6 +212,24 @@ func (d *deployment) send(req apitest.Request, want int, code string) apitest.Re
 	}
 	d.rec.record(req.Method, req.Route, resp.Status)
 	return resp
+}
+
+// twice sends a request with an Idempotency-Key (its own, unless it has one) and again:
+// the retry must be the first answer, replayed.
+func (d *deployment) twice(want int, req apitest.Request) apitest.Response {
+	d.t.Helper()
+	if req.Headers["Idempotency-Key"] == "" {
+		d.keys++
+		req.Headers = map[string]string{"Idempotency-Key": fmt.Sprintf("retry-%d", d.keys)}
+	}
+	first := d.ok(want, req)
+	again := d.ok(want, req)
+	if again.Headers["Idempotency-Replayed"] != "true" || string(again.Body) != string(first.Body) {
+		d.t.Fatalf("%s %s: a retry with the same Idempotency-Key must replay %s, got %s %v",
+			req.Method, req.Route, first.Body, again.Body, again.Headers)
+	}
+	d.rec.recordReplay(req.Method, req.Route)
+	return first
 }
 
 // bodyBytes is the body apitest sends for req.Body.
@@ -330,4 +361,17 @@ func joinToken(t *testing.T, address string, wantMails int) string {
 	}
 	t.Fatalf("no join link in the mail to %s", address)
 	return ""
+}
+
+// takesIdempotencyKey reports whether an operation documents the Idempotency-Key header.
+func takesIdempotencyKey(op openapi.Operation) bool {
+	for _, p := range asSlice(op.Raw["parameters"]) {
+		if ref := asString(asMap(p)["$ref"]); ref == "#/components/parameters/IdempotencyKey" {
+			return true
+		}
+		if asString(asMap(p)["name"]) == "Idempotency-Key" {
+			return true
+		}
+	}
+	return false
 }

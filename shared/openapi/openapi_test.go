@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -117,6 +118,30 @@ func TestDocument_IsStructurallyValid(t *testing.T) {
 		}
 		if len(l.doc.SchemaPointers()) < 50 {
 			t.Errorf("only %d schemas found; is the walk missing some?", len(l.doc.SchemaPointers()))
+		}
+	})
+	t.Run("every example matches its schema", func(t *testing.T) {
+		n := 0
+		walk(root, "", func(at string, m map[string]any) {
+			example, ok := m["example"]
+			if !ok {
+				return
+			}
+			ptr := at // a schema with its own example
+			if _, isMediaType := m["schema"]; isMediaType {
+				ptr = at + "/schema"
+			}
+			raw, err := json.Marshal(example)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if err := l.strict.ValidateJSON(ptr, raw); err != nil {
+				t.Errorf("the example at %s: %v", at, err)
+			}
+		})
+		if n == 0 {
+			t.Error("no examples found")
 		}
 	})
 	schemes := asMap(asMap(root["components"])["securitySchemes"])
