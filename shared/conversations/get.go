@@ -14,7 +14,7 @@ type View struct {
 	Participants []conversation.Participant `json:"participants"`
 	// Invitations pending in the conversation; only agents see them (they may carry PIN
 	// metadata, addresses and messages between agents).
-	Invitations []any `json:"invitations,omitempty"`
+	Invitations []any `json:"invitations,omitzero"`
 }
 
 // PendingInvitations lists a conversation's pending invitations for agents.
@@ -39,6 +39,9 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, conversationID stri
 	if acc.Participant.IsAgent() && pending != nil {
 		if v.Invitations, err = pending.PendingInvitations(ctx, conversationID); err != nil {
 			return View{}, apperror.Internal(err)
+		}
+		if v.Invitations == nil {
+			v.Invitations = []any{} // agents see "none"; visitors see no field at all
 		}
 	}
 	return v, nil

@@ -15,10 +15,11 @@ import (
 // Started is the answer to a start: a visitor also gets the session token that is its only
 // credential (shown once, stored only as a hash).
 type Started struct {
-	ConversationID   string     `json:"conversationId"`
-	ParticipantID    string     `json:"participantId"`
-	SessionToken     string     `json:"sessionToken,omitempty"`
-	SessionExpiresAt *time.Time `json:"sessionExpiresAt,omitempty"`
+	ConversationID string `json:"conversationId"`
+	ParticipantID  string `json:"participantId"`
+	SessionToken   string `json:"sessionToken,omitempty"`
+	// ExpiresAt is when the session token stops working; named as in the redeem answers.
+	SessionExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // Start opens a conversation. An agent who starts one is its assignee; a visitor gets a
@@ -144,6 +145,11 @@ func (s *Service) teamOffer(ctx context.Context, conv conversation.Conversation,
 	}
 	if err != nil {
 		return nil, err
+	}
+	if namedByVisitor && len(o.Members) == 0 {
+		// Nobody could ever answer: refuse rather than leave the visitor waiting. (The default
+		// team is ours to staff; members who join later see its offers.)
+		return nil, apperror.New(apperror.KindUnprocessable, "team_empty", "that team has no members to answer")
 	}
 	return &o, nil
 }

@@ -18,7 +18,7 @@ type started struct {
 	ConversationID   string    `json:"conversationId"`
 	ParticipantID    string    `json:"participantId"`
 	SessionToken     string    `json:"sessionToken"`
-	SessionExpiresAt time.Time `json:"sessionExpiresAt"`
+	SessionExpiresAt time.Time `json:"expiresAt"`
 }
 
 func startAsVisitor(t *testing.T, api *apitest.API, body map[string]any) started {
@@ -343,5 +343,22 @@ func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *test
 	items := scanTable(t, api)
 	if strings.Contains(items, s.SessionToken) {
 		t.Fatal("the visitor's session token is stored in the table in plain text")
+	}
+}
+
+func TestStartConversation_VisitorNamingAnEmptyTeamIsRefused(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	if err := api.Store.PutTeam(t.Context(), directory.Team{ID: "night", Name: "Night shift"}); err != nil {
+		t.Fatal(err)
+	}
+	before := countItems(t, api)
+	resp := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		Body: map[string]any{"teamId": "night"}})
+	if resp.Status != 422 || resp.ErrorCode() != "team_empty" {
+		t.Fatalf("start for an empty team: %d %s, want 422 team_empty", resp.Status, resp.Body)
+	}
+	if after := countItems(t, api); after != before {
+		t.Fatalf("a refused start wrote to the table: %d items, before %d", after, before)
 	}
 }

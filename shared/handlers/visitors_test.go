@@ -40,3 +40,13 @@ func scanTable(t *testing.T, api *apitest.API) string {
 	}
 	return fmt.Sprint(out.Items)
 }
+
+// countItems counts the items of the test's table.
+func countItems(t *testing.T, api *apitest.API) int32 {
+	t.Helper()
+	out, err := testenv.DynamoDB(t).Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(api.Store.Table()), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Count
+}
