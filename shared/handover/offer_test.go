@@ -177,3 +177,25 @@ func itemCount(t *testing.T, w *world) int32 {
 	}
 	return out.Count
 }
+
+func TestRevoke_TheInvitedTeamIsToldAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.team("billing", "Billing", "grace", "linus")
+	w.connect("grace", "linus")
+	convID, _, _ := w.startAsAgent("ada")
+	r := w.inviteTeam(convID, "ada", "billing", "can someone help with a refund?")
+	if r.Status != 201 {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	var inv invitation.Offer
+	r.Decode(t, &inv)
+	if rv := w.revoke(convID, inv.ID, "ada"); rv.Status != 200 {
+		t.Fatalf("revoke: %d %s", rv.Status, rv.Body)
+	}
+	for _, member := range []string{"grace", "linus"} {
+		if len(w.pushed("ws-"+member, conversation.EventInvitationRevoked)) != 1 {
+			t.Errorf("%s, invited through the team, was not pushed invitation.revoked", member)
+		}
+	}
+}

@@ -36,6 +36,13 @@ type Store interface {
 	FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
 	AgentName(ctx context.Context, agentID string) (string, error)
+	TeamMembers(ctx context.Context, teamID string) ([]string, error)
+}
+
+// AgentPublisher also reaches agents who are not participants: the agent or team members an
+// invitation was addressed to, whose inbox changes when it is revoked.
+type AgentPublisher interface {
+	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
 }
 
 // Mailer sends one rendered email (mail.Sender in production).
@@ -116,6 +123,32 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// publishToAddressees pushes to the participants and to the agents the invitation was
+// addressed to (its target agent, or its target team's members now).
+func (s *Service) publishToAddressees(ctx context.Context, inv invitation.Invitation, events ...conversation.Event) {
+	ap, ok := s.Publisher.(AgentPublisher)
+	addressees := s.addressees(ctx, inv)
+	if !ok || len(addressees) == 0 {
+		s.publish(ctx, events...)
+		return
+	}
+	ap.PublishToAgents(context.WithoutCancel(ctx), addressees, events...)
+}
+
+func (s *Service) addressees(ctx context.Context, inv invitation.Invitation) []string {
+	switch {
+	case inv.TargetAgentID != "":
+		return []string{inv.TargetAgentID}
+	case inv.TargetTeamID != "":
+		members, err := s.Store.TeamMembers(ctx, inv.TargetTeamID)
+		if err != nil {
+			return nil // pushes are a convenience; the inbox is the truth
+		}
+		return members
+	}
+	return nil
 }
 
 func (s *Service) publish(ctx context.Context, events ...conversation.Event) {

@@ -48,7 +48,7 @@ func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invi
 	if err != nil {
 		return invitation.Invitation{}, apperror.Internal(err)
 	}
-	s.publish(ctx, events...)
+	s.publishToAddressees(ctx, inv, events...)
 	inv.Status, inv.ResolvedAt, inv.ResolvedBy, inv.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
 	return inv, nil
 }
