@@ -257,3 +257,77 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWebSocket_AgentAndVisitorGetTheirConversationsEventsOnly: an agent and a visitor of one
+// conversation, and a visitor of another, all on real WebSockets. A second visitor of the
+// first conversation posts and leaves: the agent and the visitor receive message.created and
+// participant.left; the other conversation's visitor receives neither.
+func TestWebSocket_AgentAndVisitorGetTheirConversationsEventsOnly(t *testing.T) {
+	s := start(t)
+	ada := s.agentToken("ada")
+	conv := s.startConversation(ada)
+	visitor := s.joinByPIN(ada, conv.ConversationID)
+	leaver := s.joinByPIN(ada, conv.ConversationID)
+	other := s.startConversation("")
+
+	agentWS, _ := s.dial("?ticket=" + s.ticket(ada))
+	visitorWS, _ := s.dial("?ticket=" + s.ticket(visitor))
+	otherWS, _ := s.dial("?ticket=" + s.ticket(other.SessionToken))
+
+	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/messages", leaver, map[string]string{"text": "hello all"}); r.status != http.StatusCreated {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/leave", leaver, nil); r.status != http.StatusNoContent {
+		t.Fatalf("leave: %d %s", r.status, r.body)
+	}
+	for name, ws := range map[string]*websocket.Conn{"agent": agentWS, "visitor": visitorWS} {
+		for _, typ := range []string{"message.created", "participant.left"} {
+			if m := next(t, ws, typ); m.ConversationID != conv.ConversationID {
+				t.Errorf("%s got %s for %s", name, typ, m.ConversationID)
+			}
+		}
+	}
+	// Pushes are sent before the HTTP answer returns, and one connection's messages arrive in
+	// order: if anything had been pushed to the other visitor, it would come before this pong.
+	if err := otherWS.Write(context.Background(), websocket.MessageText, []byte(`{"action":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextAny(t, otherWS); m.Type != "pong" {
+		t.Fatalf("the other conversation's visitor received %s (%s)", m.Type, m.ConversationID)
+	}
+}
+
+// joinByPIN has the agent issue a PIN that a new visitor redeems; it returns the visitor's
+// session token.
+func (s *stack) joinByPIN(agentBearer, conversationID string) string {
+	s.t.Helper()
+	r := s.do(http.MethodPost, "/conversations/"+conversationID+"/invitations/pin", agentBearer, nil)
+	if r.status != http.StatusCreated {
+		s.t.Fatalf("PIN: %d %s", r.status, r.body)
+	}
+	var pin struct{ PIN string }
+	r.decode(s.t, &pin)
+	r = s.do(http.MethodPost, "/join/pin", "", map[string]string{"pin": pin.PIN})
+	if r.status != http.StatusCreated {
+		s.t.Fatalf("redeem: %d %s", r.status, r.body)
+	}
+	var joined struct{ SessionToken string }
+	r.decode(s.t, &joined)
+	return joined.SessionToken
+}
+
+// nextAny reads the next push, whatever its type.
+func nextAny(t *testing.T, c *websocket.Conn) pushMessage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pushMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("push %s is not JSON: %v", data, err)
+	}
+	return m
+}
