@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/invitation"
@@ -14,49 +15,42 @@ import (
 
 // InviteAgent: POST /conversations/{id}/invitations/agent {agentId, message}.
 func InviteAgent(d *setup.Deps) httpapi.Handler {
-	svc := d.Handover()
-	return httpapi.Handle("invite_agent", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		var req handover.InviteAgentRequest
-		if err := httpapi.Decode(r.Body, &req); err != nil {
-			return httpapi.Response{}, err
-		}
-		to, err := req.Normalize()
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return created(svc.Invite(ctx, r.Principal, r.Path("id"), to, req.Message))
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	return offerHandler[handover.InviteAgentRequest](d, "invite_agent", d.Handover().Invite)
 }
 
 // InviteTeam: POST /conversations/{id}/invitations/team {teamId, message}.
 func InviteTeam(d *setup.Deps) httpapi.Handler {
-	svc := d.Handover()
-	return httpapi.Handle("invite_team", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		var req handover.InviteTeamRequest
-		if err := httpapi.Decode(r.Body, &req); err != nil {
-			return httpapi.Response{}, err
-		}
-		to, err := req.Normalize()
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return created(svc.Invite(ctx, r.Principal, r.Path("id"), to, req.Message))
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	return offerHandler[handover.InviteTeamRequest](d, "invite_team", d.Handover().Invite)
 }
 
 // ForwardConversation: POST /conversations/{id}/forward {to:{kind, id}, message}.
 func ForwardConversation(d *setup.Deps) httpapi.Handler {
-	svc := d.Handover()
-	return httpapi.Handle("forward_conversation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		var req handover.ForwardRequest
-		if err := httpapi.Decode(r.Body, &req); err != nil {
+	return offerHandler[handover.ForwardRequest](d, "forward_conversation", d.Handover().Forward)
+}
+
+// offerRequest is a body that names an agent or a team and carries a message for them.
+type offerRequest[T any] interface {
+	*T
+	Normalize() (invitation.Target, error)
+	MessageText() string
+}
+
+// offerAction invites or forwards to a target, as the handover service does.
+type offerAction func(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error)
+
+// offerHandler is the one shape of the three routes that offer a conversation to someone:
+// decode strictly, normalize the target, act, answer 201 with the offer.
+func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offerAction) httpapi.Handler {
+	return httpapi.Handle(name, d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		req := R(new(T))
+		if err := httpapi.Decode(r.Body, req); err != nil {
 			return httpapi.Response{}, err
 		}
 		to, err := req.Normalize()
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return created(svc.Forward(ctx, r.Principal, r.Path("id"), to, req.Message))
+		return created(act(ctx, r.Principal, r.Path("id"), to, req.MessageText()))
 	}, httpapi.Idempotent(d.Store().Idempotency()))
 }
 

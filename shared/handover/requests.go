@@ -80,3 +80,12 @@ func checkTarget(to invitation.Target, message string) (invitation.Target, error
 	}
 	return to, nil
 }
+
+// MessageText is the message for the invited agent or team, as normalized.
+func (r *InviteAgentRequest) MessageText() string { return r.Message }
+
+// MessageText is the message for the invited team, as normalized.
+func (r *InviteTeamRequest) MessageText() string { return r.Message }
+
+// MessageText is the message for the forward's target, as normalized.
+func (r *ForwardRequest) MessageText() string { return r.Message }
