@@ -12,12 +12,9 @@
 
 SHELL := /bin/bash
 GO ?= go
-GOBIN := $(shell $(GO) env GOPATH)/bin
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
-STATICCHECK_VERSION := 2026.2.2
-RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
 .PHONY: all build test dev lint bench clean deps check-tools fuzz-seeds
 all: build
@@ -55,7 +52,7 @@ build-%Function:
 
 # The emulators start once for the whole run; every test package reuses them (each test gets
 # its own table), and the runner stops them when the tests end, pass or fail.
-test: deps lint $(GOBIN)/aws-lambda-rie
+test: deps lint
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -race -count=1 -timeout 15m ./...
 
@@ -63,18 +60,13 @@ bench: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -run '^$$' -bench . -benchmem ./...
 
-lint: $(GOBIN)/staticcheck
+# Go tools are `tool` directives in go.mod (pinned like any dependency, built into the
+# module's cache on first use): nothing is looked up in $GOPATH/bin or PATH.
+lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GOBIN)/staticcheck ./...
-
-# Amazon's Lambda Runtime Interface Emulator: a test runs a real bootstrap under it.
-$(GOBIN)/aws-lambda-rie:
-	$(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
-
-$(GOBIN)/staticcheck:
-	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GO) tool staticcheck ./...
 
 # --- run ---------------------------------------------------------------------------------
 

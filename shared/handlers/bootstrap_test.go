@@ -69,16 +69,14 @@ func TestBootstrap_RunsUnderTheLambdaRuntimeEmulator(t *testing.T) {
 	}
 }
 
+// findRIE builds the emulator pinned by go.mod's tool directive (cached after the first
+// build) and returns its path: never a binary that happens to be on PATH or in $GOPATH/bin.
 func findRIE(t *testing.T) string {
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
+	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
+	if err != nil {
+		t.Fatalf("go tool -n aws-lambda-rie: %v (go.mod pins it as a tool directive)", err)
 	}
-	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(string(bytes.TrimSpace(gopath)), "bin", "aws-lambda-rie")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("aws-lambda-rie is not installed; `make test` installs it (go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest)")
-	}
-	return p
+	return string(bytes.TrimSpace(out))
 }
 
 func freeAddr(t *testing.T) string {
