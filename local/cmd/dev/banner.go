@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/invite-forward/invite-forward/local/devdata"
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/testenv/emulators"
@@ -26,12 +27,17 @@ func printBanner(gw *gateway.Gateway, emus *emulators.Emulators, table string, s
 	line("DynamoDB Local", emus.DynamoDB.Endpoint+"  (table "+table+")")
 	line("SES emulator", emus.SES.Endpoint+"  (sent mail: "+emus.SES.Endpoint+"/  JSON: "+emus.SES.Endpoint+"/store)")
 	fmt.Fprintf(&b, "\n  Seeded %d agents (%s) and %d teams (%s).\n", len(seed.Agents), agentIDs(seed), len(seed.Teams), teamIDs(seed))
+	fmt.Fprintf(&b, "  Sample data for events/*.json: conversation %s (ada with the customer Sam), PIN %s, and more (README, \"sam local\").\n",
+		devdata.SampleConversationID, devdata.SamplePIN)
 	b.WriteString("\n  Routes:\n")
 	for _, r := range gw.Routes() {
 		b.WriteString("    " + r + "\n")
 	}
-	fmt.Fprintf(&b, "\n  Try: curl -s -X POST %s -d '{\"agentId\":\"ada\"}'\n", u.Token)
-	b.WriteString("\nCtrl-C stops everything.\n\n")
+	b.WriteString("\nNext:\n")
+	fmt.Fprintf(&b, "  1. Open %s in a browser: sign in as an agent, and open the customer page in another window.\n", u.Demo)
+	fmt.Fprintf(&b, "  2. Invitation emails arrive at %s/ (the SES emulator); their links open the join page.\n", emus.SES.Endpoint)
+	fmt.Fprintf(&b, "  3. Or use the API: curl -s -X POST %s -d '{\"agentId\":\"ada\"}' gives an agent token.\n", u.Token)
+	b.WriteString("\nReady. Ctrl-C stops everything.\n\n")
 	fmt.Fprint(os.Stdout, b.String())
 }
 
