@@ -19,6 +19,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
+	"github.com/invite-forward/invite-forward/shared/ids"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 beyond). Every request of this API
@@ -135,6 +136,13 @@ func NewRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {
 	}
 	if req.Query == nil {
 		req.Query = map[string]string{}
+	}
+	// Ids in the path are checked before anything else reads them: a malformed or oversized
+	// one is bad input, never a store error.
+	for name, value := range req.PathParams {
+		if err := ids.Check(name, value); err != nil {
+			return req, err
+		}
 	}
 	req.ConversationID = req.PathParams["id"]
 	if a := ev.RequestContext.Authorizer; a != nil && a.Lambda != nil {

@@ -10,8 +10,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"sync"
 	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
 )
 
 // New returns a short random id with a readable prefix ("conv", "inv", …). 96 random bits:
@@ -74,4 +77,24 @@ func mustRead(b []byte) {
 	// crypto/rand.Read never returns an error on supported platforms (Go 1.24+); it crashes
 	// the program instead, which is the right answer when the OS has no randomness.
 	_, _ = rand.Read(b)
+}
+
+// MaxIDLen bounds every id a caller sends (SPEC §4): far below DynamoDB's 2,048-byte key
+// limit, so a hostile id is refused as bad input instead of failing in the store.
+const MaxIDLen = 128
+
+// idShape is what every id of the product looks like: the ids made here (a prefix, "_" and
+// base64url), and agent and team ids (a JWT subject such as a UUID or an e-mail-like name).
+var idShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
+
+// Valid reports whether s has the shape and length of an id. Every id in a path or a body is
+// checked with it before any rate limit or store access.
+func Valid(s string) bool { return len(s) <= MaxIDLen && idShape.MatchString(s) }
+
+// Check refuses a malformed id with 400 invalid_id, naming the field.
+func Check(field, s string) error {
+	if !Valid(s) {
+		return apperror.Invalid("invalid_id", field+" is not a well-formed id (letters, digits and ._@:- , at most 128 bytes)")
+	}
+	return nil
 }

@@ -311,7 +311,7 @@ func handoverScenario(t *testing.T, rec *recorder) {
 	d.refused(409, "already_invited", as(inviteAgent, ada, map[string]any{"agentId": "grace"}))
 	d.refused(422, "cannot_invite_self", as(inviteAgent, ada, map[string]any{"agentId": "ada"}))
 	d.refused(404, "agent_not_found", as(inviteAgent, ada, map[string]any{"agentId": "nobody"}))
-	d.refused(400, "invalid_agent_id", as(inviteAgent, ada, map[string]any{"agentId": "not an id!"}))
+	d.refused(400, "invalid_id", as(inviteAgent, ada, map[string]any{"agentId": "not an id!"}))
 	d.refused(400, "agent_id_required", as(inviteAgent, ada, map[string]any{}))
 	d.refused(403, "agent_only", as(inviteAgent, apitest.Bearer(cust.SessionToken), map[string]any{"agentId": "grace"}))
 
