@@ -1,6 +1,7 @@
 # Invite & Forward — build, test and run locally.
 #
 #   make dev     start the local stack (DynamoDB Local, SES emulator, gateway) and print URLs
+#                (DEV_PERSIST=1 make dev keeps the table across restarts; make dev-reset clears it)
 #   make test    install what is needed and run every test against the local AWS APIs
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
@@ -16,7 +17,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test dev lint bench clean deps check-tools fuzz-seeds
+.PHONY: all build test dev dev-reset lint bench clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -79,6 +80,12 @@ dev: deps
 	@echo "==> Building the local stack: gateway, every handler, emulator control (Go's build cache makes later runs quick)"
 	@GO=$(GO) local/scripts/go-build-progress $(BUILD_DIR)/dev ./local/cmd/dev
 	@exec $(BUILD_DIR)/dev
+
+# Starts from the seed again: deletes the DynamoDB data that DEV_PERSIST=1 keeps, then runs
+# make dev with it.
+dev-reset:
+	rm -rf local/.dev/dynamodb
+	DEV_PERSIST=1 $(MAKE) dev
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam

@@ -42,8 +42,15 @@ const sampleLifetime = 12 * time.Hour
 
 // SeedSamples writes the sample conversations, participants, invitations, ticket and
 // connection. pins must be the PIN key the functions use (PIN_HMAC_SECRET), or the sample PIN
-// would not redeem. Run it on a fresh table: every write refuses to overwrite.
+// would not redeem. A table that already holds them (kept by DEV_PERSIST) is left as it is:
+// they may have been used since, and every write refuses to overwrite.
 func SeedSamples(ctx context.Context, st *store.Store, pins invitation.PINKey, now time.Time) error {
+	switch _, err := st.Conversation(ctx, SampleConversationID); {
+	case err == nil:
+		return nil
+	case !store.IsNotFound(err):
+		return fmt.Errorf("look for the samples: %w", err)
+	}
 	steps := []struct {
 		what string
 		run  func() error

@@ -12,7 +12,7 @@ import (
 )
 
 // printBanner tells the developer every URL of the local stack.
-func printBanner(gw *gateway.Gateway, emus *emulators.Emulators, table string, seed directory.Seed) {
+func printBanner(gw *gateway.Gateway, emus *emulators.Emulators, table string, seed directory.Seed, dataDir string) {
 	u := gw.URLs()
 	var b strings.Builder
 	line := func(name, value string) { fmt.Fprintf(&b, "  %-20s %s\n", name, value) }
@@ -24,7 +24,11 @@ func printBanner(gw *gateway.Gateway, emus *emulators.Emulators, table string, s
 	line("@connections", u.Management+"/@connections/{connectionId}  (WEBSOCKET_MANAGEMENT_URL)")
 	line("Dev agent token", "POST "+u.Token+`  {"agentId":"ada"}`)
 	line("Dev JWKS", u.JWKS+"  (issuer "+u.Issuer+", audience "+gateway.DevAudience+")")
-	line("DynamoDB Local", emus.DynamoDB.Endpoint+"  (table "+table+")")
+	kept := "in memory: DEV_PERSIST=1 keeps data across restarts"
+	if dataDir != "" {
+		kept = "data kept in " + dataDir + "; make dev-reset starts clean"
+	}
+	line("DynamoDB Local", emus.DynamoDB.Endpoint+"  (table "+table+", "+kept+")")
 	line("SES emulator", emus.SES.Endpoint+"  (sent mail: "+emus.SES.Endpoint+"/  JSON: "+emus.SES.Endpoint+"/store)")
 	fmt.Fprintf(&b, "\n  Seeded %d agents (%s) and %d teams (%s).\n", len(seed.Agents), agentIDs(seed), len(seed.Teams), teamIDs(seed))
 	fmt.Fprintf(&b, "  Sample data for events/*.json: conversation %s (ada with the customer Sam), PIN %s, and more (README, \"sam local\").\n",

@@ -70,25 +70,35 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	host := config.String("DEV_HOST", "127.0.0.1")
-	fmt.Println("Starting DynamoDB Local and the SES emulator…")
-	emus, err := emulators.Start(ctx, emulators.Options{
+	opts := emulators.Options{
 		LocalDir:     filepath.Join(repo, "local"),
 		Host:         host,
 		DynamoDBPort: config.Int("DEV_DYNAMODB_PORT", 8000),
 		SESPort:      config.Int("DEV_SES_PORT", 8005),
-	})
+	}
+	if config.String("DEV_PERSIST", "") != "" {
+		opts.DataDir = filepath.Join(repo, "local", ".dev", "dynamodb")
+	}
+	fmt.Println("Starting DynamoDB Local and the SES emulator…")
+	emus, err := emulators.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer emus.Stop()
+	defer emus.Stop() // the emulators running at the end, restarted ones included
 
 	table := config.String("TABLE_NAME", "invite-forward-local")
 	pins, err := pinKey(filepath.Join(repo, "local", "sam-env.json"))
 	if err != nil {
 		return err
 	}
-	seed, err := prepareTable(ctx, tmpl, emus.DynamoDB.Endpoint, table, config.String("DEV_SEED_FILE", filepath.Join(repo, "local", "seed.json")), pins)
-	if err != nil {
+	seedFile := config.String("DEV_SEED_FILE", filepath.Join(repo, "local", "seed.json"))
+	var seed directory.Seed
+	stack := &localStack{emus: emus, opts: opts, restarts: map[string]int{},
+		prepare: func(ctx context.Context, endpoint string) (err error) {
+			seed, err = prepareTable(ctx, tmpl, endpoint, table, seedFile, pins)
+			return err
+		}}
+	if err := stack.prepare(ctx, emus.DynamoDB.Endpoint); err != nil {
 		return err
 	}
 	keys, err := devkeys.LoadOrCreate(filepath.Join(repo, "local", ".dev", "agent-signing-key.pem"))
@@ -115,8 +125,16 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	printBanner(gw, emus, table, seed)
-	return wait(ctx, gw, emus, log)
+	printBanner(gw, emus, table, seed, opts.DataDir)
+	err = stack.supervise(ctx, gw.Err())
+	fmt.Println("\nStopping…")
+	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Each open WebSocket gets its $disconnect while DynamoDB Local still runs.
+	if cerr := gw.Close(closeCtx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		log.Warn("gateway shutdown", "error", cerr.Error())
+	}
+	return err
 }
 
 // prepareTable creates the table in DynamoDB Local, seeds the directory and writes the
@@ -149,27 +167,6 @@ func pinKey(samEnvFile string) (invitation.PINKey, error) {
 		return invitation.PINKey{}, err
 	}
 	return invitation.NewPINKey([]byte(secret))
-}
-
-// wait serves until Ctrl-C, SIGTERM, a server failure or an emulator dying, then stops the
-// gateway (each open WebSocket gets its $disconnect while DynamoDB Local still runs).
-func wait(ctx context.Context, gw *gateway.Gateway, emus *emulators.Emulators, log *slog.Logger) error {
-	var cause error
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nStopping…")
-	case cause = <-gw.Err():
-	case <-emus.DynamoDB.Exited():
-		cause = fmt.Errorf("DynamoDB Local exited:\n%s", emus.DynamoDB.Output())
-	case <-emus.SES.Exited():
-		cause = fmt.Errorf("the SES emulator exited:\n%s", emus.SES.Output())
-	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := gw.Close(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("gateway shutdown", "error", err.Error())
-	}
-	return cause
 }
 
 func logLevel() slog.Level {

@@ -26,6 +26,9 @@ type Options struct {
 	LocalDir string
 	// DynamoDBPort and SESPort are the ports to listen on; 0 picks a free port.
 	DynamoDBPort, SESPort int
+	// DataDir, if set, is where DynamoDB Local keeps its tables across restarts (-dbPath);
+	// empty means in memory, gone when it stops.
+	DataDir string
 	// Host is the address the SES emulator binds: "" means 127.0.0.1. DynamoDB Local always
 	// binds every interface (it has no option for it); its endpoint stays on 127.0.0.1.
 	Host string
