@@ -130,7 +130,7 @@ func TestStartConversation_IdempotencyKeyReturnsFirstResponse(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t)
 	req := apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
-		Body: map[string]any{"topic": "retry me"}, Headers: map[string]string{"Idempotency-Key": "start-1"}}
+		Body: map[string]any{"topic": "retry me"}, Headers: map[string]string{"Idempotency-Key": "start-1-key-made-unguessable"}}
 	first := api.Do(req)
 	second := api.Do(req)
 	if first.Status != 201 || second.Status != 201 || string(first.Body) != string(second.Body) {
@@ -143,7 +143,7 @@ func TestStartConversation_IdempotencyKeyReturnsFirstResponse(t *testing.T) {
 	if other := api.Do(req); other.Status != 422 || other.ErrorCode() != "idempotency_key_reused" {
 		t.Fatalf("same key, other body: %d %s", other.Status, other.Body)
 	}
-	req.Headers = map[string]string{"Idempotency-Key": "start-2"}
+	req.Headers = map[string]string{"Idempotency-Key": "start-2-key-made-unguessable"}
 	if third := api.Do(req); third.Status != 201 || string(third.Body) == string(first.Body) {
 		t.Fatalf("a new key must start a new conversation: %s", third.Body)
 	}
@@ -316,13 +316,13 @@ func TestStartConversation_AnonymousStartsAreLimitedPerClientIP(t *testing.T) {
 			t.Fatalf("start %d: %d %s", i, resp.Status, resp.Body)
 		}
 	}
-	over := start("198.51.100.7", "", "over-the-limit")
+	over := start("198.51.100.7", "", "over-the-limit-key-unguessable")
 	if over.Status != 429 || over.ErrorCode() != "rate_limited" || over.Headers["Retry-After"] == "" {
 		t.Fatalf("fourth start from one IP: %d %v %s, want 429 with Retry-After", over.Status, over.Headers, over.Body)
 	}
 	// A 429 is not remembered under its Idempotency-Key: the retry is limited afresh, not
 	// replayed (after the window it would succeed).
-	if again := start("198.51.100.7", "", "over-the-limit"); again.Status != 429 || again.Headers["Idempotency-Replayed"] != "" {
+	if again := start("198.51.100.7", "", "over-the-limit-key-unguessable"); again.Status != 429 || again.Headers["Idempotency-Replayed"] != "" {
 		t.Fatalf("retry of a limited start: %d %v", again.Status, again.Headers)
 	}
 	if other := start("198.51.100.8", "", ""); other.Status != 201 {
@@ -337,7 +337,7 @@ func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *test
 	t.Parallel()
 	api := apitest.New(t)
 	resp := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
-		Headers: map[string]string{"Idempotency-Key": "sealed-1"}})
+		Headers: map[string]string{"Idempotency-Key": "sealed-1-key-made-unguessable"}})
 	var s started
 	resp.Decode(t, &s)
 	items := scanTable(t, api)

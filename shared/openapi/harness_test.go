@@ -220,7 +220,7 @@ func (d *deployment) twice(want int, req apitest.Request) apitest.Response {
 	d.t.Helper()
 	if req.Headers["Idempotency-Key"] == "" {
 		d.keys++
-		req.Headers = map[string]string{"Idempotency-Key": fmt.Sprintf("retry-%d", d.keys)}
+		req.Headers = map[string]string{"Idempotency-Key": fmt.Sprintf("00000000-0000-4000-8000-%012d", d.keys)} // a UUID: anonymous keys must be unguessable
 	}
 	first := d.ok(want, req)
 	again := d.ok(want, req)

@@ -99,8 +99,8 @@ func visitorConversation(t *testing.T, rec *recorder) {
 	d.connect("ws-mia", d.agent("mia")) // before the start: its offer is pushed to the team
 	start := op("POST", "/conversations")
 	body := map[string]any{"topic": "Order 42 has not arrived", "pageUrl": apitest.AppOrigin + "/orders/42", "displayName": "Ann", "teamId": "billing"}
-	first := d.twice(201, as(start, "", body, "Idempotency-Key", "start-1"))
-	d.refused(422, "idempotency_key_reused", as(start, "", map[string]any{"topic": "other"}, "Idempotency-Key", "start-1"))
+	first := d.twice(201, as(start, "", body, "Idempotency-Key", "3f2b8c1e-9d4a-4e6f-8b7c-0a1d2e3f4a5b"))
+	d.refused(422, "idempotency_key_reused", as(start, "", map[string]any{"topic": "other"}, "Idempotency-Key", "3f2b8c1e-9d4a-4e6f-8b7c-0a1d2e3f4a5b"))
 	ann := decode[started](t, first)
 	visitor := apitest.Bearer(ann.SessionToken)
 	d.connect("ws-ann", visitor)
