@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/push/pushtest"
 	"github.com/invite-forward/invite-forward/shared/setup"
@@ -161,7 +161,7 @@ func (a *API) handler(fn string) any {
 	if h, ok := a.handlers[fn]; ok {
 		return h
 	}
-	c, ok := handlers.ByLogicalID[fn]
+	c, ok := gateway.ByLogicalID[fn]
 	if !ok {
 		a.T.Fatalf("no handler for %s", fn)
 	}

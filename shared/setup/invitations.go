@@ -180,12 +180,13 @@ func (d *Deps) SealedIdempotency() idempotency.Store {
 
 // Mailer sends invitation emails through SES from SES_FROM_ADDRESS (optionally through
 // SES_CONFIGURATION_SET). Without a default join page on the allowed origins no link could be
-// built, so that stops the function at init too.
+// built, so that stops the function at init too, as do broken templates.
 func (d *Deps) Mailer() invitations.Mailer {
 	d.inv.mailerOnce.Do(func() {
 		if err := d.InvitationConfig().ValidateMail(); err != nil {
 			panic(err)
 		}
+		mail.Preload()
 		if d.overrides.Mailer != nil {
 			d.inv.mailer = d.overrides.Mailer
 			return
