@@ -1,7 +1,8 @@
 // Package awsclients builds the AWS SDK clients every function uses, once at init. Endpoints
-// come from the SDK's own environment variables (AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_SESV2, …), which is how the local emulators are reached; in AWS they are
-// unset and the SDK uses the regional endpoints.
+// come from the SDK's own environment variables (AWS_ENDPOINT_URL_DYNAMODB, …), which is how
+// the local emulators are reached; in AWS they are unset and the SDK uses the regional
+// endpoints. Clients only some functions use live in their own packages (secrets,
+// mail/sesmail), so that the others do not link those services.
 package awsclients
 
 import (
@@ -13,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 )
 
 // Load reads the shared AWS configuration (region, credentials, endpoint overrides).
@@ -56,20 +56,6 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.DisableValidateResponseChecksum = true
 	})
-}
-
-// SES returns an SES v2 client; SES_ENDPOINT (for `sam local`) or the SDK's
-// AWS_ENDPOINT_URL_SESV2 point it at the SES emulator.
-func SES(cfg aws.Config) *sesv2.Client {
-	if endpoint := os.Getenv("SES_ENDPOINT"); endpoint != "" {
-		return SESAt(cfg, endpoint)
-	}
-	return sesv2.NewFromConfig(cfg)
-}
-
-// SESAt returns an SES v2 client for an explicit endpoint (tests and local tools).
-func SESAt(cfg aws.Config, endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
 // Management returns a client for a WebSocket API's @connections endpoint

@@ -119,10 +119,10 @@ func newView(inv Invitation) (view, error) {
 		return view{}, apperror.Internal(errors.New("mail: invitation expires before it is sent"))
 	}
 	v := view{
-		InviterName:  singleLine(inv.InviterName),
-		CustomerName: singleLine(inv.CustomerName),
-		CompanyName:  singleLine(inv.CompanyName),
-		Topic:        singleLine(inv.Topic),
+		InviterName:  SingleLine(inv.InviterName),
+		CustomerName: SingleLine(inv.CustomerName),
+		CompanyName:  SingleLine(inv.CompanyName),
+		Topic:        SingleLine(inv.Topic),
 		NoteLines:    noteLines(inv.Note),
 		Link:         inv.Link,
 		LinkHost:     link.Hostname(),
@@ -169,10 +169,10 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("valid for %d %ss", n, unit)
 }
 
-// singleLine makes s safe for one line of a header or body: invalid UTF-8 replaced, every
+// SingleLine makes s safe for one line of a header or body: invalid UTF-8 replaced, every
 // control, line-separator and bidirectional-override character turned into a space (the
 // latter can make a name read backwards), runs of spaces collapsed.
-func singleLine(s string) string {
+func SingleLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if breaksLine(r) || unicode.IsSpace(r) {
@@ -183,14 +183,14 @@ func singleLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// noteLines keeps the agent's line breaks and cleans each line like singleLine; blank lines
+// noteLines keeps the agent's line breaks and cleans each line like SingleLine; blank lines
 // at either end are dropped.
 func noteLines(note string) []string {
 	note = strings.ReplaceAll(note, "\r\n", "\n")
 	lines := strings.Split(strings.TrimSpace(note), "\n")
 	out := make([]string, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, singleLine(l))
+		out = append(out, SingleLine(l))
 	}
 	if len(out) == 1 && out[0] == "" {
 		return nil
