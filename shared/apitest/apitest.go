@@ -133,6 +133,13 @@ func (r Response) ErrorCode() string {
 // Do runs the authorizer and the function's handler like API Gateway would.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
+	return a.DoContext(context.Background(), req)
+}
+
+// DoContext is Do with ctx handed to the function's handler only (the authorizer is another
+// Lambda invocation): a round-trip counter in ctx counts what the function itself calls.
+func (a *API) DoContext(ctx context.Context, req Request) Response {
+	a.T.Helper()
 	ev := a.event(req)
 	authz := a.handler("HttpAuthorizerFunction").(func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error))
 	decision, err := authz(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{
@@ -148,7 +155,7 @@ func (a *API) Do(req Request) Response {
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: decision.Context}
 	ev = roundTrip(a.T, ev)
 	h := a.handler(req.Function).(httpapi.Handler)
-	out, err := h(context.Background(), ev)
+	out, err := h(ctx, ev)
 	if err != nil {
 		a.T.Fatalf("%s returned an error to the runtime: %v", req.Function, err)
 	}
