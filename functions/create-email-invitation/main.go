@@ -5,7 +5,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
-func main() { lambda.Start(handlers.CreateEmailInvitation(setup.FromEnv())) }
+func main() {
+	lambda.Start(handlers.CreateEmailInvitation(setup.FromEnv(setup.SendMailWith(sesmail.FromEnv))))
+}

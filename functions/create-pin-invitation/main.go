@@ -4,8 +4,11 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/invite-forward/invite-forward/shared/awsclients/secrets"
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
-func main() { lambda.Start(handlers.CreatePinInvitation(setup.FromEnv())) }
+func main() {
+	lambda.Start(handlers.CreatePinInvitation(setup.FromEnv(setup.ReadSecretsWith(secrets.String))))
+}

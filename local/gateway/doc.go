@@ -1,7 +1,7 @@
 // Package gateway is the local stand-in for API Gateway that `make dev` runs: it serves the
 // HTTP API and the WebSocket API that template.yaml declares by invoking the same handler
-// constructors the Lambda mains call (shared/handlers), with real API Gateway event shapes
-// passed through JSON exactly as the Lambda runtime does.
+// constructors the Lambda mains call (shared/handlers, listed by logical id in ByLogicalID),
+// with real API Gateway event shapes passed through JSON exactly as the Lambda runtime does.
 //
 // What it owns:
 //   - the HTTP API: routes, path parameters, the Lambda authorizer of payload 2.0 with its
@@ -15,6 +15,6 @@
 //     both under /_dev/, which exist only here and never in the template;
 //   - the demo page, served from a directory at /demo/.
 //
-// Routes come from the template, so a new function needs no change here. Nothing in this
-// package is deployed.
+// Routes come from the template; a new function needs only its line in ByLogicalID. Nothing in
+// this package is deployed.
 package gateway

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
@@ -27,7 +26,7 @@ type function struct {
 	timeout   time.Duration
 	log       *slog.Logger
 
-	constructor handlers.Constructor
+	constructor Constructor
 	deps        *setup.Deps
 	declared    bool // in the template; others only serve conventional WebSocket routes
 
@@ -37,14 +36,14 @@ type function struct {
 }
 
 // errNoHandler: the template declares a function whose handler constructor does not exist yet.
-var errNoHandler = errors.New("no handler constructor in shared/handlers.ByLogicalID")
+var errNoHandler = errors.New("no handler constructor in gateway.ByLogicalID")
 
 // functions holds every function the gateway can invoke, by logical id.
 type functions struct {
 	byID map[string]*function
 }
 
-func newFunctions(t *samtemplate.Template, ctors map[string]handlers.Constructor, deps *setup.Deps, log *slog.Logger) *functions {
+func newFunctions(t *samtemplate.Template, ctors map[string]Constructor, deps *setup.Deps, log *slog.Logger) *functions {
 	fs := &functions{byID: map[string]*function{}}
 	for _, fn := range t.Functions() {
 		fs.byID[fn.LogicalID] = &function{

@@ -15,7 +15,6 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
@@ -39,8 +38,8 @@ type Config struct {
 	// DemoDir is served at /demo/; "" serves no demo.
 	DemoDir string
 	Log     *slog.Logger
-	// Handlers are the handler constructors by logical id; nil means handlers.ByLogicalID.
-	Handlers map[string]handlers.Constructor
+	// Handlers are the handler constructors by logical id; nil means ByLogicalID.
+	Handlers map[string]Constructor
 	// Deps builds the dependencies all handlers share. It is called once, when the gateway
 	// listens and serves its JWKS, with the gateway's URLs and the real JWT verifier pointed
 	// at that JWKS; it should pass the verifier as setup.Overrides.AgentTokens.
@@ -81,7 +80,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		cfg.Stage = DefaultStage
 	}
 	if cfg.Handlers == nil {
-		cfg.Handlers = handlers.ByLogicalID
+		cfg.Handlers = ByLogicalID
 	}
 	g := &Gateway{log: cfg.Log, errs: make(chan error, 2)}
 	httpL, wsL, err := listen(cfg.HTTPAddr, cfg.WebSocketAddr)

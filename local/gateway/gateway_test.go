@@ -17,7 +17,6 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
@@ -42,9 +41,9 @@ type stack struct {
 type option func(*gateway.Config)
 
 // withHandlers adds or replaces handler constructors (test doubles of WebSocket functions).
-func withHandlers(extra map[string]handlers.Constructor) option {
+func withHandlers(extra map[string]gateway.Constructor) option {
 	return func(c *gateway.Config) {
-		merged := maps.Clone(handlers.ByLogicalID)
+		merged := maps.Clone(gateway.ByLogicalID)
 		maps.Copy(merged, extra)
 		c.Handlers = merged
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/local/gateway"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
@@ -185,7 +184,7 @@ func TestHTTPEvent_HasAPIGatewayShape(t *testing.T) {
 			}, nil
 		}
 	}
-	s := start(t, withHandlers(map[string]handlers.Constructor{"ListEventsFunction": recorder}))
+	s := start(t, withHandlers(map[string]gateway.Constructor{"ListEventsFunction": recorder}))
 	token := s.agentToken("ada")
 	r := s.do(http.MethodGet, "/conversations/conv%2F1/events?after=x&after=y&limit=5", token, nil,
 		"Cookie", "c1=v1; c2=v2", "X-Custom", "Value")

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
-	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
@@ -65,8 +65,8 @@ func (r *connectRecorder) last() events.APIGatewayWebsocketProxyRequest {
 	return r.events[len(r.events)-1]
 }
 
-func stubHandlers(rec *connectRecorder) map[string]handlers.Constructor {
-	return map[string]handlers.Constructor{
+func stubHandlers(rec *connectRecorder) map[string]gateway.Constructor {
+	return map[string]gateway.Constructor{
 		"StubAuthorizerFunction": func(*setup.Deps) any {
 			return func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 				effect := "Allow"

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/push/pushtest"
 	"github.com/invite-forward/invite-forward/shared/setup"
@@ -133,6 +133,13 @@ func (r Response) ErrorCode() string {
 // Do runs the authorizer and the function's handler like API Gateway would.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
+	return a.DoContext(context.Background(), req)
+}
+
+// DoContext is Do with ctx handed to the function's handler only (the authorizer is another
+// Lambda invocation): a round-trip counter in ctx counts what the function itself calls.
+func (a *API) DoContext(ctx context.Context, req Request) Response {
+	a.T.Helper()
 	ev := a.event(req)
 	authz := a.handler("HttpAuthorizerFunction").(func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error))
 	decision, err := authz(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{
@@ -148,7 +155,7 @@ func (a *API) Do(req Request) Response {
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: decision.Context}
 	ev = roundTrip(a.T, ev)
 	h := a.handler(req.Function).(httpapi.Handler)
-	out, err := h(context.Background(), ev)
+	out, err := h(ctx, ev)
 	if err != nil {
 		a.T.Fatalf("%s returned an error to the runtime: %v", req.Function, err)
 	}
@@ -161,7 +168,7 @@ func (a *API) handler(fn string) any {
 	if h, ok := a.handlers[fn]; ok {
 		return h
 	}
-	c, ok := handlers.ByLogicalID[fn]
+	c, ok := gateway.ByLogicalID[fn]
 	if !ok {
 		a.T.Fatalf("no handler for %s", fn)
 	}

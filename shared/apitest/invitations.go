@@ -8,6 +8,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/testenv"
 )
@@ -41,10 +42,10 @@ func withInvitationDefaults(t testing.TB, ov *setup.Overrides) {
 type lazyMailer struct {
 	t      testing.TB
 	once   sync.Once
-	sender *mail.Sender
+	sender *sesmail.Sender
 }
 
 func (m *lazyMailer) Send(ctx context.Context, to string, msg mail.Message) (string, error) {
-	m.once.Do(func() { m.sender = mail.NewSender(testenv.SES(m.t), MailFrom, "") })
+	m.once.Do(func() { m.sender = sesmail.NewSender(testenv.SES(m.t), MailFrom, "") })
 	return m.sender.Send(ctx, to, msg)
 }

@@ -1,28 +1,46 @@
 // Package awsclients builds the AWS SDK clients every function uses, once at init. Endpoints
-// come from the SDK's own environment variables (AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_SESV2, …), which is how the local emulators are reached; in AWS they are
-// unset and the SDK uses the regional endpoints.
+// come from the SDK's own environment variables (AWS_ENDPOINT_URL_DYNAMODB, …), which is how
+// the local emulators are reached; in AWS they are unset and the SDK uses the regional
+// endpoints. Clients only some functions use live in their own packages (secrets,
+// mail/sesmail), so that the others do not link those services.
 package awsclients
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
+
+// MaxIdleConnsPerHost is how many connections to one endpoint each function keeps open
+// between calls. The SDK's default (10) is below the push fan-out's parallelism
+// (push.DefaultConcurrency, 16), so every fan-out would open and close connections — a TLS
+// handshake each — instead of reusing them.
+const MaxIdleConnsPerHost = 32
 
 // Load reads the shared AWS configuration (region, credentials, endpoint overrides).
 func Load(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient()))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	return cfg, nil
+}
+
+// httpClient is the SDK's own client with a larger idle pool.
+func httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = max(t.MaxIdleConns, MaxIdleConnsPerHost)
+		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	})
 }
 
 // MustLoad is Load for a function's init: without configuration there is nothing to serve.
@@ -43,7 +61,7 @@ func DynamoDB(cfg aws.Config) *dynamodb.Client {
 		return DynamoDBAt(cfg, endpoint)
 	}
 	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, countRoundTrips, func(o *dynamodb.Options) {
 		if local {
 			o.DisableValidateResponseChecksum = true
 		}
@@ -52,24 +70,16 @@ func DynamoDB(cfg aws.Config) *dynamodb.Client {
 
 // DynamoDBAt returns a DynamoDB client for an explicit endpoint (tests and local tools).
 func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, countRoundTrips, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.DisableValidateResponseChecksum = true
 	})
 }
 
-// SES returns an SES v2 client; SES_ENDPOINT (for `sam local`) or the SDK's
-// AWS_ENDPOINT_URL_SESV2 point it at the SES emulator.
-func SES(cfg aws.Config) *sesv2.Client {
-	if endpoint := os.Getenv("SES_ENDPOINT"); endpoint != "" {
-		return SESAt(cfg, endpoint)
-	}
-	return sesv2.NewFromConfig(cfg)
-}
-
-// SESAt returns an SES v2 client for an explicit endpoint (tests and local tools).
-func SESAt(cfg aws.Config, endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+// countRoundTrips lets a request's context count its DynamoDB calls (shared/roundtrips);
+// without a counter in the context a call costs one context lookup more.
+func countRoundTrips(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, roundtrips.Middleware)
 }
 
 // Management returns a client for a WebSocket API's @connections endpoint
@@ -86,6 +96,7 @@ func Static(region string) aws.Config {
 	return aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(staticCreds{}),
+		HTTPClient:  httpClient(),
 	}
 }
 

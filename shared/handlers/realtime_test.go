@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
@@ -24,7 +24,7 @@ func invoke(t *testing.T, api *apitest.API, function string, event, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := lambda.NewHandler(handlers.ByLogicalID[function](api.Deps)).Invoke(t.Context(), raw)
+	answer, err := lambda.NewHandler(gateway.ByLogicalID[function](api.Deps)).Invoke(t.Context(), raw)
 	if err != nil {
 		t.Fatalf("%s: %v", function, err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/apitest"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 )
 
@@ -30,9 +30,9 @@ func TestSampleEvents_DecodeAndGetASensibleAnswer(t *testing.T) {
 	api := apitest.New(t)
 	for _, fn := range tmpl.Functions() {
 		t.Run(fn.LogicalID, func(t *testing.T) {
-			construct, ok := handlers.ByLogicalID[fn.LogicalID]
+			construct, ok := gateway.ByLogicalID[fn.LogicalID]
 			if !ok {
-				t.Fatalf("%s has no handler constructor in handlers.ByLogicalID", fn.LogicalID)
+				t.Fatalf("%s has no handler constructor in gateway.ByLogicalID", fn.LogicalID)
 			}
 			raw, err := os.ReadFile(filepath.Join(filepath.Dir(path), "events", filepath.Base(samtemplate.FolderFor(fn.LogicalID))+".json"))
 			if err != nil {
@@ -45,9 +45,9 @@ func TestSampleEvents_DecodeAndGetASensibleAnswer(t *testing.T) {
 			checkAnswer(t, out)
 		})
 	}
-	for id := range handlers.ByLogicalID {
+	for id := range gateway.ByLogicalID {
 		if !hasFunction(tmpl, id) {
-			t.Errorf("handlers.ByLogicalID has %s, which template.yaml does not declare", id)
+			t.Errorf("gateway.ByLogicalID has %s, which template.yaml does not declare", id)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package handover_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -370,7 +369,7 @@ func eventTypes(events []conversation.Event) []string {
 // invokeSweep runs the scheduled function's handler as EventBridge would.
 func invokeSweep(t *testing.T, w *world) handover.SweepReport {
 	t.Helper()
-	h := handlers.ByLogicalID["ExpireInvitationsFunction"](w.api.Deps).(func(context.Context, events.EventBridgeEvent) (handover.SweepReport, error))
+	h := handlers.ExpireInvitations(w.api.Deps)
 	rep, err := h(t.Context(), events.EventBridgeEvent{ID: "test-sweep", DetailType: "Scheduled Event", Source: "aws.events"})
 	if err != nil {
 		t.Fatal(err)

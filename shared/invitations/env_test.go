@@ -19,6 +19,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
@@ -61,7 +62,7 @@ func newEnv(t *testing.T, configure ...func(*invitations.Config)) *env {
 		t.Fatal(err)
 	}
 	ses := testenv.SES(t)
-	mailer := &switchMailer{working: mail.NewSender(ses, mailFrom, ""), broken: mail.NewSender(ses, "", "")}
+	mailer := &switchMailer{working: sesmail.NewSender(ses, mailFrom, ""), broken: sesmail.NewSender(ses, "", "")}
 	pushed := &recorder{}
 	return &env{
 		t: t, st: st, pushed: pushed, mailer: mailer,
@@ -210,7 +211,7 @@ func (r *recorder) ofType(typ string) []conversation.Event {
 // switchMailer sends through the SES emulator, or, while failing, through a sender the
 // emulator refuses (it has no From address) — a real SES failure.
 type switchMailer struct {
-	working, broken *mail.Sender
+	working, broken *sesmail.Sender
 	failing         atomic.Bool
 	sends           atomic.Int32
 }

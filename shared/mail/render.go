@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/url"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 	"unicode"
@@ -49,12 +50,27 @@ const (
 //go:embed templates/invitation.html templates/invitation.txt
 var templateFiles embed.FS
 
-// Both templates are parsed once at init: a broken template is a build mistake, not a request
-// failure. html/template escapes by context; text/template gets pre-cleaned values.
-var (
-	htmlBody = htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/invitation.html"))
-	textBody = texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/invitation.txt"))
-)
+// bodies are the two templates: html/template escapes by context; text/template gets
+// pre-cleaned values.
+type bodies struct {
+	html *htmltemplate.Template
+	text *texttemplate.Template
+}
+
+// templates parses both templates once, on first use rather than at package init: every
+// function that checks an address or a join link imports this package, and only those that
+// send mail should link the template engines (their reflection turns off the linker's
+// pruning of unused methods, which doubles a binary). Functions that send mail call Preload
+// at init, so a broken template is still a start-up failure, not a request failure.
+var templates = sync.OnceValue(func() bodies {
+	return bodies{
+		html: htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/invitation.html")),
+		text: texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/invitation.txt")),
+	}
+})
+
+// Preload parses the templates now; it panics if they are broken.
+func Preload() { templates() }
 
 // view is the data both templates see: single-line fields without control characters, the
 // note split into lines, and the expiry already spelled out.
@@ -80,10 +96,11 @@ func Render(inv Invitation) (Message, error) {
 		return Message{}, err
 	}
 	var h, t bytes.Buffer
-	if err := htmlBody.Execute(&h, v); err != nil {
+	b := templates()
+	if err := b.html.Execute(&h, v); err != nil {
 		return Message{}, apperror.Internal(fmt.Errorf("mail: render HTML body: %w", err))
 	}
-	if err := textBody.Execute(&t, v); err != nil {
+	if err := b.text.Execute(&t, v); err != nil {
 		return Message{}, apperror.Internal(fmt.Errorf("mail: render text body: %w", err))
 	}
 	return Message{Subject: v.Subject, HTML: h.String(), Text: t.String()}, nil
@@ -102,10 +119,10 @@ func newView(inv Invitation) (view, error) {
 		return view{}, apperror.Internal(errors.New("mail: invitation expires before it is sent"))
 	}
 	v := view{
-		InviterName:  singleLine(inv.InviterName),
-		CustomerName: singleLine(inv.CustomerName),
-		CompanyName:  singleLine(inv.CompanyName),
-		Topic:        singleLine(inv.Topic),
+		InviterName:  SingleLine(inv.InviterName),
+		CustomerName: SingleLine(inv.CustomerName),
+		CompanyName:  SingleLine(inv.CompanyName),
+		Topic:        SingleLine(inv.Topic),
 		NoteLines:    noteLines(inv.Note),
 		Link:         inv.Link,
 		LinkHost:     link.Hostname(),
@@ -152,10 +169,10 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("valid for %d %ss", n, unit)
 }
 
-// singleLine makes s safe for one line of a header or body: invalid UTF-8 replaced, every
+// SingleLine makes s safe for one line of a header or body: invalid UTF-8 replaced, every
 // control, line-separator and bidirectional-override character turned into a space (the
 // latter can make a name read backwards), runs of spaces collapsed.
-func singleLine(s string) string {
+func SingleLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if breaksLine(r) || unicode.IsSpace(r) {
@@ -166,14 +183,14 @@ func singleLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// noteLines keeps the agent's line breaks and cleans each line like singleLine; blank lines
+// noteLines keeps the agent's line breaks and cleans each line like SingleLine; blank lines
 // at either end are dropped.
 func noteLines(note string) []string {
 	note = strings.ReplaceAll(note, "\r\n", "\n")
 	lines := strings.Split(strings.TrimSpace(note), "\n")
 	out := make([]string, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, singleLine(l))
+		out = append(out, SingleLine(l))
 	}
 	if len(out) == 1 && out[0] == "" {
 		return nil

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/invitation"
@@ -24,14 +25,12 @@ const (
 	// Manager; when set it wins over PIN_SECRET_ARN. Empty in AWS.
 	PINSecretVar = "PIN_HMAC_SECRET"
 
-	PINLengthVar           = "PIN_LENGTH"
-	PINTTLMinutesVar       = "PIN_TTL_MINUTES"
-	JoinTokenTTLHoursVar   = "JOIN_TOKEN_TTL_HOURS"
-	AllowedOriginsVar      = "ALLOWED_ORIGINS"
-	DefaultJoinPageVar     = "DEFAULT_JOIN_PAGE_URL"
-	SESFromAddressVar      = "SES_FROM_ADDRESS"
-	SESConfigurationSetVar = "SES_CONFIGURATION_SET"
-	CompanyNameVar         = "COMPANY_NAME"
+	PINLengthVar         = "PIN_LENGTH"
+	PINTTLMinutesVar     = "PIN_TTL_MINUTES"
+	JoinTokenTTLHoursVar = "JOIN_TOKEN_TTL_HOURS"
+	AllowedOriginsVar    = "ALLOWED_ORIGINS"
+	DefaultJoinPageVar   = "DEFAULT_JOIN_PAGE_URL"
+	CompanyNameVar       = "COMPANY_NAME"
 
 	RatePINFailuresPerIPVar        = "RATE_PIN_FAILURES_PER_IP"
 	RatePINFailuresEverywhereVar   = "RATE_PIN_FAILURES_EVERYWHERE"
@@ -50,6 +49,23 @@ type invitationDeps struct {
 
 	mailerOnce sync.Once
 	mailer     invitations.Mailer
+
+	// Set by a main through ReadSecretsWith and SendMailWith: setup itself imports neither
+	// Secrets Manager nor SES, so a function that needs neither links neither.
+	readSecret func(ctx context.Context, cfg aws.Config, secretID string) (string, error)
+	newMailer  func(cfg aws.Config) invitations.Mailer
+}
+
+// ReadSecretsWith lets the function read the deployment secret from Secrets Manager
+// (PIN_SECRET_ARN) with read, e.g. secrets.String.
+func ReadSecretsWith(read func(ctx context.Context, cfg aws.Config, secretID string) (string, error)) Option {
+	return func(d *Deps) { d.inv.readSecret = read }
+}
+
+// SendMailWith lets the function send invitation emails through the sender that build
+// makes from the shared AWS configuration, e.g. sesmail.FromEnv.
+func SendMailWith[M invitations.Mailer](build func(cfg aws.Config) M) Option {
+	return func(d *Deps) { d.inv.newMailer = func(cfg aws.Config) invitations.Mailer { return build(cfg) } }
 }
 
 // Need names a part an invitation action needs beyond storage. A function builds only what
@@ -135,7 +151,8 @@ func (d *Deps) RateLimiter() *ratelimit.Limiter {
 }
 
 // DeploymentSecret is the secret that keys PIN hashes and seals stored responses: from
-// PIN_HMAC_SECRET when set (local runs), else read once from Secrets Manager (PIN_SECRET_ARN).
+// PIN_HMAC_SECRET when set (local runs), else read once from Secrets Manager (PIN_SECRET_ARN)
+// with the reader the main wired (ReadSecretsWith).
 func (d *Deps) DeploymentSecret() []byte {
 	d.inv.secretOnce.Do(func() {
 		switch {
@@ -143,14 +160,16 @@ func (d *Deps) DeploymentSecret() []byte {
 			d.inv.secret = d.overrides.DeploymentSecret
 		case config.String(PINSecretVar, "") != "":
 			d.inv.secret = []byte(config.String(PINSecretVar, ""))
-		default:
+		case d.inv.readSecret != nil:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			s, err := awsclients.SecretString(ctx, d.AWS(), config.Required(PINSecretARNVar))
+			s, err := d.inv.readSecret(ctx, d.AWS(), config.Required(PINSecretARNVar))
 			if err != nil {
 				panic(err)
 			}
 			d.inv.secret = []byte(s)
+		default:
+			panic("setup: " + PINSecretVar + " is not set and this function's main does not read secrets (setup.ReadSecretsWith)")
 		}
 		if len(d.inv.secret) < invitation.MinSecretLen {
 			panic(fmt.Sprintf("setup: the deployment secret must be at least %d bytes", invitation.MinSecretLen))
@@ -178,20 +197,22 @@ func (d *Deps) SealedIdempotency() idempotency.Store {
 	return st
 }
 
-// Mailer sends invitation emails through SES from SES_FROM_ADDRESS (optionally through
-// SES_CONFIGURATION_SET). Without a default join page on the allowed origins no link could be
-// built, so that stops the function at init too.
+// Mailer sends invitation emails through the sender the main wired (SendMailWith). Without a default join page on the allowed origins no link could be
+// built, so that stops the function at init too, as do broken templates.
 func (d *Deps) Mailer() invitations.Mailer {
 	d.inv.mailerOnce.Do(func() {
 		if err := d.InvitationConfig().ValidateMail(); err != nil {
 			panic(err)
 		}
-		if d.overrides.Mailer != nil {
+		mail.Preload()
+		switch {
+		case d.overrides.Mailer != nil:
 			d.inv.mailer = d.overrides.Mailer
-			return
+		case d.inv.newMailer != nil:
+			d.inv.mailer = d.inv.newMailer(d.AWS())
+		default:
+			panic("setup: this function sends mail but its main does not wire a sender (setup.SendMailWith)")
 		}
-		d.inv.mailer = mail.NewSender(awsclients.SES(d.AWS()),
-			config.Required(SESFromAddressVar), config.String(SESConfigurationSetVar, ""))
 	})
 	return d.inv.mailer
 }

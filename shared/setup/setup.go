@@ -77,14 +77,23 @@ type Overrides struct {
 	Handover *handover.Config
 }
 
+// Option wires a part that only some functions use and that setup does not build itself
+// (ReadSecretsWith, SendMailWith): the main of a function that needs it passes it, so only
+// that function's binary links the AWS service behind it.
+type Option func(*Deps)
+
 // FromEnv is what a function's main calls.
-func FromEnv() *Deps {
-	return &Deps{Log: logging.Default(), Now: time.Now}
+func FromEnv(opts ...Option) *Deps {
+	return With(logging.Default(), Overrides{}, opts...)
 }
 
 // With returns Deps that use the given parts where set.
-func With(log *slog.Logger, o Overrides) *Deps {
-	return &Deps{Log: log, Now: time.Now, overrides: o}
+func With(log *slog.Logger, o Overrides, opts ...Option) *Deps {
+	d := &Deps{Log: log, Now: time.Now, overrides: o}
+	for _, opt := range opts {
+		opt(d)
+	}
+	return d
 }
 
 // AWS is the shared SDK configuration.

@@ -40,6 +40,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -118,8 +119,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 				return nil, err
 			}
 			// Everything else (store, mail, push) is built from the environment just set,
-			// exactly as in a Lambda.
-			return setup.With(log, setup.Overrides{AgentTokens: agents}), nil
+			// exactly as in a Lambda; the secret comes from PIN_HMAC_SECRET.
+			return setup.With(log, setup.Overrides{AgentTokens: agents}, setup.SendMailWith(sesmail.FromEnv)), nil
 		},
 	})
 	if err != nil {

@@ -1,4 +1,7 @@
-package mail
+// Package sesmail sends invitation emails (rendered by package mail) through SES v2. It is
+// apart from package mail so that only the functions that send mail import SES: everything
+// that merely checks an address or a join link imports mail.
+package sesmail
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/mail"
 )
 
 const charset = "UTF-8"
@@ -31,14 +35,14 @@ func NewSender(client *sesv2.Client, from string, configurationSet string) *Send
 // Send delivers msg to one recipient and returns SES's message id. Every SES failure becomes
 // email_not_sent with the cause kept for the logs only: SES's own messages name identities,
 // regions and account state, none of which a caller should see.
-func (s *Sender) Send(ctx context.Context, to string, msg Message) (messageID string, err error) {
+func (s *Sender) Send(ctx context.Context, to string, msg mail.Message) (messageID string, err error) {
 	// The address is checked again here so that nothing but one plain address ever reaches
 	// the To header, whoever called us.
-	addr, err := ParseAddress(to)
+	addr, err := mail.ParseAddress(to)
 	if err != nil {
 		return "", err
 	}
-	msg.Subject = singleLine(msg.Subject)
+	msg.Subject = mail.SingleLine(msg.Subject)
 	if msg.Subject == "" || (msg.HTML == "" && msg.Text == "") {
 		return "", apperror.Internal(errors.New("mail: message without subject or body"))
 	}
@@ -49,7 +53,7 @@ func (s *Sender) Send(ctx context.Context, to string, msg Message) (messageID st
 	return aws.ToString(out.MessageId), nil
 }
 
-func (s *Sender) input(to string, msg Message) *sesv2.SendEmailInput {
+func (s *Sender) input(to string, msg mail.Message) *sesv2.SendEmailInput {
 	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(s.from),
 		Destination:      &types.Destination{ToAddresses: []string{to}},

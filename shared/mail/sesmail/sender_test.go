@@ -1,4 +1,4 @@
-package mail_test
+package sesmail_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 )
 
 // sesAt returns a client for endpoint that gives up after one attempt, so failure tests do
@@ -55,7 +56,7 @@ func TestSend_WhenSESFails_CallerGetsEmailNotSent(t *testing.T) {
 			}))
 			defer srv.Close()
 
-			_, err := mail.NewSender(sesAt(srv.URL), "invites@example.com", "").Send(context.Background(), "jane@example.com", message())
+			_, err := sesmail.NewSender(sesAt(srv.URL), "invites@example.com", "").Send(context.Background(), "jane@example.com", message())
 			assertEmailNotSent(t, err, secret)
 		})
 	}
@@ -69,7 +70,7 @@ func TestSend_WhenSESIsUnreachable_CallerGetsEmailNotSent(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there any more
 
-	_, err = mail.NewSender(sesAt("http://"+addr), "invites@example.com", "").Send(context.Background(), "jane@example.com", message())
+	_, err = sesmail.NewSender(sesAt("http://"+addr), "invites@example.com", "").Send(context.Background(), "jane@example.com", message())
 	assertEmailNotSent(t, err, addr)
 }
 
@@ -86,7 +87,7 @@ func TestSend_BuildsASimpleUTF8EmailToOneRecipient(t *testing.T) {
 			}))
 			defer srv.Close()
 
-			id, err := mail.NewSender(sesAt(srv.URL), "Example Bank <invites@example.com>", configSet).
+			id, err := sesmail.NewSender(sesAt(srv.URL), "Example Bank <invites@example.com>", configSet).
 				Send(context.Background(), "Jane <Jane@Example.COM>", message())
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +114,7 @@ func TestSend_RefusesAnInvalidRecipientWithoutCallingSES(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { calls.Add(1) }))
 	defer srv.Close()
 
-	_, err := mail.NewSender(sesAt(srv.URL), "invites@example.com", "").
+	_, err := sesmail.NewSender(sesAt(srv.URL), "invites@example.com", "").
 		Send(context.Background(), "jane@example.com\r\nBcc: all@example.com", message())
 	if !apperror.Is(err, "invalid_email") {
 		t.Fatalf("err = %v, want invalid_email", err)
@@ -139,7 +140,7 @@ func TestSend_SubjectLineBreaksNeverReachSES(t *testing.T) {
 
 	msg := message()
 	msg.Subject = "Hello\r\nBcc: all@example.com"
-	if _, err := mail.NewSender(sesAt(srv.URL), "invites@example.com", "").Send(context.Background(), "jane@example.com", msg); err != nil {
+	if _, err := sesmail.NewSender(sesAt(srv.URL), "invites@example.com", "").Send(context.Background(), "jane@example.com", msg); err != nil {
 		t.Fatal(err)
 	}
 	if subject != "Hello Bcc: all@example.com" {

@@ -1,4 +1,6 @@
-package awsclients
+// Package secrets reads Secrets Manager, apart from package awsclients so that only the
+// functions that need the deployment secret link the service.
+package secrets
 
 import (
 	"context"
@@ -9,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// SecretString reads a Secrets Manager secret's current string value, once at init: the
+// String reads a Secrets Manager secret's current string value, once at init: the
 // deployment secret behind PIN hashes is read this way and kept in memory.
-func SecretString(ctx context.Context, cfg aws.Config, secretID string) (string, error) {
+func String(ctx context.Context, cfg aws.Config, secretID string) (string, error) {
 	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId: aws.String(secretID),
 	})

@@ -1,0 +1,215 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apitest"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/invitations"
+	"github.com/invite-forward/invite-forward/shared/roundtrips"
+	"github.com/invite-forward/invite-forward/shared/testenv"
+)
+
+// roundTripsOut, when set, receives the measured actions as JSON (make bench reads it).
+var roundTripsOut = flag.String("roundtrips.out", "", "write the measured round trips of every action to this JSON file")
+
+// budget is what an action may cost in DynamoDB calls, and in calls made one after another.
+// These are today's counts (#13): upper bounds, to be tightened as actions learn to do more
+// per call, never loosened without a reason. Where an action issues calls in parallel, how
+// many of them overlap depends on scheduling (a loaded machine may run them one after
+// another), so its sequential bound is its calls; the table logs what was measured.
+type budget struct{ Calls, Sequential int }
+
+var budgets = map[string]budget{
+	"start conversation (visitor)": {6, 6},
+	"post message (visitor)":       {8, 8},
+	"start conversation (agent)":   {6, 6},
+	"post message (agent)":         {7, 7},
+	"get conversation (agent)":     {5, 5},
+	"list events":                  {3, 3},
+	"create PIN":                   {8, 8},
+	"redeem PIN":                   {12, 12}, // parallel: 11 measured
+	"email invitation":             {9, 9},
+	"redeem join token":            {11, 11}, // parallel: 9 measured
+	"list invitations":             {3, 3},
+	"resend invitation":            {8, 8},
+	"revoke invitation":            {6, 6},
+	"invite agent":                 {11, 11}, // parallel: 10 measured
+	"invite team":                  {11, 11}, // parallel: 10 measured
+	"forward":                      {10, 10}, // parallel: 9 measured
+	"inbox":                        {8, 8},   // grows with the inbox: one offer from an agent, one from a team
+	"accept":                       {12, 12}, // parallel: 9 measured
+	"decline":                      {7, 7},
+	"list agents":                  {5, 5}, // parallel: 2 measured (presence per agent)
+	"list teams":                   {7, 7}, // parallel: 4 measured
+	"create connect ticket":        {1, 1},
+	"leave (visitor)":              {7, 7},
+	"end conversation":             {13, 13}, // parallel: 10 measured
+}
+
+// TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
+// against DynamoDB Local and counts the function's DynamoDB calls with the SDK middleware
+// (shared/roundtrips), authorizer excluded: it is another invocation.
+func TestRoundTrips_EveryActionWithinItsBudget(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	seedHandover(t, api)
+	got := runActions(t, api)
+
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-30s %5s %5s  %s\n", "action", "calls", "seq", "operations")
+	for _, m := range got {
+		fmt.Fprintf(&table, "%-30s %5d %5d  %s\n", m.Action, m.Calls, m.Sequential, strings.Join(m.Operations, " "))
+		b, ok := budgets[m.Action]
+		switch {
+		case !ok:
+			t.Errorf("%s has no budget", m.Action)
+		case m.Calls > b.Calls || m.Sequential > b.Sequential:
+			t.Errorf("%s: %d calls, %d sequential; budget %d, %d", m.Action, m.Calls, m.Sequential, b.Calls, b.Sequential)
+		}
+	}
+	t.Log(table.String())
+	if len(got) != len(budgets) {
+		t.Errorf("measured %d actions, budgets name %d", len(got), len(budgets))
+	}
+	if *roundTripsOut != "" {
+		writeJSON(t, *roundTripsOut, got)
+	}
+}
+
+// measured is one action's cost.
+type measured struct {
+	Action     string
+	Calls      int
+	Sequential int
+	Operations []string
+	// Took is the in-process time of the call, authorizer included (for make bench; no test
+	// asserts on time).
+	Took time.Duration
+}
+
+// actions runs requests and measures each.
+type actions struct {
+	t   *testing.T
+	api *apitest.API
+	out []measured
+}
+
+// do runs req as action, with an Idempotency-Key on every write as clients send it, and
+// fails the test unless the answer is want.
+func (a *actions) do(action string, want int, req apitest.Request) apitest.Response {
+	a.t.Helper()
+	if req.Method != "GET" {
+		req.Headers = map[string]string{"Idempotency-Key": "budget-" + randomSuffix()}
+	}
+	ctx, counter := roundtrips.Start(context.Background())
+	start := time.Now()
+	resp := a.api.DoContext(ctx, req)
+	took := time.Since(start)
+	if resp.Status != want {
+		a.t.Fatalf("%s: %d %s, want %d", action, resp.Status, resp.Body, want)
+	}
+	a.out = append(a.out, measured{Action: action, Calls: counter.Calls(), Sequential: counter.Sequential(), Operations: counter.Operations(), Took: took})
+	return resp
+}
+
+// runActions runs every HTTP action once, in an order in which each finds what it needs.
+func runActions(t *testing.T, api *apitest.API) []measured {
+	a := &actions{t: t, api: api}
+	ada, mia, linus := apitest.Bearer(api.AgentToken("ada")), apitest.Bearer(api.AgentToken("mia")), apitest.Bearer(api.AgentToken("linus"))
+	onConv := func(id string) map[string]string { return map[string]string{"id": id} }
+
+	var visitor started
+	a.do("start conversation (visitor)", 201, apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		Body: map[string]any{"topic": "Order 42"}}).Decode(t, &visitor)
+	vc, vs := visitor.ConversationID, apitest.Bearer(visitor.SessionToken)
+	a.do("post message (visitor)", 201, apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
+		Params: onConv(vc), Authorization: vs, Body: map[string]any{"text": "hello"}})
+
+	var agent started
+	a.do("start conversation (agent)", 201, apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		Authorization: ada, Body: map[string]any{"topic": "Callback"}}).Decode(t, &agent)
+	c := agent.ConversationID
+	a.do("post message (agent)", 201, apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
+		Params: onConv(c), Authorization: ada, Body: map[string]any{"text": "hello"}})
+	a.do("get conversation (agent)", 200, apitest.Request{Function: "GetConversationFunction", Method: "GET", Route: "/conversations/{id}",
+		Params: onConv(c), Authorization: ada})
+	a.do("list events", 200, apitest.Request{Function: "ListEventsFunction", Method: "GET", Route: "/conversations/{id}/events",
+		Params: onConv(c), Authorization: ada})
+
+	var pin invitations.PINIssued
+	a.do("create PIN", 201, apitest.Request{Function: "CreatePinInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/pin",
+		Params: onConv(c), Authorization: ada}).Decode(t, &pin)
+	a.do("redeem PIN", 201, apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin",
+		Body: map[string]any{"pin": pin.PIN}, SourceIP: "198.51.100.7"})
+	to := "budget-" + randomSuffix() + "@example.com"
+	a.do("email invitation", 201, apitest.Request{Function: "CreateEmailInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/email",
+		Params: onConv(c), Authorization: ada, Body: map[string]any{"email": to}})
+	a.do("redeem join token", 201, apitest.Request{Function: "RedeemJoinTokenFunction", Method: "POST", Route: "/join/token",
+		Body: map[string]any{"token": joinTokenSentTo(t, to)}, SourceIP: "198.51.100.8"})
+	a.do("list invitations", 200, apitest.Request{Function: "ListInvitationsFunction", Method: "GET", Route: "/conversations/{id}/invitations",
+		Params: onConv(c), Authorization: ada})
+	other := createPIN(t, api, c, ada)
+	onInv := map[string]string{"id": c, "invitationId": other.InvitationID}
+	a.do("resend invitation", 200, apitest.Request{Function: "ResendInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/{invitationId}/resend",
+		Params: onInv, Authorization: ada})
+	a.do("revoke invitation", 200, apitest.Request{Function: "RevokeInvitationFunction", Method: "DELETE", Route: "/conversations/{id}/invitations/{invitationId}",
+		Params: onInv, Authorization: ada})
+
+	var toMia, toLinus invitation.Offer
+	a.do("invite agent", 201, apitest.Request{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent",
+		Params: onConv(c), Authorization: ada, Body: map[string]any{"agentId": "mia", "message": "help?"}}).Decode(t, &toMia)
+	a.do("invite team", 201, apitest.Request{Function: "InviteTeamFunction", Method: "POST", Route: "/conversations/{id}/invitations/team",
+		Params: onConv(c), Authorization: ada, Body: map[string]any{"teamId": "billing"}})
+	a.do("forward", 201, apitest.Request{Function: "ForwardConversationFunction", Method: "POST", Route: "/conversations/{id}/forward",
+		Params: onConv(startAsAgent(t, api, "ada").ConversationID), Authorization: ada,
+		Body: map[string]any{"to": map[string]any{"kind": "agent", "id": "linus"}, "message": "yours"}}).Decode(t, &toLinus)
+	a.do("inbox", 200, apitest.Request{Function: "GetInboxFunction", Method: "GET", Route: "/inbox", Authorization: mia})
+	a.do("accept", 200, apitest.Request{Function: "AcceptInvitationFunction", Method: "POST", Route: "/invitations/{invitationId}/accept",
+		Params: map[string]string{"invitationId": toMia.ID}, Authorization: mia})
+	a.do("decline", 204, apitest.Request{Function: "DeclineInvitationFunction", Method: "POST", Route: "/invitations/{invitationId}/decline",
+		Params: map[string]string{"invitationId": toLinus.ID}, Authorization: linus})
+
+	a.do("list agents", 200, apitest.Request{Function: "ListAgentsFunction", Method: "GET", Route: "/agents", Authorization: ada})
+	a.do("list teams", 200, apitest.Request{Function: "ListTeamsFunction", Method: "GET", Route: "/teams", Authorization: ada})
+	a.do("create connect ticket", 201, apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket", Authorization: ada})
+	a.do("leave (visitor)", 204, apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
+		Params: onConv(vc), Authorization: vs})
+	a.do("end conversation", 204, apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
+		Params: onConv(c), Authorization: ada})
+	return a.out
+}
+
+// joinTokenSentTo reads the join token from the one invitation email sent to address.
+func joinTokenSentTo(t *testing.T, address string) string {
+	t.Helper()
+	mails := testenv.MailTo(t, address)
+	if len(mails) != 1 {
+		t.Fatalf("%d mails to %s", len(mails), address)
+	}
+	for _, f := range strings.Fields(mails[0].Text) {
+		if _, token, ok := strings.Cut(f, "#join="); ok {
+			return token
+		}
+	}
+	t.Fatalf("no join link in %q", mails[0].Text)
+	return ""
+}
+
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
