@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
+	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
 func TestTableAndSecret_SurviveAStackDeletionOrReplacement(t *testing.T) {
@@ -195,4 +196,37 @@ func bound(v any, def float64) float64 {
 	}
 	f, _ := strconv.ParseFloat(fmt.Sprint(v), 64)
 	return f
+}
+
+// TestRanges_AreTheTemplatesBounds: a whole-number setting is refused at init exactly where
+// `sam deploy` refuses its parameter — one rule, checked in two places that must agree.
+func TestRanges_AreTheTemplatesBounds(t *testing.T) {
+	_, tpl := repo(t)
+	params := asMap(tpl.Raw()["Parameters"])
+	refs := map[string]string{} // env var → the parameter it is set from
+	for _, fn := range tpl.Functions() {
+		for name, v := range fn.Env {
+			if ref, ok := asMap(v)["Ref"].(string); ok {
+				refs[name] = ref
+			}
+		}
+	}
+	for name, r := range setup.Ranges {
+		param, ok := refs[name]
+		if !ok {
+			t.Errorf("%s is bounded in code but set from no template parameter", name)
+			continue
+		}
+		p := asMap(params[param])
+		if bound(p["MinValue"], math.NaN()) != float64(r.Min) || bound(p["MaxValue"], math.NaN()) != float64(r.Max) {
+			t.Errorf("%s: code allows %d–%d, parameter %s %v–%v", name, r.Min, r.Max, param, p["MinValue"], p["MaxValue"])
+		}
+	}
+	for name, param := range refs {
+		if asMap(params[param])["Type"] == "Number" {
+			if _, ok := setup.Ranges[name]; !ok {
+				t.Errorf("%s is set from the Number parameter %s but has no range in setup.Ranges", name, param)
+			}
+		}
+	}
 }
