@@ -52,9 +52,14 @@ type Event struct {
 
 // For returns the event as a reader of the given kind sees it: with the prevSeq of their
 // stream.
+// A push-only event (invitation.taken) has no seq and no prevSeq.
 func (e Event) For(kind ParticipantKind) Event {
-	e.PrevSeq = e.Seq - 1
-	if kind != KindAgent {
+	switch {
+	case e.Seq == 0:
+		e.PrevSeq = 0
+	case kind == KindAgent:
+		e.PrevSeq = e.Seq - 1
+	default:
 		e.PrevSeq = e.PrevVisitorSeq
 	}
 	return e
