@@ -306,3 +306,56 @@ func TestVisitorSockets_ClosedOnLeaveAndEnd(t *testing.T) {
 		t.Fatal("the visitor was not told the conversation ended before their socket closed")
 	}
 }
+
+// An end that crashed right after flipping the status (before its cleanup) is finished by
+// the next end, which answers 409, or by the sweeper meeting one of its invitations: the
+// invitations end revoked and their PINs dead either way.
+func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept, unlimited)
+	for _, finish := range []string{"retry", "sweeper"} {
+		convID, _, visitor := w.startAsAgent("ada")
+		var invIDs, pins []string
+		for range 3 {
+			id, pin, resp := w.createPIN(convID, "ada")
+			if resp.Status != 201 {
+				t.Fatalf("create PIN: %d %s", resp.Status, resp.Body)
+			}
+			invIDs, pins = append(invIDs, id), append(pins, pin)
+		}
+		conv, err := w.st.Conversation(t.Context(), convID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv.EndedAt = w.clock.Now()
+		ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: conv.EndedAt, Audience: conversation.AudienceEveryone}
+		if err := w.st.EndConversation(t.Context(), conv, &ended); err != nil { // the crash: no cleanup
+			t.Fatal(err)
+		}
+		if r := w.do("GetConversationFunction", "GET", "/conversations/{id}", onConv(convID), nil, visitor); r.Status != 401 {
+			t.Fatalf("%s: the visitor before the cleanup: %d %s", finish, r.Status, r.Body)
+		}
+		for _, pin := range pins {
+			if _, r := w.redeemPIN(pin, "192.0.2.98"); r.Status < 400 {
+				t.Fatalf("%s: a PIN works after the flip: %d %s", finish, r.Status, r.Body)
+			}
+		}
+		switch finish {
+		case "retry":
+			if r := w.end(convID, w.bearer("ada")); r.Status != 409 {
+				t.Fatalf("the retried end: %d %s", r.Status, r.Body)
+			}
+		case "sweeper":
+			w.clock.Advance(time.Hour)
+			w.sweep()
+		}
+		w.nothingPending(0, invIDs)
+		for _, id := range invIDs {
+			if inv, _ := w.st.Invitation(t.Context(), id); inv.Status != invitation.StatusRevoked || inv.Reason != "conversation_ended" {
+				t.Fatalf("%s: invitation after the cleanup: %+v", finish, inv)
+			}
+		}
+		full := w.fullHistory(convID, w.bearer("ada"))
+		checkAgentStream(t, full)
+	}
+}
