@@ -324,7 +324,7 @@ func TestIntegrity_SkewedLambdas_HistoryAndPushesKeepEveryRule(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	full := w.fullHistory(convID, w.bearer("linus"))
+	full := w.fullHistory(convID, w.bearer(w.agentIn(convID, "linus", "grace", "ada")))
 	checkAgentStream(t, full)
 	if full[len(full)-1].Type != conversation.EventConversationEnded {
 		t.Fatalf("the last event is %s, not conversation.ended", full[len(full)-1].Type)
@@ -337,6 +337,18 @@ func TestIntegrity_SkewedLambdas_HistoryAndPushesKeepEveryRule(t *testing.T) {
 	if _, r := w.historyPage(convID, visitor, 0); r.Status != 401 {
 		t.Fatalf("the visitor reads after the end: %d %s", r.Status, r.Body)
 	}
+}
+
+// agentIn is the first of the agents who is a participant of the conversation.
+func (w *world) agentIn(convID string, agentIDs ...string) string {
+	w.t.Helper()
+	for _, a := range agentIDs {
+		if _, err := w.st.Participant(w.t.Context(), convID, conversation.AgentParticipantID(a)); err == nil {
+			return a
+		}
+	}
+	w.t.Fatalf("none of %v is in %s", agentIDs, convID)
+	return ""
 }
 
 // poller is a visitor's client following the history by cursor while it is written, the way

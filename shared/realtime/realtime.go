@@ -27,6 +27,7 @@ type Store interface {
 	PutTicket(ctx context.Context, t store.Ticket) error
 	RedeemTicket(ctx context.Context, hash string) (store.Ticket, error)
 	PutConnection(ctx context.Context, c store.Connection) error
+	DeleteConnection(ctx context.Context, c store.Connection) error
 	RemoveConnection(ctx context.Context, connectionID string) error
 }
 
@@ -150,18 +151,20 @@ func (s *Service) Connect(ctx context.Context, connectionID string, p auth.Princ
 		return apperror.Invalid("missing_connection_id", "the connection id is missing")
 	}
 	now := s.now()
-	err := s.Store.PutConnection(ctx, store.Connection{
+	c := store.Connection{
 		ID: connectionID, PrincipalKey: PrincipalKey(p), Kind: string(p.Kind), AgentID: p.AgentID,
 		ConversationID: p.ConversationID, ParticipantID: p.ParticipantID,
 		ConnectedAt: now, ExpiresAt: now.Add(store.ConnectionTTL),
-	})
-	if err != nil {
+	}
+	if err := s.Store.PutConnection(ctx, c); err != nil {
 		return apperror.Internal(err)
 	}
 	// A leave or end between the ticket's redemption and this write found no connection to
 	// close: look again now that it is recorded, and refuse it if access is gone.
 	if err := s.stillIn(ctx, p); err != nil {
-		_ = s.Store.RemoveConnection(ctx, connectionID)
+		if derr := s.Store.DeleteConnection(ctx, c); derr != nil {
+			return apperror.Internal(derr)
+		}
 		return err
 	}
 	return nil
