@@ -27,9 +27,10 @@ import (
 //   - pending, the ids of the pending invitations: their number is the cap's counter, and the
 //     end reads them in the same consistent read as the status it flips (never from an index).
 //
-// A transaction that extends the history reads the head, writes it back with the new seq on
-// the condition that seq is still what it read, and, if another transaction was first, reads
-// it again: the numbers come out gapless and in commit order.
+// A transaction that changes the head reads it, writes it back (seq, pending, status) on the
+// condition that its revision is still the one it read, and, if another transaction was first,
+// reads it again: the numbers come out gapless and in commit order, and no change of the
+// pending set is lost.
 
 const headSK = "HEAD"
 
@@ -37,6 +38,7 @@ type headItem struct {
 	PK         string   `dynamodbav:"pk"`
 	SK         string   `dynamodbav:"sk"`
 	Type       string   `dynamodbav:"type"`
+	Rev        int64    `dynamodbav:"rev"` // counts the head's writes: the condition of each
 	Seq        int64    `dynamodbav:"seq"`
 	VisitorSeq int64    `dynamodbav:"visitorSeq"`
 	Status     string   `dynamodbav:"status"`
@@ -193,7 +195,7 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 		return headOp{}, &TxCanceledError{Failed: []string{opPendingCap}}
 	}
 	pending = append(slices.Clone(pending), h.adds...)
-	before := head.Seq
+	read := head.Rev
 	var op headOp
 	for _, evs := range h.events {
 		head.number(evs)
@@ -209,16 +211,16 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 		}
 	}
 	op.names = append(op.names, "head")
-	op.items = append(op.items, types.TransactWriteItem{Update: h.headUpdate(t.s.table, before, head, pending)})
+	op.items = append(op.items, types.TransactWriteItem{Update: h.headUpdate(t.s.table, read, head, pending)})
 	return op, nil
 }
 
 // headUpdate writes the head back, on the condition that nobody moved it since it was read.
-func (h *historyChange) headUpdate(table string, readSeq int64, head headItem, pending []string) *types.Update {
+func (h *historyChange) headUpdate(table string, readRev int64, head headItem, pending []string) *types.Update {
 	values := map[string]types.AttributeValue{
-		":read": num(readSeq), ":seq": num(head.Seq), ":vseq": num(head.VisitorSeq),
+		":read": num(readRev), ":rev": num(readRev + 1), ":seq": num(head.Seq), ":vseq": num(head.VisitorSeq),
 	}
-	set := "SET seq = :seq, visitorSeq = :vseq"
+	set := "SET rev = :rev, seq = :seq, visitorSeq = :vseq"
 	if h.ends {
 		set += ", #status = :ended"
 		values[":ended"] = str(string(conversation.StatusEnded))
@@ -234,7 +236,7 @@ func (h *historyChange) headUpdate(table string, readSeq int64, head headItem, p
 		TableName:                 aws.String(table),
 		Key:                       key(convPK(h.conversationID), headSK),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("seq = :read"),
+		ConditionExpression:       aws.String("rev = :read"),
 		ExpressionAttributeValues: values,
 	}
 	if h.ends {
