@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -163,11 +164,19 @@ func (t *tx) commitHistory(ctx context.Context) error {
 		items := append(slices.Clone(t.items), op.items...)
 		names := append(slices.Clone(t.names), op.names...)
 		last = t.transact(ctx, names, items)
-		if !FailedOn(last, "head") {
+		if !FailedOn(last, "head") && !conflictOnly(last) {
 			return last
 		}
 	}
 	return fmt.Errorf("store: history of %s kept changing: %w", h.conversationID, last)
+}
+
+// conflictOnly reports whether a transaction lost to another one in flight on the same items
+// (TransactionConflict) without any condition failing: on a busy conversation that is the
+// head, and reading it again is the answer.
+func conflictOnly(err error) bool {
+	var tc *TxCanceledError
+	return errors.As(err, &tc) && tc.Conflicted() && len(tc.Failed) == 0
 }
 
 // headOp is the head's update and the event puts of one attempt.
@@ -177,7 +186,7 @@ type headOp struct {
 }
 
 // apply works out the head after the change, from the head as read: the events' numbers, the
-// pending set, and the update conditioned on seq being unchanged. A change that needs the
+// pending set, and the update conditioned on the head's revision being unchanged. A change that needs the
 // conversation open fails on "open" when it is not, one over the cap on "pending_cap".
 func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	open := head.Status == string(conversation.StatusOpen)
