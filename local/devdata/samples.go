@@ -89,7 +89,7 @@ func seedHeldConversation(ctx context.Context, st *store.Store, id, agentID, nam
 	}
 	events := []conversation.Event{
 		{
-			ID: ids.Sortable(now), ConversationID: id, Type: conversation.EventConversationStarted, At: now,
+			ConversationID: id, Type: conversation.EventConversationStarted, At: now,
 			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"topic": conv.Topic},
 		},
 		invitation.JoinedEvent(agent, now),

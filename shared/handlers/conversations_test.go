@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,9 +183,12 @@ func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 	}
 	// An agents-only note, as invitations and forwards write them.
 	now := time.Now()
-	if err := api.Store.AppendEvents(t.Context(), conversation.Event{ID: ids.Sortable(now), ConversationID: s.ConversationID,
+	note := conversation.Event{ConversationID: s.ConversationID,
 		Type: conversation.EventConversationForwarded, At: now, Audience: conversation.AudienceAgents,
-		Data: map[string]any{"message": "VIP, handle with care"}}); err != nil {
+		Data: map[string]any{"message": "VIP, handle with care"}}
+	agent := conversation.Participant{ConversationID: s.ConversationID, ID: conversation.AgentParticipantID("anna"),
+		Kind: conversation.KindAgent, AgentID: "anna", JoinedAt: now}
+	if err := api.Store.AddParticipant(t.Context(), agent, nil, []conversation.Event{note}); err != nil {
 		t.Fatal(err)
 	}
 	if resp := postMessage(api, s.ConversationID, visitor, "last"); resp.Status != 201 {
@@ -208,11 +212,11 @@ func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 		Params: map[string]string{"id": s.ConversationID}, Query: map[string]string{"limit": "4"}, Authorization: visitor})
 	var first conversations.HistoryPage
 	resp.Decode(t, &first)
-	if len(first.Events) != 4 || first.Next == "" {
-		t.Fatalf("first page: %d events, next %q", len(first.Events), first.Next)
+	if len(first.Events) != 4 || first.Next == 0 {
+		t.Fatalf("first page: %d events, next %d", len(first.Events), first.Next)
 	}
-	rest := history(t, api, s.ConversationID, visitor, first.Next)
-	if len(rest.Events) != 2 || rest.Next != "" || rest.Events[1].Data["text"] != "last" {
+	rest := history(t, api, s.ConversationID, visitor, strconv.FormatInt(first.Next, 10))
+	if len(rest.Events) != 2 || rest.Next != 0 || rest.Events[1].Data["text"] != "last" {
 		t.Fatalf("second page: %+v", rest)
 	}
 	if bad := api.Do(apitest.Request{Function: "ListEventsFunction", Method: "GET", Route: "/conversations/{id}/events",
@@ -251,7 +255,7 @@ func TestLeave_AssigneeLeavesConversationUnassignedVisibly(t *testing.T) {
 	if err != nil || conv.Assignee != "" {
 		t.Fatalf("after the assignee left: %+v %v", conv, err)
 	}
-	page, err := api.Store.Events(t.Context(), s.ConversationID, "", 50, conversation.KindVisitor)
+	page, err := api.Store.Events(t.Context(), s.ConversationID, 0, 50, conversation.KindVisitor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package ids makes the random identifiers and secrets of the product: ids that sort by
-// creation time, opaque 256-bit tokens, and their SHA-256 digests. Everything comes from
+// Package ids makes the random identifiers and secrets of the product: short random ids,
+// opaque 256-bit tokens, and their SHA-256 digests. (History events are numbered by the
+// store, never by a clock: see store's history head.) Everything comes from
 // crypto/rand; math/rand is never used for anything a caller could guess.
 package ids
 
@@ -9,10 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"regexp"
-	"sync"
-	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 )
@@ -24,32 +22,6 @@ func New(prefix string) string {
 	mustRead(b[:])
 	return prefix + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
-
-// Sortable returns an id that sorts by time (millisecond resolution) and then randomly, so
-// history pages by a plain string comparison of the sort key. Within one process, ids made in
-// the same millisecond increase (the random part is incremented, like ULID's monotonic mode),
-// so the events of one action keep the order in which they were made.
-func Sortable(at time.Time) string {
-	ms := at.UnixMilli()
-	sortableMu.Lock()
-	var r uint64
-	if ms == lastMilli {
-		r = (lastRandom + 1) & (1<<48 - 1)
-	} else {
-		var b [8]byte
-		mustRead(b[2:])
-		r = binary.BigEndian.Uint64(b[:]) >> 1 // leave room to increment without wrapping
-	}
-	lastMilli, lastRandom = ms, r
-	sortableMu.Unlock()
-	return fmt.Sprintf("%014d-%012x", ms, r)
-}
-
-var (
-	sortableMu sync.Mutex
-	lastMilli  int64
-	lastRandom uint64
-)
 
 // Token returns a 256-bit random secret, URL-safe, for session tokens, join tokens and
 // connect tickets. Only its Hash is ever stored.
