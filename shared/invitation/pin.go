@@ -95,6 +95,13 @@ func NormalizePIN(typed string, length int) (string, bool) {
 // that trying PINs tells an attacker nothing beyond "no".
 var ErrPINInvalid = apperror.Invalid("pin_invalid", "this PIN is not valid; check it, or ask the agent for a new one")
 
+// ErrPINMalformed answers what cannot be a PIN at all (letters, the wrong number of digits):
+// bad input, not a guess, so it spends no rate limit and tells nothing about any PIN.
+var ErrPINMalformed = apperror.Invalid("pin_malformed", "a PIN is a number of the length the agent gave you; check it")
+
+// ErrJoinTokenMalformed answers what cannot be a join token at all (a link cut short).
+var ErrJoinTokenMalformed = apperror.Invalid("join_token_malformed", "this invitation link is incomplete; open it again from the email")
+
 // ErrJoinTokenInvalid is the one answer to every join token that does not open a conversation.
 var ErrJoinTokenInvalid = apperror.Invalid("join_token_invalid", "this invitation link is not valid any more; ask the agent for a new one")
 

@@ -148,38 +148,42 @@ func TestRedeem_BadCredentialsAreRefusedNotTreatedAsAnonymous(t *testing.T) {
 	}
 }
 
-// README, "Why PINs cannot be guessed": with the defaults, an attacker at the limits hits any of
-// 1,000 live PINs during one PIN lifetime with a chance of at most 0.1%, and a customer who
-// mistypes gets at least 5 tries.
-func TestDefaults_GuessingAnyOfAThousandLivePINsStaysBelowOneInAThousand(t *testing.T) {
+// README, "Why PINs cannot be guessed": with the defaults, an attacker needs more than 200
+// client addresses within one PIN lifetime before their chance to hit any of 1,000 live PINs
+// passes 0.1%, and a customer who mistypes gets at least 5 tries.
+func TestDefaults_GuessingAnyOfAThousandLivePINsNeedsHundredsOfAddresses(t *testing.T) {
 	c := invitations.DefaultConfig()
-	failures, bound := invitations.GuessingBound(c, 1000)
-	if failures != 990 {
-		t.Errorf("failures per PIN lifetime = %d, want 11 windows × 90 = 990", failures)
+	failures, bound := invitations.GuessingBound(c, 1000, 0)
+	if failures != 11*8*6 {
+		t.Errorf("budgeted failures per PIN lifetime = %d, want 11 windows × 8 shards × 6 = 528", failures)
 	}
-	if bound > 0.001 {
-		t.Fatalf("union bound %.6f%% exceeds 0.1%%", bound*100)
+	addresses := invitations.AddressesForChance(c, 1000, 0.001)
+	if addresses < 200 {
+		t.Fatalf("%d addresses pass 0.1%% (bound without them %.4f%%)", addresses, bound*100)
 	}
-	// The exact chance for independent guesses, 1 − (1 − 1000/10^9)^990, is below the bound.
-	exact := 1 - math.Pow(1-1000/math.Pow10(c.PINLength), float64(failures))
-	if exact > bound || exact > 0.001 {
-		t.Fatalf("exact %.6f%%, bound %.6f%%", exact*100, bound*100)
+	// The exact chance for independent guesses is below the bound.
+	f, p := invitations.GuessingBound(c, 1000, addresses-1)
+	exact := 1 - math.Pow(1-1000/math.Pow10(c.PINLength), float64(f))
+	if exact > p || p > 0.001 {
+		t.Fatalf("with %d addresses: exact %.6f%%, bound %.6f%%", addresses-1, exact*100, p*100)
 	}
 	tries, wait := invitations.CustomerTries(c)
 	if tries < 5 || wait > 10*time.Minute {
 		t.Fatalf("a customer gets %d tries and waits up to %s", tries, wait)
 	}
+	t.Logf("defaults: %d budgeted failures per PIN lifetime; %d addresses pass 0.1%%", failures, addresses)
 }
 
-func TestGuessingBound_EightDigitsNeedAThousandTimesFewerFailures(t *testing.T) {
+func TestGuessingBound_EachAddressAddsItsFreeAttempts(t *testing.T) {
 	c := invitations.DefaultConfig()
-	c.PINLength = 8
-	if _, p := invitations.GuessingBound(c, 1000); p <= 0.001 {
-		t.Fatalf("8 digits with the default limits: %.4f%%, expected above 0.1%%", p*100)
+	base, _ := invitations.GuessingBound(c, 1000, 0)
+	more, _ := invitations.GuessingBound(c, 1000, 100)
+	if more-base != 200 { // a 10-minute lifetime touches two 10-minute client windows
+		t.Fatalf("100 addresses add %d failures, want 200", more-base)
 	}
-	c.Limits.PINFailuresEverywhere.Limit = 9 // 99 per lifetime
-	if _, p := invitations.GuessingBound(c, 1000); p > 0.001 {
-		t.Fatalf("8 digits with 9 failures a minute: %.4f%%", p*100)
+	c.PINLength = 8
+	if n := invitations.AddressesForChance(c, 1000, 0.001); n != 0 {
+		t.Fatalf("8 digits with the default limits pass 0.1%% only from %d addresses; expected at once", n)
 	}
 }
 
@@ -190,6 +194,9 @@ func (failingLimiter) Take(context.Context, ratelimit.Rule, string) (ratelimit.S
 	return ratelimit.Slot{}, context.DeadlineExceeded
 }
 func (failingLimiter) Refund(context.Context, ratelimit.Slot) error { return nil }
+func (failingLimiter) TakeShare(context.Context, ratelimit.Rule) (ratelimit.Slot, error) {
+	return ratelimit.Slot{}, context.DeadlineExceeded
+}
 
 func TestRedeem_WhenCountingFails_NothingIsTried(t *testing.T) {
 	t.Parallel()

@@ -68,7 +68,7 @@ func newEnv(t *testing.T, configure ...func(*invitations.Config)) *env {
 		t: t, st: st, pushed: pushed, mailer: mailer,
 		convs: &conversations.Service{Store: st, Publisher: pushed, SessionTTL: 12 * time.Hour},
 		svc: &invitations.Service{
-			Store: st, Publisher: pushed, Limiter: &ratelimit.Limiter{Counters: st},
+			Store: st, Publisher: pushed, Limiter: &ratelimit.Limiter{Counters: st, Shard: roundRobin()},
 			Config: cfg, PINKey: &key, Mailer: mailer,
 		},
 	}
@@ -80,7 +80,7 @@ func (e *env) after(d time.Duration) *invitations.Service {
 	svc := *e.svc
 	svc.Now = later
 	svc.Store = e.st.WithClock(later)
-	svc.Limiter = &ratelimit.Limiter{Counters: e.st, Now: later}
+	svc.Limiter = &ratelimit.Limiter{Counters: e.st, Now: later, Shard: roundRobin()}
 	return &svc
 }
 
@@ -256,4 +256,11 @@ func onlyMailTo(t *testing.T, to string, n int) []testenv.Mail {
 		t.Fatalf("%d mails to %s, want %d", len(got), to, n)
 	}
 	return got
+}
+
+// roundRobin takes the shards of a deployment-wide budget in turn, so tests know when every
+// shard is spent.
+func roundRobin() func(int) int {
+	var next atomic.Int64
+	return func(n int) int { return int(next.Add(1)-1) % n }
 }

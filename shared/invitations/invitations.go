@@ -54,6 +54,7 @@ type Mailer interface {
 type Limiter interface {
 	Take(ctx context.Context, r ratelimit.Rule, subject string) (ratelimit.Slot, error)
 	Refund(ctx context.Context, s ratelimit.Slot) error
+	TakeShare(ctx context.Context, r ratelimit.Rule) (ratelimit.Slot, error)
 }
 
 // Config is the deployment's invitation settings.

@@ -11,6 +11,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
+	"github.com/invite-forward/invite-forward/shared/ratelimit"
 )
 
 func TestPINInvitation_DigitsOnlyExpiringWithinTenMinutes(t *testing.T) {
@@ -109,7 +110,7 @@ func TestPINRedemption_UnknownExpiredUsedAndRevokedPINsGetTheSameAnswer(t *testi
 
 	answers := map[string]error{}
 	_, answers["unknown"] = redeemPIN(t, e.svc, wrongPIN(wrongPIN(used.PIN)), ip(2))
-	_, answers["mistyped"] = redeemPIN(t, e.svc, used.PIN[:5], ip(3))
+	_, answers["mistyped"] = redeemPIN(t, e.svc, wrongPIN(expired.PIN), ip(3)) // a typo of the right shape
 	_, answers["used"] = redeemPIN(t, e.svc, used.PIN, ip(4))
 	_, answers["revoked"] = redeemPIN(t, e.svc, revoked.PIN, ip(5))
 	_, answers["expired"] = redeemPIN(t, e.after(11*time.Minute), expired.PIN, ip(6))
@@ -150,17 +151,88 @@ func TestPINRedemption_OverThePerIPLimit_429EvenForTheRightPIN(t *testing.T) {
 	e.mustJoin(j, err, conv)
 }
 
-func TestPINRedemption_DeploymentWideLimitStopsManyAddresses(t *testing.T) {
+// spendBudget makes 8 addresses fail twice: the first guess of each is free, the second
+// takes one of the 8 shares of a budget of 8, which is then spent.
+func spendBudget(t *testing.T, e *env, pin string) {
+	t.Helper()
+	for i := range ratelimit.BudgetShards {
+		for range 2 {
+			_, err := redeemPIN(t, e.svc, wrongPIN(pin), ip(100+i))
+			wantCode(t, err, "pin_invalid")
+		}
+	}
+}
+
+// TestPINRedemption_ASpentBudgetStopsAddressesThatFailed_NeverACleanCustomer (SPEC §5, no
+// lockout): once others have spent the deployment-wide budget, an address that failed is
+// refused even with the right PIN, while a customer with a clean record still joins — and a
+// fresh address gets exactly one guess.
+func TestPINRedemption_ASpentBudgetStopsAddressesThatFailed_NeverACleanCustomer(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *invitations.Config) { c.Limits.PINFailuresEverywhere.Limit = 3 })
+	e := newEnv(t, func(c *invitations.Config) { c.Limits.PINFailuresEverywhere.Limit = ratelimit.BudgetShards })
 	conv := e.startConversation("anna", "Botnet", "")
 	pin := e.createPIN("anna", conv).PIN
-	for i := range 3 {
-		_, err := redeemPIN(t, e.svc, wrongPIN(pin), ip(100+i))
-		wantCode(t, err, "pin_invalid")
-	}
-	_, err := redeemPIN(t, e.svc, pin, ip(200))
+	spendBudget(t, e, pin)
+	_, err := redeemPIN(t, e.svc, pin, ip(101)) // an address that failed, now with the right PIN
 	wantRateLimited(t, err)
+	_, err = redeemPIN(t, e.svc, wrongPIN(pin), ip(300)) // a fresh address: one guess …
+	wantCode(t, err, "pin_invalid")
+	_, err = redeemPIN(t, e.svc, wrongPIN(wrongPIN(pin)), ip(300)) // … and no second
+	wantRateLimited(t, err)
+	j, err := redeemPIN(t, e.svc, pin, ip(200)) // the customer, who never failed
+	e.mustJoin(j, err, conv)
+}
+
+// TestPINRedemption_ValidPINsUnderLoadAreNeverRefused: with the budget spent, many customers
+// redeeming at once from clean addresses all join — a first attempt needs no share of the
+// deployment's budget.
+func TestPINRedemption_ValidPINsUnderLoadAreNeverRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *invitations.Config) { c.Limits.PINFailuresEverywhere.Limit = ratelimit.BudgetShards })
+	const customers = 40
+	pins := make([]string, customers)
+	var conv string
+	for i := range pins {
+		if i%invitation.MaxPendingPerConversation == 0 {
+			conv = e.startConversation("anna", "Rush hour", "")
+		}
+		pins[i] = e.createPIN("anna", conv).PIN
+	}
+	spendBudget(t, e, pins[0])
+	errs := make(chan error, customers)
+	for i, pin := range pins {
+		go func() {
+			_, err := redeemPIN(t, e.svc, pin, ip(1000+i))
+			errs <- err
+		}()
+	}
+	for range customers {
+		if err := <-errs; err != nil {
+			t.Errorf("a valid PIN from a clean address: %v", err)
+		}
+	}
+}
+
+// TestPINRedemption_AMalformedPINIsBadInputAndCostsNothing: letters or the wrong length are
+// 400 pin_malformed, before any limit is counted.
+func TestPINRedemption_AMalformedPINIsBadInputAndCostsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *invitations.Config) {
+		c.Limits.PINFailuresPerIP.Limit = 5
+		c.Limits.PINFailuresEverywhere.Limit = ratelimit.BudgetShards
+	})
+	conv := e.startConversation("anna", "Fat fingers", "")
+	pin := e.createPIN("anna", conv).PIN
+	for _, typed := range []string{"12345", "1234567890", "abcdefghi", pin + "0", ""} {
+		for range 6 {
+			_, err := redeemPIN(t, e.svc, typed, ip(7))
+			if e := apperror.As(err); e.Code != "pin_malformed" || e.Kind != apperror.KindInvalid {
+				t.Fatalf("%q: %v, want 400 pin_malformed", typed, err)
+			}
+		}
+	}
+	j, err := redeemPIN(t, e.svc, pin, ip(7))
+	e.mustJoin(j, err, conv)
 }
 
 func TestPINRedemption_OnlyFailuresCount(t *testing.T) {

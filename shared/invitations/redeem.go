@@ -27,8 +27,9 @@ type Joined struct {
 // one answer of their secret kind (pin_invalid, join_token_invalid).
 var errRefused = errors.New("invitations: redemption refused")
 
-// RedeemPIN joins a customer by PIN: POST /join/pin. Failed attempts are limited per client
-// and deployment-wide, and the limits are checked before the PIN is even looked at: over a
+// RedeemPIN joins a customer by PIN: POST /join/pin. A PIN of the wrong shape is bad input
+// and costs nothing. Failed guesses are limited per client and deployment-wide (README, "Why
+// PINs cannot be guessed"), and the limits are checked before the PIN is looked at: over a
 // limit, a right PIN gets 429 like a wrong one. Unknown, mistyped, expired, used and revoked
 // PINs all get pin_invalid.
 func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP string, req RedeemPINRequest) (Joined, error) {
@@ -38,19 +39,43 @@ func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP stri
 	if err := checkCaller(p, req.Normalize); err != nil {
 		return Joined{}, err
 	}
-	limits := s.Config.Limits
-	attempt, err := s.takeAttempt(ctx,
-		limited{limits.PINFailuresPerIP, ratelimit.ClientKey(clientIP)},
-		limited{limits.PINFailuresEverywhere, ratelimit.Everyone})
+	pin, ok := invitation.NormalizePIN(req.PIN, s.Config.PINLength)
+	if !ok {
+		return Joined{}, invitation.ErrPINMalformed
+	}
+	attempt, err := s.pinAttempt(ctx, clientIP)
 	if err != nil {
 		return Joined{}, err
 	}
-	pin, ok := invitation.NormalizePIN(req.PIN, s.Config.PINLength)
-	if !ok {
-		return Joined{}, invitation.ErrPINInvalid
-	}
 	joined, err := s.redeem(ctx, invitation.KindPIN, s.PINKey.Hash(pin), req.DisplayName)
 	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
+}
+
+// pinAttempt admits one guess, taking slots that a right PIN gives back (settle). The
+// client's own slot comes first, a conditional write, so one client can never pass its limit
+// however many requests it runs at once. A client's first attempt in its window needs nothing
+// more: a customer with a clean record is always let in to try, whatever others do (SPEC §5,
+// no lockout). Every further attempt also needs a slot of the deployment-wide budget, which
+// is what bounds an attacker with many addresses: once it is spent, each fresh address adds
+// one guess (README, "Why PINs cannot be guessed").
+func (s *Service) pinAttempt(ctx context.Context, clientIP string) ([]ratelimit.Slot, error) {
+	limits := s.Config.Limits
+	attempt, err := s.takeAttempt(ctx, limited{limits.PINFailuresPerIP, ratelimit.ClientKey(clientIP)})
+	if err != nil || attempt[0].Count == 1 {
+		return attempt, err
+	}
+	share, err := s.Limiter.TakeShare(ctx, limits.PINFailuresEverywhere)
+	if err == nil && !share.OK {
+		err = share.Err()
+	}
+	if err != nil {
+		s.refund(ctx, attempt)
+		if apperror.As(err).Kind == apperror.KindRateLimited {
+			return nil, err
+		}
+		return nil, apperror.Internal(err)
+	}
+	return append(attempt, share), nil
 }
 
 // RedeemJoinToken joins a customer by the token of an email link: POST /join/token. Only a
@@ -59,12 +84,12 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 	if err := checkCaller(p, req.Normalize); err != nil {
 		return Joined{}, err
 	}
+	if !invitation.LooksLikeJoinToken(req.Token) {
+		return Joined{}, invitation.ErrJoinTokenMalformed
+	}
 	attempt, err := s.takeAttempt(ctx, limited{s.Config.Limits.JoinTokenFailuresPerIP, ratelimit.ClientKey(clientIP)})
 	if err != nil {
 		return Joined{}, err
-	}
-	if !invitation.LooksLikeJoinToken(req.Token) {
-		return Joined{}, invitation.ErrJoinTokenInvalid
 	}
 	joined, err := s.redeem(ctx, invitation.KindEmail, ids.Hash(req.Token), req.DisplayName)
 	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)

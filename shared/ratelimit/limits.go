@@ -11,8 +11,9 @@ import (
 type Limits struct {
 	// PINFailuresPerIP bounds failed PIN redemptions of one client.
 	PINFailuresPerIP Rule
-	// PINFailuresEverywhere bounds failed PIN redemptions of the whole deployment: this is
-	// what bounds an attacker with many addresses.
+	// PINFailuresEverywhere is the deployment-wide budget every attempt but a client's first
+	// in its window takes a share of: what bounds an attacker with many addresses without ever
+	// refusing a customer with a clean record. Its limit is split over BudgetShards counters.
 	PINFailuresEverywhere Rule
 	// JoinTokenFailuresPerIP bounds failed join-token redemptions of one client. Tokens
 	// cannot be guessed; the limit only keeps the table from being hammered.
@@ -38,7 +39,7 @@ const (
 // Default limits per window.
 const (
 	DefaultPINFailuresPerIP        = 10
-	DefaultPINFailuresEverywhere   = 90
+	DefaultPINFailuresEverywhere   = 48
 	DefaultJoinTokenFailuresPerIP  = 20
 	DefaultConversationStartsPerIP = 60
 	DefaultEmailsPerAgent          = 30
@@ -63,6 +64,9 @@ func NewLimits(pinPerIP, pinEverywhere, joinPerIP, startsPerIP, emailsPerAgent i
 
 // Validate refuses a rule that would block everything or has no window.
 func (l Limits) Validate() error {
+	if l.PINFailuresEverywhere.Limit < BudgetShards {
+		return fmt.Errorf("ratelimit: the deployment-wide PIN budget must be at least %d (one per shard)", BudgetShards)
+	}
 	for _, r := range []Rule{l.PINFailuresPerIP, l.PINFailuresEverywhere, l.JoinTokenFailuresPerIP, l.ConversationStartsPerIP, l.EmailsPerAgent} {
 		if r.Limit < 1 || r.Window <= 0 || r.Name == "" {
 			return fmt.Errorf("ratelimit: rule %q needs a limit of at least 1 and a window", r.Name)

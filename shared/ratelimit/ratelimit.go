@@ -11,6 +11,7 @@ package ratelimit
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"time"
@@ -29,8 +30,9 @@ type Rule struct {
 // Counters is the storage of fixed-window counters.
 type Counters interface {
 	// TakeRateSlot adds one to the counter under key unless it already reached limit, and
-	// reports whether it did. expiresAt is when the counter may be deleted.
-	TakeRateSlot(ctx context.Context, key string, limit int, expiresAt time.Time) (bool, error)
+	// reports whether it did, with the count after the take. expiresAt is when the counter
+	// may be deleted.
+	TakeRateSlot(ctx context.Context, key string, limit int, expiresAt time.Time) (count int, ok bool, err error)
 	// ReturnRateSlot takes one off the counter under key, never below zero.
 	ReturnRateSlot(ctx context.Context, key string) error
 }
@@ -39,13 +41,17 @@ type Counters interface {
 type Limiter struct {
 	Counters Counters
 	Now      func() time.Time
+	// Shard picks one of n shards of a deployment-wide rule; nil means at random.
+	Shard func(n int) int
 }
 
 // Slot is the outcome of one Take: whether the event may happen, and if not, when to retry.
 type Slot struct {
 	OK         bool
 	RetryAfter time.Duration
-	key        string
+	// Count is the window's count with this event: 1 for a subject's first in the window.
+	Count int
+	key   string
 }
 
 // Take counts one event of subject under the rule, unless the window is full.
@@ -54,15 +60,32 @@ func (l *Limiter) Take(ctx context.Context, r Rule, subject string) (Slot, error
 	start := now.Truncate(r.Window)
 	end := start.Add(r.Window)
 	key := r.Name + "#" + subject + "#" + strconv.FormatInt(start.Unix(), 10)
-	ok, err := l.Counters.TakeRateSlot(ctx, key, r.Limit, end)
+	count, ok, err := l.Counters.TakeRateSlot(ctx, key, r.Limit, end)
 	if err != nil {
 		return Slot{}, err
 	}
-	s := Slot{OK: ok, key: key}
+	s := Slot{OK: ok, Count: count, key: key}
 	if !ok {
 		s.RetryAfter = max(end.Sub(now), time.Second)
 	}
 	return s, nil
+}
+
+// BudgetShards spreads a deployment-wide rule over this many counters, each its own item with
+// an equal share of the limit: under a burst no single DynamoDB item takes every write (one
+// partition takes about 1,000 writes a second), and each take is still one conditional write.
+const BudgetShards = 8
+
+// TakeShare takes a slot of a deployment-wide rule from one of its shards, picked at random.
+// The shards together allow BudgetShards × ⌊Limit/BudgetShards⌋, never more than Limit.
+func (l *Limiter) TakeShare(ctx context.Context, r Rule) (Slot, error) {
+	share := r
+	share.Limit = r.Limit / BudgetShards
+	pick := rand.IntN
+	if l.Shard != nil {
+		pick = l.Shard
+	}
+	return l.Take(ctx, share, Everyone+"-"+strconv.Itoa(pick(BudgetShards)))
 }
 
 // Refund gives a taken slot back: the event it counted turned out not to count (a PIN that

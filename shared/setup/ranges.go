@@ -16,7 +16,7 @@ var Ranges = map[string]config.Range{
 	ForwardTimeoutMinutesVar:       {Min: 1, Max: 1440},
 	InvitationTTLMinutesVar:        {Min: 1, Max: 1440},
 	RatePINFailuresPerIPVar:        {Min: 5, Max: 100},
-	RatePINFailuresEverywhereVar:   {Min: 1, Max: 100000},
+	RatePINFailuresEverywhereVar:   {Min: 8, Max: 100000},
 	RateJoinTokenFailuresPerIPVar:  {Min: 1, Max: 1000},
 	RateConversationStartsPerIPVar: {Min: 1, Max: 100000},
 	RateEmailsPerAgentVar:          {Min: 1, Max: 10000},

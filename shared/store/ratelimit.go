@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,8 +19,8 @@ const rateSK = "RATE"
 // TakeRateSlot implements ratelimit.Counters: one conditional ADD, so that concurrent takes
 // can never push a counter past its limit. The key names the window, so a counter is never
 // reused; expiresAt lets TTL clear it away.
-func (s *Store) TakeRateSlot(ctx context.Context, counter string, limit int, expiresAt time.Time) (bool, error) {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+func (s *Store) TakeRateSlot(ctx context.Context, counter string, limit int, expiresAt time.Time) (int, bool, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(ratePK(counter), rateSK),
 		UpdateExpression:         aws.String("SET #type = :type, expiresAt = :exp ADD #count :one"),
@@ -28,14 +29,20 @@ func (s *Store) TakeRateSlot(ctx context.Context, counter string, limit int, exp
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":type": str("rate"), ":exp": num(expiresAt.Unix()), ":one": num(1), ":limit": num(int64(limit)),
 		},
+		ReturnValues: types.ReturnValueUpdatedNew,
 	})
 	if errors.Is(mapCondition(err), ErrConditionFailed) {
-		return false, nil
+		return limit, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("take rate slot: %w", err)
+		return 0, false, fmt.Errorf("take rate slot: %w", err)
 	}
-	return true, nil
+	n, _ := out.Attributes["count"].(*types.AttributeValueMemberN)
+	if n == nil {
+		return 0, false, errors.New("take rate slot: no count returned")
+	}
+	count, err := strconv.Atoi(n.Value)
+	return count, true, err
 }
 
 // ReturnRateSlot implements ratelimit.Counters: it takes one off a counter that is above zero.
