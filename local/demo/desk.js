@@ -434,6 +434,7 @@ $("#pick-form").onsubmit = act(async (ev) => {
   if (action === "forward") {
     await call("POST", convPath(state.selected, "/forward"), { body: { to: { kind, id }, message }, idempotent: true });
     notice(`Forward offered to ${who}. You stay in the conversation until they accept.`);
+    watchForward(state.selected);
   } else {
     const body = kind === "team" ? { teamId: id, message } : { agentId: id, message };
     await call("POST", convPath(state.selected, "/invitations/" + kind), { body, idempotent: true });
@@ -561,6 +562,31 @@ function invitationItem(i) {
   return li;
 }
 
+/**
+ * A forwarder is no longer a participant once the forward is accepted, so pushes about it may
+ * not reach them (a team member hears invitation.taken). Until the forward is answered, look
+ * now and then: losing access to the conversation means it was accepted.
+ */
+function watchForward(id) {
+  const timer = setInterval(async () => {
+    const c = state.conversations.get(id);
+    if (!c || c.gone || state.token === "") return clearInterval(timer);
+    try {
+      await api("GET", convPath(id), { token: state.token });
+      const r = await api("GET", convPath(id, "/invitations?limit=100"), { token: state.token });
+      const fwd = (r.invitations || []).filter((i) => i.kind === "forward" && i.createdBy === state.agentId).pop();
+      if (fwd && fwd.status !== "pending") clearInterval(timer);
+    } catch (e) {
+      if (e.status === 403 || e.status === 404) {
+        clearInterval(timer);
+        const text = "Your forward was accepted — you left this conversation";
+        notice(text);
+        markGone(id, text);
+      }
+    }
+  }, 3000);
+}
+
 // --- pushes ------------------------------------------------------------------------------------
 
 let invTimer;
@@ -588,16 +614,20 @@ function onPush(m) {
   // What this agent must hear about in words, wherever they are looking.
   switch (m.type) {
     case "invitation.created":
-      if (d.targetAgentId === state.agentId || state.myTeams.has(d.targetTeamId)) {
+      if (d.createdBy !== state.agentId && (d.targetAgentId === state.agentId || state.myTeams.has(d.targetTeamId))) {
         notice(d.purpose === "incoming" ? "A new customer is waiting in your inbox." : `New offer in your inbox: ${describe(m, state.agentId)}`);
       }
       break;
     case "invitation.accepted":
+    case "invitation.taken":
       if (d.kind === "forward" && d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
-        const text = describe(m, state.agentId);
+        // The forwarder hears of it as a team member (taken) or, where the API sends it, accepted.
+        const text = `Your forward was accepted by ${names.agents.get(d.acceptedBy) || d.acceptedBy} — you left this conversation`;
         notice(text);
         markGone(id, text);
-      } else if (d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
+      } else if (m.type === "invitation.accepted" && d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
+        notice(describe(m, state.agentId));
+      } else if (m.type === "invitation.taken" && d.acceptedBy !== state.agentId && !mine) {
         notice(describe(m, state.agentId));
       }
       break;
@@ -607,9 +637,6 @@ function onPush(m) {
       break;
     case "invitation.redeemed":
       if (mine) notice(`${describe(m, state.agentId)} (${topic})`);
-      break;
-    case "invitation.taken":
-      if (d.acceptedBy !== state.agentId) notice(`${describe(m, state.agentId)}`);
       break;
     case "invitation.delivery":
       notice(describe(m, state.agentId));

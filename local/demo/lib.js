@@ -156,7 +156,7 @@ export class Socket {
 }
 
 /** Names of agents and teams, for events that carry only ids. */
-export const names = { agents: new Map(), teams: new Map() };
+export const names = { agents: new Map(), teams: new Map(), participants: new Map() };
 
 const agentName = (id) => names.agents.get(id) || id;
 const teamName = (id) => names.teams.get(id) || id;
@@ -225,7 +225,7 @@ export function describe(e, me = "") {
     case "invitation.declined":
       return `${agentName(d.declinedBy) || targetOf(d)} declined ${d.kind === "forward" ? "the forward" : "the invitation"}${d.reason ? ` (“${d.reason}”)` : ""}`;
     case "invitation.redeemed":
-      return `${d.name || "A customer"} joined with ${d.kind === "pin" ? "the PIN" : "the email link"}`;
+      return `${d.name || names.participants.get(d.participantId) || "A customer"} joined with ${d.kind === "pin" ? "the PIN" : "the email link"}`;
     case "invitation.revoked":
       return d.reason === "conversation_ended"
         ? `The ${kindWord(d.kind)}${targetOf(d) ? " for " + targetOf(d) : ""} was withdrawn: the conversation ended`
@@ -233,6 +233,7 @@ export function describe(e, me = "") {
     case "invitation.expired":
       return `The ${kindWord(d.kind)}${targetOf(d) ? " for " + targetOf(d) : ""} expired unanswered`;
     case "invitation.taken":
+      if (d.kind === "forward" && d.createdBy && d.createdBy === me) return `Your forward was accepted by ${agentName(d.acceptedBy)} — you left this conversation`;
       return `The offer for ${targetOf(d) || "this conversation"} was taken by ${d.acceptedBy ? agentName(d.acceptedBy) : "someone else"}`;
     case "invitation.failed":
       return `The email to ${targetOf(d)} could not be sent${d.reason || d.detail ? ` (${d.reason || d.detail})` : ""}`;
@@ -265,6 +266,7 @@ export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
   const li = document.createElement("li");
   li.dataset.eventId = e.eventId || "";
   li.dataset.type = e.type;
+  if (e.type === "participant.joined" && e.data) names.participants.set(e.data.participantId, e.data.displayName);
   if (e.type === "message.created") {
     const d = e.data || {};
     const mine = e.actorId && e.actorId === myParticipantId;

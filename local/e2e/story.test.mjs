@@ -275,7 +275,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       assert.match(await row.textContent(), /pending/);
       await neverSees(ada, "#timeline .sys", "Cleo joined");
 
-      await cleo.getByLabel("Your name (optional)", { exact: true }).fill("Cleo");
+      await cleo.locator("#confirm").getByLabel("Your name (optional)", { exact: true }).fill("Cleo");
       await cleo.getByRole("button", { name: "Join the conversation", exact: true }).click();
       await sees(cleo, "#chat-title", "Refund for order 1042");
       assert.equal(joinCalls.length, 1);
@@ -307,7 +307,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await pat.getByRole("button", { name: "Join", exact: true }).click();
       await sees(pat, "#error", "PIN");
       await pat.getByLabel("PIN", { exact: true }).fill(renewed);
-      await pat.getByLabel("Your name (optional)", { exact: true }).fill("Pat");
+      await pat.locator("#pin").getByLabel("Your name (optional)", { exact: true }).fill("Pat");
       await pat.getByRole("button", { name: "Join", exact: true }).click();
       await sees(pat, "#chat-title", "Refund for order 1042");
       await phoneFriendly(pat);
