@@ -1,7 +1,9 @@
 # Invite & Forward — build, test and run locally.
 #
 #   make dev     start the local stack (DynamoDB Local, SES emulator, gateway) and print URLs
-#   make test    install what is needed and run every test against the local AWS APIs
+#   make test    install what is needed and run every test against the local AWS APIs,
+#                then the browser test
+#   make e2e     the browser test alone: the desk and customer pages in Chromium
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
 #   make bench   run the benchmarks
@@ -16,7 +18,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test dev lint bench clean deps check-tools fuzz-seeds
+.PHONY: all build test e2e dev lint bench clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -55,6 +57,13 @@ build-%Function:
 test: deps lint
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -race -count=1 -timeout 15m ./...
+	GO=$(GO) local/e2e/run.sh
+
+# The browser test (local/e2e): Debian's Chromium, installed with apt-get when missing, drives
+# the demo desk and customer pages against a local stack of its own on free ports.
+# Screenshots of every step land in local/e2e/screenshots/.
+e2e: deps
+	GO=$(GO) local/e2e/run.sh
 
 bench: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
