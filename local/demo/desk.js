@@ -42,12 +42,16 @@ const convPath = (id, suffix = "") => `/conversations/${encodeURIComponent(id)}$
 // --- words on screen -------------------------------------------------------------------------
 
 function notice(text) {
-  const p = document.createElement("p");
-  p.textContent = text;
   const box = $("#notices");
+  box.querySelector(".hint")?.remove();
+  const p = document.createElement("p");
+  p.className = "fresh";
+  const time = document.createElement("time");
+  time.textContent = timeOf(new Date()) + " ";
+  p.append(time, text);
   box.prepend(p);
-  while (box.children.length > 4) box.lastChild.remove();
-  setTimeout(() => p.remove(), 20000);
+  setTimeout(() => p.classList.remove("fresh"), 5000);
+  while (box.children.length > 6) box.lastChild.remove();
 }
 
 function showError(e) {
@@ -498,7 +502,7 @@ async function loadInvitations() {
     throw e;
   }
   if (id !== state.selected) return;
-  const items = (r.invitations || []).filter((i) => i.purpose !== "incoming").reverse();
+  const items = (r.invitations || []).reverse();
   $("#invitations").replaceChildren(...items.map(invitationItem));
   $("#invs-empty").hidden = items.length > 0;
 }
@@ -513,7 +517,7 @@ function invitationItem(i) {
     email: `Email to ${targetOf(i)}`,
     agent: `Agent ${targetOf(i)}`,
     team: `Team ${targetOf(i).replace(/^team /, "")}`,
-    forward: `Forward to ${targetOf(i)}`,
+    forward: i.createdBy ? `Forward to ${targetOf(i)}` : `New customer, offered to ${targetOf(i)}`,
   }[i.kind] || i.kind;
   const title = document.createElement("span");
   title.className = "what";

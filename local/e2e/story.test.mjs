@@ -66,15 +66,16 @@ async function startStack() {
   };
 }
 
-/** The latest mail the SES emulator holds for an address. */
-async function mailTo(ses, address) {
+/** The mail the SES emulator holds for an address, once there are at least n of them. */
+async function mailsTo(ses, address, n = 1) {
+  let mails = [];
   for (let i = 0; i < 50; i++) {
     const store = await (await fetch(ses + "/store")).json();
-    const mail = (store.emails || []).filter((m) => m.destination.to.includes(address)).pop();
-    if (mail) return mail;
+    mails = (store.emails || []).filter((m) => m.destination.to.includes(address));
+    if (mails.length >= n) return mails;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error("no mail to " + address);
+  throw new Error(`${mails.length} mails to ${address}, not ${n}`);
 }
 
 // --- page helpers --------------------------------------------------------------------------
@@ -176,8 +177,10 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
   /** One step of the story: screenshots of every page after it, pass or fail. */
   async function step(label, fn) {
     stepNo++;
+    const started = Date.now();
     try {
       await fn();
+      console.log(`step ${stepNo} ${label}: ${Date.now() - started} ms`);
       for (const page of Object.values(pages)) if (!page.isClosed()) await nothingHiddenShows(page);
       await snap(label);
     } catch (e) {
@@ -255,7 +258,10 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await row.waitFor({ timeout: WAIT });
       assert.match(await row.textContent(), /pending/);
 
-      const mail = await mailTo(stack.ses, "cleo@example.test");
+      assert.equal((await mailsTo(stack.ses, "cleo@example.test")).length, 1);
+      await row.getByRole("button", { name: "Resend", exact: true }).click();
+      await sees(ada, "#notices", "Email sent again to cleo@example.test");
+      const mail = (await mailsTo(stack.ses, "cleo@example.test", 2)).pop();
       assert.match(mail.subject, /Ada Lovelace invites you/);
       const link = /href="([^"]+#join=[^"]+)"/.exec(mail.body.html)[1];
 
@@ -317,6 +323,19 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(ada, "#timeline .msg", "Pat here, on my phone.");
       await sees(ada, "#timeline .sys.agents-only", "joined with the PIN");
       await sees(vera, "#timeline .sys", "Pat joined");
+    });
+
+    await step("invited-agent-declines", async () => {
+      await ada.locator("#targets label", { hasText: "Linus Torvalds" }).click();
+      await ada.getByLabel("Message for them", { exact: true }).fill("Are you free for a refund?");
+      await ada.getByRole("button", { name: "Invite (you stay)", exact: true }).click();
+      await sees(ada, "#invitations li[data-kind=agent]", "pending");
+      const offer = linus.locator("#inbox .offer", { hasText: "Are you free for a refund?" });
+      await offer.waitFor({ timeout: WAIT });
+      await offer.getByRole("button", { name: "Decline", exact: true }).click();
+      await offer.waitFor({ state: "detached", timeout: WAIT });
+      await sees(ada, "#notices", "Linus Torvalds declined the invitation");
+      await sees(ada, "#invitations li[data-kind=agent]", "declined");
     });
 
     await step("invite-agent", async () => {
@@ -392,6 +411,15 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(linus, "#timeline .sys", "Pat left");
       await pat.reload();
       await sees(pat, "#pin", "Join with a PIN");
+    });
+
+    await step("agent-ends", async () => {
+      await linus.getByRole("button", { name: "End conversation", exact: true }).click();
+      await sees(linus, "#conv-gone", "This conversation has ended.");
+      await sees(vera, "#over", "The agent ended the conversation.");
+      await sees(cleo, "#over", "The agent ended the conversation.");
+      await vera.reload();
+      await sees(vera, "#start", "Chat with our team");
     });
 
     assert.deepEqual(consoleErrors, []);
