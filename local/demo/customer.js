@@ -6,7 +6,7 @@
 // The session lives in sessionStorage (never in a URL): a reload keeps the customer in the
 // conversation; closing the tab ends it on this device.
 
-import { $, ApiError, Socket, api, cursorOf, eventsSince, renderEvent } from "./lib.js";
+import { $, ApiError, Socket, advance, api, eventsSince, renderEvent } from "./lib.js";
 
 const KEY = "customer.session";
 const mode = document.body.dataset.mode; // "start" (widget) or "pin" (join page)
@@ -144,7 +144,7 @@ function onPush(m) {
   const s = state.session;
   if (!s || m.conversationId !== s.conversationId) return;
   show(m);
-  if (m.eventId && cursorOf(m) > state.cursor) state.cursor = cursorOf(m);
+  state.cursor = advance(state.cursor, m);
   if (m.type.startsWith("participant.") || m.type === "conversation.assigned") loadConversation().catch(showError);
   if (m.type === "conversation.ended") over("The agent ended the conversation.");
   if (m.type === "participant.left" && m.data && m.data.participantId === s.participantId) over("You left the conversation.");

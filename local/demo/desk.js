@@ -3,7 +3,7 @@
 // words; history is the truth, so the selected conversation catches up from it whenever the
 // socket (re)connects.
 
-import { $, ApiError, Socket, api, describe, eventsSince, cursorOf, names, renderEvent, targetOf, timeOf } from "./lib.js";
+import { $, ApiError, Socket, api, describe, eventsSince, advance, names, renderEvent, targetOf, timeOf } from "./lib.js";
 
 const state = {
   token: "",
@@ -273,7 +273,7 @@ async function select(id) {
   if (c) c.unread = 0;
   $("#timeline").replaceChildren();
   $("#conversation").hidden = false;
-  $("#tools").hidden = false;
+  $("#placeholder").hidden = true;
   $("#pin-box").hidden = true;
   $("#pin-new").textContent = "Get a PIN";
   renderConversations();
@@ -297,10 +297,9 @@ function showGone() {
   setActive(false);
 }
 
-/** Turns the tools off once this agent can no longer act in the conversation. */
+/** Shows the tools only while this agent can act in the conversation. */
 function setActive(on) {
-  for (const el of document.querySelectorAll("#composer textarea, #composer button, #leave, #end, #tools button, #tools input"))
-    el.disabled = !on;
+  for (const sel of ["#composer", "#tools", "#leave", "#end"]) $(sel).hidden = !on;
 }
 
 async function loadConversation() {
@@ -607,7 +606,7 @@ function onPush(m) {
 
   if (id && id === state.selected) {
     show(m);
-    if (m.eventId) state.cursor = cursorOf(m) > state.cursor ? cursorOf(m) : state.cursor;
+    state.cursor = advance(state.cursor, m);
     if (m.type.startsWith("invitation.")) refreshInvitations();
     if (m.type.startsWith("participant.") || m.type.startsWith("conversation.")) loadConversation().catch(showError);
   } else if (mine && m.type === "message.created") {
@@ -637,10 +636,10 @@ function onPush(m) {
       break;
     case "invitation.declined":
     case "invitation.expired":
-      if (d.createdBy === state.agentId) notice(`${describe(m, state.agentId)} (${topic})`);
+      if (d.createdBy === state.agentId) notice(`${describe(m, state.agentId)} in ${topic}`);
       break;
     case "invitation.redeemed":
-      if (mine) notice(`${describe(m, state.agentId)} (${topic})`);
+      if (mine) notice(`${describe(m, state.agentId)} in ${topic}`);
       break;
     case "invitation.delivery":
       notice(describe(m, state.agentId));
@@ -650,7 +649,7 @@ function onPush(m) {
       break;
     case "conversation.ended":
       if (mine) {
-        notice(`${describe(m, state.agentId)} (${topic})`);
+        notice(`${describe(m, state.agentId)}: ${topic}`);
         markGone(id, "This conversation has ended.");
       }
       break;

@@ -76,6 +76,19 @@ export async function eventsSince(conversationId, token, after) {
 export const cursorOf = (event) => event.eventId || "";
 
 /**
+ * The cursor after a push. A push may follow a lost one, so it moves the cursor only when it
+ * provably follows it (its prevSeq is the cursor, once pushes carry seq/prevSeq); otherwise
+ * the next catch-up reads from the old cursor again and shows only what is new.
+ */
+export function advance(cursor, push) {
+  if (push.prevSeq !== undefined && push.seq !== undefined && String(push.prevSeq) === String(cursor)) return push.seq;
+  return cursor;
+}
+
+/** Whether cursor a comes after cursor b (event ids sort as text; a seq would compare as numbers). */
+export const isAfter = (a, b) => String(a) > String(b);
+
+/**
  * A WebSocket that stays open: a connect ticket for each attempt (the long-lived token never
  * appears in a URL), reconnecting with backoff. onOpen runs after every (re)connection, which
  * is where a page catches up from history: pushes are a convenience, history is the truth.
@@ -211,7 +224,7 @@ export function describe(e, me = "") {
           if (d.purpose === "incoming") return `Offered to ${targetOf(d)}`;
           return `${by} forwarded the conversation to ${targetOf(d)}${quote(d.message)}`;
         default:
-          return `${by} invited ${targetOf(d)}${quote(d.message)}`;
+          return `${by} invited ${d.targetAgentId && d.targetAgentId === me ? "you" : targetOf(d)}${quote(d.message)}`;
       }
     case "invitation.accepted": {
       const who = agentName(d.acceptedBy);
@@ -265,6 +278,7 @@ function kindWord(kind) {
 export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
   const li = document.createElement("li");
   li.dataset.eventId = e.eventId || "";
+  li.dataset.cursor = cursorOf(e);
   li.dataset.type = e.type;
   if (e.type === "participant.joined" && e.data) names.participants.set(e.data.participantId, e.data.displayName);
   if (e.type === "message.created") {
@@ -297,7 +311,14 @@ export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
       li.prepend(tag, " ");
     }
   }
-  list.append(li);
+  // History read after a reconnect can hold events older than a push already shown: keep the
+  // timeline in history's order.
+  const key = cursorOf(e);
+  let next = null;
+  if (key) {
+    for (let el = list.lastElementChild; el && el.dataset.cursor && isAfter(el.dataset.cursor, key); el = el.previousElementSibling) next = el;
+  }
+  list.insertBefore(li, next);
   return li;
 }
 

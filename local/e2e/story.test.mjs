@@ -174,6 +174,11 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
     }
   }
 
+  /** A screen as the README shows it: the viewport only, a PNG small enough to commit. */
+  async function readmeShot(page, name) {
+    await page.screenshot({ path: join(shots, `readme-${name}.png`) });
+  }
+
   /** One step of the story: screenshots of every page after it, pass or fail. */
   async function step(label, fn) {
     stepNo++;
@@ -323,6 +328,8 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(ada, "#timeline .msg", "Pat here, on my phone.");
       await sees(ada, "#timeline .sys.agents-only", "joined with the PIN");
       await sees(vera, "#timeline .sys", "Pat joined");
+      await readmeShot(ada, "desk");
+      await readmeShot(pat, "phone");
     });
 
     await step("invited-agent-declines", async () => {
@@ -346,6 +353,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await offer.waitFor({ timeout: WAIT });
       assert.match(await offer.textContent(), /Ada Lovelace invites you to join/);
       assert.match(await offer.textContent(), /Refund for order 1042/);
+      await readmeShot(grace, "inbox");
       await offer.getByRole("button", { name: "Accept", exact: true }).click();
       // The invited agent sees the whole history.
       await sees(grace, "#timeline .msg", "Hello, I was charged twice.");
@@ -369,7 +377,8 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(linus, "#timeline .msg", "Hello, I was charged twice.");
       await sees(ada, "#conv-gone", "Your forward was accepted by Linus Torvalds — you left this conversation");
       await sees(ada, "#conversations .conv.gone", "Refund for order 1042");
-      assert.ok(await ada.locator("#composer textarea").isDisabled());
+      assert.ok(await ada.locator("#composer").isHidden());
+      assert.ok(await ada.locator("#tools").isHidden());
       // The customers saw a neutral notice and never the forward's message.
       for (const c of [vera, cleo, pat]) {
         await sees(c, "#timeline .sys", "handed over to Support");
