@@ -66,10 +66,15 @@ function showError(e) {
 const act = (fn) => async (ev) => {
   if (ev && ev.preventDefault) ev.preventDefault();
   $("#error").hidden = true;
+  // One press, one request: the button waits for the answer.
+  const button = ev && (ev.submitter || (ev.currentTarget instanceof HTMLButtonElement ? ev.currentTarget : null));
+  if (button) button.disabled = true;
   try {
     await fn(ev);
   } catch (e) {
     showError(e);
+  } finally {
+    if (button && button.isConnected) button.disabled = false;
   }
 };
 
@@ -288,6 +293,7 @@ async function select(id) {
   await loadConversation();
   await catchUp();
   await loadInvitations();
+  if (!$("#composer").hidden) $("#message").focus();
 }
 
 function showGone() {
