@@ -455,7 +455,7 @@ $("#pick-form").onsubmit = act(async (ev) => {
 
 $("#pin-new").onclick = act(async () => {
   const old = state.pin;
-  if (old && old.conversationId === state.selected && new Date(old.expiresAt) > new Date()) {
+  if (old && !old.used && old.conversationId === state.selected && new Date(old.expiresAt) > new Date()) {
     // Renewing: the old PIN stops working, so only one is ever valid.
     await call("DELETE", convPath(state.selected, "/invitations/" + encodeURIComponent(old.invitationId))).catch(() => {});
   }
@@ -471,7 +471,7 @@ $("#pin-new").onclick = act(async () => {
 setInterval(tickPin, 1000);
 function tickPin() {
   const p = state.pin;
-  if (!p || p.conversationId !== state.selected) return;
+  if (!p || p.used || p.conversationId !== state.selected) return;
   const left = Math.round((new Date(p.expiresAt) - new Date()) / 1000);
   const el = $("#pin-countdown");
   if (left <= 0) {
@@ -645,6 +645,12 @@ function onPush(m) {
       if (d.createdBy === state.agentId) notice(`${describe(m, state.agentId)} in ${topic}`);
       break;
     case "invitation.redeemed":
+      if (state.pin && state.pin.invitationId === d.invitationId) {
+        state.pin.used = true;
+        $("#pin").classList.add("expired");
+        $("#pin-countdown").textContent = `${names.participants.get(d.participantId) || "A customer"} joined with this PIN. Get a new one for another customer.`;
+        $("#pin-new").textContent = "Get a PIN";
+      }
       if (mine) notice(`${describe(m, state.agentId)} in ${topic}`);
       break;
     case "invitation.delivery":

@@ -310,6 +310,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await ada.getByRole("button", { name: "Renew PIN", exact: true }).click();
       await ada.waitForFunction((old) => document.querySelector("#pin").textContent.trim() !== old, pin);
       const renewed = (await ada.locator("#pin").textContent()).trim();
+      await readmeShot(ada, "desk");
 
       pat = await open("pat", "/demo/join.html", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
       await typesEverywhere(pat);
@@ -326,9 +327,9 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await pat.keyboard.type("Pat here, on my phone.");
       await pat.getByRole("button", { name: "Send", exact: true }).tap();
       await sees(ada, "#timeline .msg", "Pat here, on my phone.");
-      await sees(ada, "#timeline .sys.agents-only", "joined with the PIN");
+      await sees(ada, "#timeline .sys.agents-only", "Pat joined with the PIN");
+      await sees(ada, "#pin-countdown", "Pat joined with this PIN");
       await sees(vera, "#timeline .sys", "Pat joined");
-      await readmeShot(ada, "desk");
       await readmeShot(pat, "phone");
     });
 
