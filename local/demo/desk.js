@@ -72,6 +72,7 @@ const act = (fn) => async (ev) => {
   try {
     await fn(ev);
   } catch (e) {
+    if (e.status === 401 && state.token) return signedOut("Your sign-in has expired. Sign in again.");
     showError(e);
   } finally {
     if (button && button.isConnected) button.disabled = false;
@@ -107,7 +108,11 @@ async function signIn(agentId, token) {
     },
   });
   state.socket.open();
-  setInterval(() => loadDirectory().then(renderTargets, () => {}), 30000);
+  // Availability changes and offers run out without a push reaching everyone at once: look again now and then.
+  setInterval(() => {
+    loadDirectory().then(renderTargets, () => {});
+    refreshInbox();
+  }, 30000);
   window.desk = { dropSocket: () => state.socket.drop() }; // lets the browser test cut the line
   const first = [...state.conversations.values()].find((c) => !c.gone);
   if (first) await select(first.id);
@@ -119,11 +124,14 @@ $("#sign-in-form").onsubmit = act(async () => {
   await signIn(agentId, r.token);
 });
 
-$("#sign-out").onclick = () => {
+$("#sign-out").onclick = () => signedOut("");
+
+function signedOut(why) {
   if (state.socket) state.socket.close();
   store.session = null;
+  if (why) sessionStorage.setItem("desk.why", why);
   location.reload();
-};
+}
 
 async function loadDirectory() {
   const [a, t] = await Promise.all([call("GET", "/agents?limit=100"), call("GET", "/teams?limit=100")]);
@@ -671,6 +679,11 @@ function onPush(m) {
 
 // --- start -------------------------------------------------------------------------------------
 
+const why = sessionStorage.getItem("desk.why");
+if (why) {
+  sessionStorage.removeItem("desk.why");
+  showError(why);
+}
 const saved = store.session;
 if (saved) signIn(saved.agentId, saved.token).catch((e) => {
   store.session = null;
