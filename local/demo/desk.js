@@ -235,9 +235,10 @@ function addConversation(c) {
   renderConversations();
 }
 
-function markGone(id, why) {
+/** Marks a conversation this agent can no longer act in; a later, exact reason replaces a guess. */
+function markGone(id, why, exact = false) {
   const c = state.conversations.get(id);
-  if (!c || c.gone) return;
+  if (!c || (c.gone && !exact)) return;
   c.gone = why;
   store.saveConversations();
   renderConversations();
@@ -354,8 +355,11 @@ async function catchUp() {
     throw e;
   }
   if (id !== state.selected) return;
+  const fresh = page.events.filter((e) => !state.seen.has(e.eventId));
   for (const e of page.events) show(e);
   if (page.after) state.cursor = page.after;
+  // What a missed push would have refreshed.
+  if (fresh.some((e) => e.type.startsWith("invitation."))) refreshInvitations();
 }
 
 function show(e) {
@@ -641,7 +645,7 @@ function onPush(m) {
         // The forwarder hears of it as a team member (taken) or, where the API sends it, accepted.
         const text = `Your forward was accepted by ${names.agents.get(d.acceptedBy) || d.acceptedBy} — you left this conversation`;
         notice(text);
-        markGone(id, text);
+        markGone(id, text, true);
       } else if (m.type === "invitation.accepted" && d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
         notice(describe(m, state.agentId));
       } else if (m.type === "invitation.taken" && d.acceptedBy !== state.agentId && !mine) {
