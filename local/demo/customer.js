@@ -180,7 +180,14 @@ function over(why) {
   state.session = null;
   saveSession(null);
   $("#over-why").textContent = why;
-  only("over");
+  // Keep what was said on screen; only the means to say more go away.
+  const said = $("#timeline").children.length > 0;
+  only(said ? "chat" : "over");
+  $("#over").hidden = false;
+  $("#composer").hidden = true;
+  $("#leave").hidden = true;
+  $("#socket-state").hidden = true;
+  $("#over").focus();
 }
 
 // --- start ---------------------------------------------------------------------------------------

@@ -174,7 +174,12 @@ export const names = { agents: new Map(), teams: new Map(), participants: new Ma
 const agentName = (id) => names.agents.get(id) || id;
 const teamName = (id) => names.teams.get(id) || id;
 // An actor is a participant id ("agent_ada", "vis_…") or an agent id.
-const actorName = (id) => (id && id.startsWith("agent_") ? agentName(id.slice(6)) : id && !id.startsWith("vis_") ? agentName(id) : "");
+const actorName = (id) => {
+  if (!id) return "";
+  if (names.participants.has(id)) return names.participants.get(id);
+  if (id.startsWith("agent_")) return agentName(id.slice(6));
+  return id.startsWith("vis_") ? "" : agentName(id);
+};
 const quote = (s) => (s ? ` — “${s}”` : "");
 
 /** Who an invitation is for, in words. */

@@ -199,7 +199,9 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
 
     await step("agents-sign-in", async () => {
       for (const [name, id] of [["ada", "ada"], ["grace", "grace"], ["linus", "linus"]]) {
-        const page = await open(name, "/demo/desk.html");
+        // One URL to start from: the demo's front page leads to the desk.
+        const page = await open(name, "/demo/");
+        await page.getByRole("link", { name: /Agent desk/ }).click();
         await page.getByLabel("Agent", { exact: true }).selectOption(id);
         await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await sees(page, "#socket-state", "live");
@@ -428,8 +430,21 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(linus, "#conv-gone", "This conversation has ended.");
       await sees(vera, "#over", "The agent ended the conversation.");
       await sees(cleo, "#over", "The agent ended the conversation.");
+      await sees(cleo, "#timeline .sys", "Linus Torvalds ended the conversation");
       await vera.reload();
       await sees(vera, "#start", "Chat with our team");
+    });
+
+    await step("agent-starts-a-conversation", async () => {
+      await ada.getByLabel("Topic of a new conversation", { exact: true }).fill("Callback about order 1042");
+      await ada.getByRole("button", { name: "Start", exact: true }).click();
+      await sees(ada, "#conv-title", "Callback about order 1042");
+      await sees(ada, "#conv-meta", "handled by Ada Lovelace");
+      await sees(ada, "#timeline .sys", "Conversation started");
+      await sees(ada, "#conversations .conv.selected", "Callback about order 1042");
+      await sees(ada, "#conversations .conv.gone", "Refund for order 1042");
+      await ada.getByRole("button", { name: "Get a PIN", exact: true }).click();
+      await sees(ada, "#pin-countdown", "It works once");
     });
 
     assert.deepEqual(consoleErrors, []);
