@@ -335,7 +335,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await readmeShot(pat, "phone");
     });
 
-    await step("invited-agent-declines", async () => {
+    await step("an-agent-declines-a-team-invitation-is-revoked", async () => {
       await ada.locator("#targets label", { hasText: "Linus Torvalds" }).click();
       await ada.getByLabel("Message for them", { exact: true }).fill("Are you free for a refund?");
       await ada.getByRole("button", { name: "Invite (you stay)", exact: true }).click();
@@ -346,6 +346,18 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await offer.waitFor({ state: "detached", timeout: WAIT });
       await sees(ada, "#notices", "Linus Torvalds declined the invitation");
       await sees(ada, "#invitations li[data-kind=agent]", "declined");
+
+      // A team invitation, revoked before anyone answers: the members' offer goes away.
+      await ada.locator("#targets label", { hasText: "Team Billing" }).click();
+      await ada.getByLabel("Message for them", { exact: true }).fill("Billing, anyone free?");
+      await ada.getByRole("button", { name: "Invite (you stay)", exact: true }).click();
+      const teamOffer = grace.locator("#inbox .offer", { hasText: "Billing, anyone free?" });
+      await teamOffer.waitFor({ timeout: WAIT });
+      assert.match(await teamOffer.textContent(), /Ada Lovelace invites team Billing to join/);
+      const row = ada.locator("#invitations li[data-kind=team]");
+      await row.getByRole("button", { name: "Revoke", exact: true }).click();
+      await sees(ada, "#invitations li[data-kind=team]", "revoked");
+      await teamOffer.waitFor({ state: "detached", timeout: WAIT });
     });
 
     await step("invite-agent", async () => {
