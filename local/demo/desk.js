@@ -103,7 +103,7 @@ async function signIn(agentId, token) {
     },
     onOpen: () => {
       refreshInbox();
-      loadDirectory().then(renderTargets);
+      loadDirectory().then(renderTargets, () => {});
       if (state.selected) catchUp().catch(showError);
     },
   });
