@@ -455,7 +455,7 @@ $("#pick-form").onsubmit = act(async (ev) => {
   if (action === "forward") {
     await call("POST", convPath(state.selected, "/forward"), { body: { to: { kind, id }, message }, idempotent: true });
     notice(`Forward offered to ${who}. You stay in the conversation until they accept.`);
-    watchForward(state.selected);
+    watchForward(state.selected, kind === "agent" ? who : "");
   } else {
     const body = kind === "team" ? { teamId: id, message } : { agentId: id, message };
     await call("POST", convPath(state.selected, "/invitations/" + kind), { body, idempotent: true });
@@ -588,7 +588,7 @@ function invitationItem(i) {
  * not reach them (a team member hears invitation.taken). Until the forward is answered, look
  * now and then: losing access to the conversation means it was accepted.
  */
-function watchForward(id) {
+function watchForward(id, targetAgent) {
   const timer = setInterval(async () => {
     const c = state.conversations.get(id);
     if (!c || c.gone || state.token === "") return clearInterval(timer);
@@ -600,7 +600,8 @@ function watchForward(id) {
     } catch (e) {
       if (e.status === 403 || e.status === 404) {
         clearInterval(timer);
-        const text = "Your forward was accepted — you left this conversation";
+        // An agent target is the only one who can have accepted; a team's member is unknown here.
+        const text = `Your forward was accepted${targetAgent ? " by " + targetAgent : ""} — you left this conversation`;
         notice(text);
         markGone(id, text);
       }

@@ -459,6 +459,21 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(ada, "#pin-countdown", "It works once");
     });
 
+    await step("forward-to-an-agent", async () => {
+      // Ada is not the target here, nor in a target team: no push tells her the forward was
+      // taken, and her desk still finds out.
+      await ada.locator("#targets label", { hasText: "Grace Hopper" }).click();
+      await ada.getByLabel("Message for them", { exact: true }).fill("Please call them back at 3");
+      await ada.getByRole("button", { name: "Forward (you leave)", exact: true }).click();
+      const offer = grace.locator("#inbox .offer", { hasText: "Please call them back at 3" });
+      await offer.waitFor({ timeout: WAIT });
+      assert.match(await offer.textContent(), /Ada Lovelace forwards a conversation to you/);
+      await offer.getByRole("button", { name: "Accept", exact: true }).click();
+      await sees(grace, "#conv-title", "Callback about order 1042");
+      await sees(ada, "#conv-gone", "Your forward was accepted by Grace Hopper — you left this conversation");
+      await sees(ada, "#conversations .conv.gone", "Callback about order 1042");
+    });
+
     assert.deepEqual(consoleErrors, []);
   } finally {
     await browser.close().catch(() => {});
