@@ -213,11 +213,19 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
     await step("visitor-starts", async () => {
       vera = await open("vera", "/demo/widget.html");
       await typesEverywhere(vera);
+      // Keyboard users go through the form in reading order.
+      await vera.getByLabel("What can we help with?", { exact: true }).focus();
+      await vera.keyboard.press("Tab");
+      assert.equal(await vera.evaluate(() => document.activeElement.id), "start-name");
+      await vera.keyboard.press("Tab");
+      assert.equal(await vera.evaluate(() => document.activeElement.textContent), "Start the chat");
       await vera.getByLabel("What can we help with?", { exact: true }).fill("Refund for order 1042");
       await vera.getByLabel("Your name", { exact: true }).fill("Vera");
       await vera.getByRole("button", { name: "Start the chat", exact: true }).click();
       await sees(vera, "#chat-people", "Waiting for an agent");
       await sees(vera, "#timeline .sys", "Waiting for an agent from Support");
+      // New messages are announced to screen readers.
+      assert.equal(await vera.locator("#timeline").getAttribute("aria-live"), "polite");
       // No agent panel on a customer page.
       assert.equal(await vera.locator("#inbox, #tools, #targets, #pin-new").count(), 0);
     });
