@@ -9,10 +9,15 @@ CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM" ]; then
   echo "Chromium is missing: installing Debian's chromium package…"
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "Install Chromium first: apt-get install chromium (or set CHROMIUM to its path)." >&2; exit 1; }
+    sudo="sudo -n"
+  fi
+  command -v apt-get >/dev/null || { echo "No apt-get here: install Chromium yourself and set CHROMIUM to its path." >&2; exit 1; }
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends chromium
+  $sudo apt-get install -y -q chromium
+  [ -x "$CHROMIUM" ] || CHROMIUM=/usr/bin/chromium
 fi
 
 mkdir -p .build
