@@ -2,7 +2,9 @@
 #
 #   make dev     start the local stack (DynamoDB Local, SES emulator, gateway) and print URLs
 #                (DEV_PERSIST=1 make dev keeps the table across restarts; make dev-reset clears it)
-#   make test    install what is needed and run every test against the local AWS APIs
+#   make test    install what is needed and run every test against the local AWS APIs,
+#                then the browser test
+#   make e2e     the browser test alone: the desk and customer pages in Chromium
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
 #   make bench   run the benchmarks
@@ -17,7 +19,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test dev dev-reset lint bench clean deps check-tools fuzz-seeds
+.PHONY: all build test e2e dev dev-reset lint bench clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -59,6 +61,13 @@ test: deps lint
 	@echo "    (a first run compiles the test binaries for a few minutes before the first result)"
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -race -count=1 -timeout 15m ./...
+	GO=$(GO) local/e2e/run.sh
+
+# The browser test (local/e2e): Debian's Chromium, installed with apt-get when missing, drives
+# the demo desk and customer pages against a local stack of its own on free ports.
+# Screenshots of every step land in local/e2e/screenshots/.
+e2e: deps
+	GO=$(GO) local/e2e/run.sh
 
 bench: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \

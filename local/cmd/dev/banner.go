@@ -17,8 +17,10 @@ func printBanner(gw *gateway.Gateway, emus *emulators.Emulators, table string, s
 	var b strings.Builder
 	line := func(name, value string) { fmt.Fprintf(&b, "  %-20s %s\n", name, value) }
 	b.WriteString("\nInvite & Forward — local stack is up\n\n")
-	line("Demo page", u.Demo)
-	line("Join page", u.Demo+"join.html")
+	line("Demo", u.Demo+"  (start here)")
+	line("Agent desk", u.Demo+"desk.html")
+	line("Customer widget", u.Demo+"widget.html")
+	line("Join by PIN", u.Demo+"join.html")
 	line("HTTP API", u.HTTP)
 	line("WebSocket API", u.WebSocket+"?ticket=<from POST /connect-ticket>")
 	line("@connections", u.Management+"/@connections/{connectionId}  (WEBSOCKET_MANAGEMENT_URL)")
