@@ -6,7 +6,7 @@
 // The session lives in sessionStorage (never in a URL): a reload keeps the customer in the
 // conversation; closing the tab ends it on this device.
 
-import { $, ApiError, Socket, advance, api, eventsSince, renderEvent } from "./lib.js";
+import { $, ApiError, Socket, advance, api, eventsSince, keyOf, renderEvent } from "./lib.js";
 
 const KEY = "customer.session";
 const mode = document.body.dataset.mode; // "start" (widget) or "pin" (join page)
@@ -133,8 +133,9 @@ async function catchUp() {
 }
 
 function show(e) {
-  if (e.eventId && state.seen.has(e.eventId)) return;
-  if (e.eventId) state.seen.add(e.eventId);
+  const key = keyOf(e);
+  if (key && state.seen.has(key)) return;
+  if (key) state.seen.add(key);
   const list = $("#timeline");
   renderEvent(list, e, { myParticipantId: state.session.participantId });
   list.scrollTop = list.scrollHeight;
@@ -158,7 +159,7 @@ $("#composer").onsubmit = act(async () => {
     api("POST", `/conversations/${encodeURIComponent(s.conversationId)}/messages`, { token: s.token, body: { text }, idempotent: true }),
   );
   $("#message").value = "";
-  if (e && e.eventId) show(e);
+  if (e && e.seq) show(e);
 });
 // Enter sends, Shift+Enter is a new line; every other key types as usual.
 $("#message").addEventListener("keydown", (e) => {

@@ -3,7 +3,7 @@
 // words; history is the truth, so the selected conversation catches up from it whenever the
 // socket (re)connects.
 
-import { $, ApiError, Socket, api, describe, eventsSince, advance, names, renderEvent, targetOf, timeOf } from "./lib.js";
+import { $, ApiError, Socket, api, describe, eventsSince, advance, keyOf, names, renderEvent, targetOf, timeOf } from "./lib.js";
 
 const state = {
   token: "",
@@ -355,7 +355,7 @@ async function catchUp() {
     throw e;
   }
   if (id !== state.selected) return;
-  const fresh = page.events.filter((e) => !state.seen.has(e.eventId));
+  const fresh = page.events.filter((e) => !state.seen.has(keyOf(e)));
   for (const e of page.events) show(e);
   if (page.after) state.cursor = page.after;
   // What a missed push would have refreshed.
@@ -363,8 +363,9 @@ async function catchUp() {
 }
 
 function show(e) {
-  if (e.eventId && state.seen.has(e.eventId)) return;
-  if (e.eventId) state.seen.add(e.eventId);
+  const key = keyOf(e);
+  if (key && state.seen.has(key)) return;
+  if (key) state.seen.add(key);
   const list = $("#timeline");
   renderEvent(list, e, { me: state.agentId, myParticipantId: "agent_" + state.agentId });
   list.scrollTop = list.scrollHeight;
@@ -376,7 +377,7 @@ $("#composer").onsubmit = act(async () => {
   if (!text) return;
   const e = await call("POST", convPath(state.selected, "/messages"), { body: { text }, idempotent: true });
   box.value = "";
-  if (e && e.eventId) show(e);
+  if (e && e.seq) show(e);
 });
 // Enter sends, Shift+Enter is a new line; every other key types as usual.
 $("#message").addEventListener("keydown", (e) => {

@@ -51,42 +51,43 @@ export async function api(method, path, { token, body, idempotent } = {}) {
 }
 
 /**
- * The history cursor. Today the API pages by event id: `?after=<eventId>`, and a page that
- * is not the last names the next cursor (`next`, or `nextCursor`). When events carry `seq`,
- * this is the one function to change: page with `after=<seq>` and return the last seq seen.
+ * The history cursor: the `seq` of the last event read. `GET …/events?after=<seq>` answers the
+ * later events this reader may see, and `next` names the cursor of the following page.
  */
 export async function eventsSince(conversationId, token, after) {
   const events = [];
-  let cursor = after || "";
+  let cursor = Number(after) || 0;
   for (let page = 0; page < 50; page++) {
     const q = new URLSearchParams({ limit: "100" });
-    if (cursor) q.set("after", cursor);
+    if (cursor) q.set("after", String(cursor));
     const r = await api("GET", `/conversations/${encodeURIComponent(conversationId)}/events?${q}`, { token });
     const got = (r && r.events) || [];
     events.push(...got);
-    if (got.length) cursor = got[got.length - 1].eventId;
-    const next = r && (r.nextCursor || r.next);
-    if (!next || !got.length) break;
-    cursor = next;
+    if (got.length) cursor = got[got.length - 1].seq;
+    if (!(r && r.next) || !got.length) break;
+    cursor = r.next;
   }
   return { events, after: cursor };
 }
 
-/** The cursor a single event moves history to (its eventId today; its seq later). */
-export const cursorOf = (event) => event.eventId || "";
+/** The cursor a single event moves history to: its seq (0 for a push-only event). */
+export const cursorOf = (event) => Number(event.seq) || 0;
+
+/** What tells two copies of one event apart (history and its push): its seq, if it has one. */
+export const keyOf = (event) => (event.seq ? String(event.seq) : "");
 
 /**
  * The cursor after a push. A push may follow a lost one, so it moves the cursor only when it
- * provably follows it (its prevSeq is the cursor, once pushes carry seq/prevSeq); otherwise
- * the next catch-up reads from the old cursor again and shows only what is new.
+ * provably follows it — its prevSeq, the previous event this reader may see, is the cursor;
+ * otherwise the next catch-up reads from the old cursor again and shows only what is new.
  */
 export function advance(cursor, push) {
-  if (push.prevSeq !== undefined && push.seq !== undefined && String(push.prevSeq) === String(cursor)) return push.seq;
+  if (push.seq && Number(push.prevSeq) === Number(cursor)) return Number(push.seq);
   return cursor;
 }
 
-/** Whether cursor a comes after cursor b (event ids sort as text; a seq would compare as numbers). */
-export const isAfter = (a, b) => String(a) > String(b);
+/** Whether cursor a comes after cursor b. */
+export const isAfter = (a, b) => Number(a) > Number(b);
 
 /**
  * A WebSocket that stays open: a connect ticket for each attempt (the long-lived token never
@@ -282,8 +283,8 @@ function kindWord(kind) {
  */
 export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
   const li = document.createElement("li");
-  li.dataset.eventId = e.eventId || "";
-  li.dataset.cursor = cursorOf(e);
+  li.dataset.seq = keyOf(e);
+  li.dataset.cursor = cursorOf(e) || "";
   li.dataset.type = e.type;
   if (e.type === "participant.joined" && e.data) names.participants.set(e.data.participantId, e.data.displayName);
   if (e.type === "message.created") {
