@@ -75,12 +75,14 @@ bench: deps
 
 # Go tools are `tool` directives in go.mod (pinned like any dependency, built into the
 # module's cache on first use): nothing is looked up in $GOPATH/bin or PATH.
-lint:
+lint: deps
 	@echo "==> gofmt, go vet, staticcheck (a first run downloads the Go modules and builds staticcheck)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@echo "==> Redocly lint of openapi.yaml"
+	cd local && node_modules/.bin/redocly lint ../openapi.yaml --config redocly.yaml --format stylish
 
 # --- run ---------------------------------------------------------------------------------
 

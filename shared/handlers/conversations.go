@@ -75,7 +75,7 @@ func LeaveConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
 }
 
 // EndConversation: POST /conversations/{id}/end.
@@ -86,5 +86,5 @@ func EndConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
 }

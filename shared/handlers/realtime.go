@@ -29,7 +29,7 @@ func CreateConnectTicket(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = r.Principal.ConversationID
 		return httpapi.Created(t), nil
-	})
+	}, httpapi.NoBody())
 }
 
 // WsAuthorizer is the WebSocket API's $connect authorizer: it redeems the ticket in the

@@ -73,6 +73,7 @@ type Option func(*settings)
 type settings struct {
 	idempotency idempotency.Store
 	anonymous   bool
+	noBody      bool
 	now         func() time.Time
 	metrics     metrics.Publisher
 }
@@ -81,6 +82,11 @@ type settings struct {
 // redeeming a PIN or link). Every other route answers 401 before it reads the body, so an
 // unauthenticated caller learns nothing about what the route would accept.
 func AllowAnonymous() Option { return func(o *settings) { o.anonymous = true } }
+
+// NoBody marks a route that takes no request body: anything but an empty body or an empty
+// JSON object is 400 unexpected_body, so a client that thinks it is sending something learns
+// that it is not read.
+func NoBody() Option { return func(o *settings) { o.noBody = true } }
 
 // Idempotent makes the route honour Idempotency-Key through the given store.
 func Idempotent(s idempotency.Store) Option { return func(o *settings) { o.idempotency = s } }
@@ -111,10 +117,23 @@ func (s settings) run(ctx context.Context, name string, req *Request, act Action
 			return Response{}, err
 		}
 	}
+	if s.noBody && !emptyBody(req.Body) {
+		return Response{}, apperror.Invalid("unexpected_body", "this route takes no request body")
+	}
 	if s.idempotency != nil && req.IdempotencyKey != "" {
 		return runIdempotent(ctx, s.idempotency, name, req, act, s.now)
 	}
 	return act(ctx, req)
+}
+
+// emptyBody: nothing, or an empty JSON object (what many clients send by habit).
+func emptyBody(b []byte) bool {
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return true
+	}
+	var obj map[string]json.RawMessage
+	return json.Unmarshal([]byte(t), &obj) == nil && obj != nil && len(obj) == 0
 }
 
 func (s settings) finish(resp Response, err error) events.APIGatewayV2HTTPResponse {
