@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/metrics"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -63,16 +64,26 @@ func (o Options) withDefaults() Options {
 
 // Publisher implements conversations.Publisher over the management API.
 type Publisher struct {
-	mgmt  Management
-	store Store
-	log   *slog.Logger
-	opts  Options
+	mgmt    Management
+	store   Store
+	log     *slog.Logger
+	opts    Options
+	metrics metrics.Publisher
 }
 
 // New returns a publisher.
 func New(mgmt Management, st Store, log *slog.Logger, opts Options) *Publisher {
-	return &Publisher{mgmt: mgmt, store: st, log: log, opts: opts.withDefaults()}
+	return &Publisher{mgmt: mgmt, store: st, log: log, opts: opts.withDefaults(), metrics: metrics.FromEnv()}
 }
+
+// outcome is how one connection's delivery ended.
+type outcome int
+
+const (
+	sent   outcome = iota
+	gone           // API Gateway no longer knows the connection: it was removed
+	failed         // an error, a timeout, or the budget ran out
+)
 
 // Publish sends each event to the connections of the conversation's current participants
 // who may see it: visitors never receive agents-only events, and someone who has left
@@ -220,16 +231,22 @@ func kindOf(c store.Connection) conversation.ParticipantKind {
 }
 
 // send runs the deliveries with at most Concurrency at a time. Each connection gets its
-// messages in order, on one worker, so a slow connection delays only itself.
+// messages in order, on one worker, so a slow connection delays only itself. One log line
+// tells the fan-out's outcome, with its metrics (connections sent to, gone, failed).
 func (p *Publisher) send(ctx context.Context, deliveries []*delivery) {
 	work := make(chan *delivery)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	tally := map[outcome]int{}
 	for range min(p.opts.Concurrency, len(deliveries)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for d := range work {
-				p.sendTo(ctx, d)
+				o := p.sendTo(ctx, d)
+				mu.Lock()
+				tally[o]++
+				mu.Unlock()
 			}
 		}()
 	}
@@ -238,16 +255,25 @@ func (p *Publisher) send(ctx context.Context, deliveries []*delivery) {
 	}
 	close(work)
 	wg.Wait()
+	if len(deliveries) == 0 {
+		return
+	}
+	attrs := append([]slog.Attr{slog.String("outcome", "fan_out"), slog.Int("connections", len(deliveries))},
+		p.metrics.Attrs(time.Now(), nil,
+			metrics.Metric{Name: "PushSent", Unit: metrics.Count, Value: float64(tally[sent])},
+			metrics.Metric{Name: "PushGone", Unit: metrics.Count, Value: float64(tally[gone])},
+			metrics.Metric{Name: "PushFailed", Unit: metrics.Count, Value: float64(tally[failed])})...)
+	p.log.LogAttrs(ctx, slog.LevelInfo, "push", attrs...)
 }
 
 // sendTo sends one connection its messages; the first failure ends it, since a connection
 // that refused one message will not take the next.
-func (p *Publisher) sendTo(ctx context.Context, d *delivery) {
+func (p *Publisher) sendTo(ctx context.Context, d *delivery) outcome {
 	for _, m := range d.messages {
 		if ctx.Err() != nil {
 			p.log.WarnContext(ctx, "push", "outcome", "budget_exceeded", "connectionId", d.conn.ID,
 				"conversationId", m.event.ConversationID, "eventType", m.event.Type)
-			return
+			return failed
 		}
 		err := post(ctx, p.mgmt, d.conn.ID, m.payload, p.opts.SendTimeout)
 		if err == nil {
@@ -255,13 +281,14 @@ func (p *Publisher) sendTo(ctx context.Context, d *delivery) {
 		}
 		if IsGone(err) {
 			p.forget(ctx, d.conn)
-			return
+			return gone
 		}
 		// Never the payload: it may carry message text.
 		p.log.WarnContext(ctx, "push", "outcome", "send_failed", "connectionId", d.conn.ID,
 			"conversationId", m.event.ConversationID, "eventType", m.event.Type, "cause", err.Error())
-		return
+		return failed
 	}
+	return sent
 }
 
 // forget removes a connection API Gateway no longer knows.

@@ -356,3 +356,35 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestFanOut_LogsItsOutcomeAsMetrics: one line per fan-out says how many connections got the
+// events, were gone, or failed — as CloudWatch metrics (EMF) when METRICS_NAMESPACE is set.
+func TestFanOut_LogsItsOutcomeAsMetrics(t *testing.T) {
+	t.Setenv("METRICS_NAMESPACE", "InviteForward/test")
+	w := newWorld(t, push.Options{})
+	conv, _ := w.conversation(t, []string{"ada"}, 0)
+	for _, id := range []string{"ada-1", "ada-2", "ada-gone", "ada-broken"} {
+		w.connect(t, id, store.AgentPrincipal("ada"))
+	}
+	w.srv.Set("ada-gone", pushtest.Gone)
+	w.srv.Set("ada-broken", pushtest.Fail)
+
+	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+
+	var line struct {
+		Outcome                        string `json:"outcome"`
+		PushSent, PushGone, PushFailed float64
+		AWS                            struct{ CloudWatchMetrics []struct{ Namespace string } } `json:"_aws"`
+	}
+	for _, l := range strings.Split(w.logs.String(), "\n") {
+		if strings.Contains(l, `"outcome":"fan_out"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line.Outcome != "fan_out" || line.PushSent != 2 || line.PushGone != 1 || line.PushFailed != 1 ||
+		len(line.AWS.CloudWatchMetrics) != 1 || line.AWS.CloudWatchMetrics[0].Namespace != "InviteForward/test" {
+		t.Fatalf("fan-out line %+v in:\n%s", line, w.logs.String())
+	}
+}
