@@ -340,7 +340,11 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, handover.ModeOnAccept, unlimited)
 	for _, finish := range []string{"retry", "sweeper"} {
-		convID, _, visitor := w.startAsAgent("ada")
+		convID, visitorID, visitor := w.startAsAgent("ada")
+		socket := "ws-crash-" + finish
+		if err := w.st.PutConnection(t.Context(), store.Connection{ID: socket, PrincipalKey: store.VisitorPrincipal(visitorID), Kind: "visitor"}); err != nil {
+			t.Fatal(err)
+		}
 		var invIDs, pins []string
 		for range 3 {
 			id, pin, resp := w.createPIN(convID, "ada")
@@ -370,6 +374,9 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 		case "retry":
 			if r := w.end(convID, w.bearer("ada")); r.Status != 409 {
 				t.Fatalf("the retried end: %d %s", r.Status, r.Body)
+			}
+			if !w.api.Push.Closed(socket) {
+				t.Fatal("the retried end left the visitor's socket open")
 			}
 		case "sweeper":
 			w.clock.Advance(time.Hour)
