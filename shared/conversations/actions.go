@@ -163,7 +163,7 @@ var errEnded = apperror.Conflict("conversation_ended", "the conversation has end
 // redeem, accept or post; then the pending invitations are revoked (their PINs and links stop
 // working) and visitors' sessions deleted, in idempotent steps; then everyone is told and the
 // visitors' sockets are closed. Ending an ended conversation finishes a cleanup a crash may
-// have interrupted, and answers 409.
+// have interrupted (closing visitors' sockets again is harmless), and answers 409.
 func (s *Service) End(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := AuthorizeAgent(ctx, s.Store, p, conversationID)
 	if err != nil {
@@ -171,9 +171,11 @@ func (s *Service) End(ctx context.Context, p auth.Principal, conversationID stri
 	}
 	now := s.now()
 	if !acc.Conversation.Open() {
-		if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
+		visitors, err := s.Store.FinishEnd(ctx, conversationID, now)
+		if err != nil {
 			return apperror.Internal(err)
 		}
+		s.disconnectVisitors(ctx, visitors...)
 		return errEnded
 	}
 	conv := acc.Conversation

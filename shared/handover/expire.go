@@ -153,10 +153,19 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 }
 
 // revokeEnded finishes the end of the invitation's conversation, which a crash may have
-// interrupted: it revokes every invitation the end left pending, this one included.
+// interrupted: it revokes every invitation the end left pending, this one included, and
+// closes the visitors' sockets (again, harmlessly, if the end got that far).
 func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
-	if _, err := s.Store.FinishEnd(ctx, o.ConversationID, now); err != nil {
+	visitors, err := s.Store.FinishEnd(ctx, o.ConversationID, now)
+	if err != nil {
 		return failed, apperror.Internal(err)
+	}
+	if s.Pusher != nil && len(visitors) > 0 {
+		keys := make([]string, len(visitors))
+		for i, v := range visitors {
+			keys[i] = store.VisitorPrincipal(v.ID)
+		}
+		s.Pusher.Disconnect(context.WithoutCancel(ctx), keys...)
 	}
 	return revoked, nil
 }

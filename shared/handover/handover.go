@@ -103,6 +103,7 @@ type Store interface {
 type Pusher interface {
 	Publish(ctx context.Context, events ...conversation.Event)
 	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
+	Disconnect(ctx context.Context, principalKeys ...string)
 }
 
 // Service runs the hand-over actions.

@@ -335,12 +335,16 @@ func TestVisitorSockets_ClosedOnLeaveAndEnd(t *testing.T) {
 
 // An end that crashed right after flipping the status (before its cleanup) is finished by
 // the next end, which answers 409, or by the sweeper meeting one of its invitations: the
-// invitations end revoked and their PINs dead either way.
+// invitations end revoked, their PINs dead and the visitors' sockets closed either way.
 func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, handover.ModeOnAccept, unlimited)
 	for _, finish := range []string{"retry", "sweeper"} {
-		convID, _, visitor := w.startAsAgent("ada")
+		convID, visitorID, visitor := w.startAsAgent("ada")
+		socket := "ws-crash-" + finish
+		if err := w.st.PutConnection(t.Context(), store.Connection{ID: socket, PrincipalKey: store.VisitorPrincipal(visitorID), Kind: "visitor"}); err != nil {
+			t.Fatal(err)
+		}
 		var invIDs, pins []string
 		for range 3 {
 			id, pin, resp := w.createPIN(convID, "ada")
@@ -374,6 +378,9 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 		case "sweeper":
 			w.clock.Advance(time.Hour)
 			w.sweep()
+		}
+		if !w.api.Push.Closed(socket) {
+			t.Fatalf("%s: the visitor's socket is still open", finish)
 		}
 		w.nothingPending(0, invIDs)
 		for _, id := range invIDs {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,9 +258,16 @@ func TestIntegrity_SkewedLambdas_HistoryAndPushesKeepEveryRule(t *testing.T) {
 	var wg sync.WaitGroup
 	poll := newPoller(w, convID, visitor)
 	wg.Go(poll.run)
-	for i := range 12 {
-		wg.Go(func() { fatalOn5xx(t, "ada posts", w.post(convID, w.bearer("ada"), fmt.Sprint("ada ", i))) })
-		wg.Go(func() { fatalOn5xx(t, "visitor posts", w.post(convID, visitor, fmt.Sprint("visitor ", i))) })
+	var posted atomic.Int32 // the end waits for part of the traffic, so it lands mid-stream
+	for i := range 20 {
+		wg.Go(func() {
+			fatalOn5xx(t, "ada posts", w.post(convID, w.bearer("ada"), fmt.Sprint("ada ", i)))
+			posted.Add(1)
+		})
+		wg.Go(func() {
+			fatalOn5xx(t, "visitor posts", w.post(convID, visitor, fmt.Sprint("visitor ", i)))
+			posted.Add(1)
+		})
 	}
 	for i := range 4 {
 		wg.Go(func() {
@@ -308,7 +316,9 @@ func TestIntegrity_SkewedLambdas_HistoryAndPushesKeepEveryRule(t *testing.T) {
 		}
 	})
 	wg.Go(func() {
-		time.Sleep(150 * time.Millisecond)
+		for deadline := time.Now().Add(20 * time.Second); posted.Load() < 24 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		for range 20 {
 			for _, a := range []string{"linus", "grace", "ada"} {
 				r := w.end(convID, w.bearer(a))
