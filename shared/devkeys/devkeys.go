@@ -112,8 +112,9 @@ func load(path string) (*Keys, error) {
 	return newKeys(block.Headers[pemKIDHeader], private)
 }
 
-// create writes k to a new file at path; it never overwrites, and never leaves a
-// half-written file behind.
+// create writes k to a new file at path; it never overwrites, and nobody ever reads a
+// half-written file: the key is written whole to a temporary file beside it, then linked to
+// path, which is atomic and fails if path already exists (another process won the race).
 func create(path string, k *Keys) error {
 	der, err := x509.MarshalPKCS8PrivateKey(k.private)
 	if err != nil {
@@ -122,19 +123,19 @@ func create(path string, k *Keys) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("devkeys: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), ".dev-key-*")
 	if err != nil {
-		return err // fs.ErrExist is handled by the caller
+		return fmt.Errorf("devkeys: %w", err)
 	}
+	defer os.Remove(f.Name())
 	err = pem.Encode(f, &pem.Block{Type: pemType, Headers: map[string]string{pemKIDHeader: k.kid}, Bytes: der})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("devkeys: write %s: %w", path, err)
+		return fmt.Errorf("devkeys: write %s: %w", f.Name(), err)
 	}
-	return nil
+	return os.Link(f.Name(), path) // fs.ErrExist is handled by the caller
 }
 
 // KeyID is the kid that tokens carry and the JWKS lists.
