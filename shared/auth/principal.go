@@ -37,8 +37,15 @@ func (p Principal) IsVisitor() bool {
 	return p.Kind == Visitor && p.ParticipantID != "" && p.AuthError == ""
 }
 
+// CredentialsUnchecked is the AuthError of a caller whose credentials the authorizer could
+// not check (its store failed): never anonymous, never let in, answered as our fault.
+const CredentialsUnchecked = "credentials_unchecked"
+
 // RequireAuthenticated refuses anonymous callers and callers whose credentials failed.
 func (p Principal) RequireAuthenticated() error {
+	if p.AuthError == CredentialsUnchecked {
+		return apperror.New(apperror.KindUnavailable, CredentialsUnchecked, "we could not check your credentials just now; retry in a moment")
+	}
 	if p.AuthError != "" {
 		return apperror.Unauthenticated(p.AuthError, "the credentials are not valid")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
@@ -19,9 +20,11 @@ func HTTPAuthorizer(d *setup.Deps) func(context.Context, events.APIGatewayV2Cust
 	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 		p, err := resolver.Resolve(ctx, headerValue(req.Headers, "authorization"))
 		if err != nil {
-			// Storage failed: refuse rather than guess. API Gateway answers 500.
+			// Storage failed: the credentials could not be checked. Returning the error would
+			// make API Gateway answer a bare 500 without a code; instead the caller is passed
+			// on as unchecked, which every action refuses with a JSON error (never as anonymous).
 			d.Log.ErrorContext(ctx, "authorize", "outcome", "error", "cause", err.Error())
-			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+			p = auth.Principal{Kind: auth.Visitor, AuthError: auth.CredentialsUnchecked} // only a session lookup reads the store
 		}
 		d.Log.DebugContext(ctx, "authorize", "caller", string(p.Kind), "authError", p.AuthError)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: p.ToContext()}, nil

@@ -6,6 +6,7 @@ package sesmail
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -16,6 +17,12 @@ import (
 )
 
 const charset = "UTF-8"
+
+// SendTimeout bounds one SES call, retries included: well inside a function's 10 s, so that a
+// slow or unreachable SES leaves time to record the invitation as failed (resendable) and to
+// answer 502 email_not_sent, instead of the function being stopped with the invitation
+// still pending.
+const SendTimeout = 3 * time.Second
 
 // Sender sends rendered invitation emails through SES v2. It never logs: the body holds the
 // join link and with it the token.
@@ -46,6 +53,8 @@ func (s *Sender) Send(ctx context.Context, to string, msg mail.Message) (message
 	if msg.Subject == "" || (msg.HTML == "" && msg.Text == "") {
 		return "", apperror.Internal(errors.New("mail: message without subject or body"))
 	}
+	ctx, cancel := context.WithTimeout(ctx, SendTimeout)
+	defer cancel()
 	out, err := s.client.SendEmail(ctx, s.input(addr, msg))
 	if err != nil {
 		return "", emailNotSent(err)

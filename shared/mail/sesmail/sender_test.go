@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -184,5 +185,29 @@ func assertJSON(t *testing.T, doc map[string]any, path string, want string) {
 	}
 	if cur != want {
 		t.Errorf("%s = %v, want %q", path, cur, want)
+	}
+}
+
+// TestSend_AHangingSESGivesUpWithinItsOwnTimeout: SES that never answers costs SendTimeout,
+// not the function's whole life, and the caller gets email_not_sent with time to record it.
+func TestSend_AHangingSESGivesUpWithinItsOwnTimeout(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	// The function's own deadline is far away; only the sender's timeout can end the call.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := sesmail.NewSender(sesAt(hang.URL), "invites@example.com", "").Send(ctx, "carl@example.com", message())
+	if !apperror.Is(err, "email_not_sent") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want email_not_sent caused by the sender's deadline", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the call ran until the function's deadline")
 	}
 }
