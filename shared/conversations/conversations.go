@@ -47,7 +47,7 @@ type Service struct {
 // StartLimiter says whether one more anonymous start from a client is allowed now; over the
 // limit it answers 429 rate_limited with Retry-After.
 type StartLimiter interface {
-	AllowAnonymousStart(ctx context.Context, clientIP string) error
+	AllowAnonymousStart(ctx context.Context, clientIP, teamID string) error
 }
 
 func (s *Service) now() time.Time {

@@ -89,7 +89,7 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	}
 	// Counted once the request is known to be valid, so refusals write nothing at all.
 	if s.StartLimit != nil {
-		if err := s.StartLimit.AllowAnonymousStart(ctx, clientIP); err != nil {
+		if err := s.StartLimit.AllowAnonymousStart(ctx, clientIP, conv.TeamID); err != nil {
 			return Started{}, err
 		}
 	}

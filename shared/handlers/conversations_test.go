@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -364,5 +365,33 @@ func TestStartConversation_VisitorNamingAnEmptyTeamIsRefused(t *testing.T) {
 	}
 	if after := countItems(t, api); after != before {
 		t.Fatalf("a refused start wrote to the table: %d items, before %d", after, before)
+	}
+}
+
+// TestStartConversation_AnonymousStartsAreLimitedPerTeam: the public cannot grow one team's
+// inbox without bound by spreading starts over many addresses; other teams are not affected,
+// and an agent's own starts are not counted.
+func TestStartConversation_AnonymousStartsAreLimitedPerTeam(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerTeam.Limit = 3 })
+	seedHandover(t, api)
+	start := func(ip, team string) apitest.Response {
+		return api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+			SourceIP: ip, Body: map[string]any{"teamId": team}})
+	}
+	for i := range 3 {
+		if r := start(fmt.Sprintf("198.51.100.%d", 60+i), "billing"); r.Status != 201 {
+			t.Fatalf("start %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if r := start("198.51.100.99", "billing"); r.Status != 429 || r.Headers["Retry-After"] == "" {
+		t.Fatalf("fourth start for billing from a fresh address: %d %s, want 429 with Retry-After", r.Status, r.Body)
+	}
+	if r := start("198.51.100.98", "support"); r.Status != 201 {
+		t.Fatalf("a start for another team: %d %s", r.Status, r.Body)
+	}
+	if r := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		Authorization: apitest.Bearer(api.AgentToken("ada")), Body: map[string]any{"topic": "Callback"}}); r.Status != 201 {
+		t.Fatalf("an agent's start: %d %s", r.Status, r.Body)
 	}
 }

@@ -20,6 +20,9 @@ type Limits struct {
 	JoinTokenFailuresPerIP Rule
 	// ConversationStartsPerIP bounds anonymous conversation starts of one client.
 	ConversationStartsPerIP Rule
+	// ConversationStartsPerTeam bounds anonymous starts offered to one team, from anywhere:
+	// the public cannot grow a team's inbox without bound (SPEC §5, abuse).
+	ConversationStartsPerTeam Rule
 	// EmailsPerAgent bounds invitation emails (first sends and resends) of one agent, so the
 	// product cannot be used to send mail to arbitrary people in bulk.
 	EmailsPerAgent Rule
@@ -29,20 +32,22 @@ type Limits struct {
 // a burst straddle two windows, and with short windows that excess is small compared with a
 // PIN's ten-minute life (at most 11 windows touch any 10 minutes).
 const (
-	PINFailuresPerIPWindow        = 10 * time.Minute
-	PINFailuresEverywhereWindow   = time.Minute
-	JoinTokenFailuresPerIPWindow  = 10 * time.Minute
-	ConversationStartsPerIPWindow = time.Hour
-	EmailsPerAgentWindow          = time.Hour
+	PINFailuresPerIPWindow          = 10 * time.Minute
+	PINFailuresEverywhereWindow     = time.Minute
+	JoinTokenFailuresPerIPWindow    = 10 * time.Minute
+	ConversationStartsPerIPWindow   = time.Hour
+	ConversationStartsPerTeamWindow = time.Hour
+	EmailsPerAgentWindow            = time.Hour
 )
 
 // Default limits per window.
 const (
-	DefaultPINFailuresPerIP        = 10
-	DefaultPINFailuresEverywhere   = 48
-	DefaultJoinTokenFailuresPerIP  = 20
-	DefaultConversationStartsPerIP = 60
-	DefaultEmailsPerAgent          = 30
+	DefaultPINFailuresPerIP          = 10
+	DefaultPINFailuresEverywhere     = 48
+	DefaultJoinTokenFailuresPerIP    = 20
+	DefaultConversationStartsPerIP   = 60
+	DefaultConversationStartsPerTeam = 1000
+	DefaultEmailsPerAgent            = 30
 )
 
 // DefaultLimits are the limits with the default numbers.
@@ -54,11 +59,12 @@ func DefaultLimits() Limits {
 // NewLimits builds the rules from the numbers per window.
 func NewLimits(pinPerIP, pinEverywhere, joinPerIP, startsPerIP, emailsPerAgent int) Limits {
 	return Limits{
-		PINFailuresPerIP:        Rule{Name: "pin-fail-ip", Limit: pinPerIP, Window: PINFailuresPerIPWindow},
-		PINFailuresEverywhere:   Rule{Name: "pin-fail-all", Limit: pinEverywhere, Window: PINFailuresEverywhereWindow},
-		JoinTokenFailuresPerIP:  Rule{Name: "join-fail-ip", Limit: joinPerIP, Window: JoinTokenFailuresPerIPWindow},
-		ConversationStartsPerIP: Rule{Name: "start-ip", Limit: startsPerIP, Window: ConversationStartsPerIPWindow},
-		EmailsPerAgent:          Rule{Name: "email-agent", Limit: emailsPerAgent, Window: EmailsPerAgentWindow},
+		PINFailuresPerIP:          Rule{Name: "pin-fail-ip", Limit: pinPerIP, Window: PINFailuresPerIPWindow},
+		PINFailuresEverywhere:     Rule{Name: "pin-fail-all", Limit: pinEverywhere, Window: PINFailuresEverywhereWindow},
+		JoinTokenFailuresPerIP:    Rule{Name: "join-fail-ip", Limit: joinPerIP, Window: JoinTokenFailuresPerIPWindow},
+		ConversationStartsPerIP:   Rule{Name: "start-ip", Limit: startsPerIP, Window: ConversationStartsPerIPWindow},
+		ConversationStartsPerTeam: Rule{Name: "start-team", Limit: DefaultConversationStartsPerTeam, Window: ConversationStartsPerTeamWindow},
+		EmailsPerAgent:            Rule{Name: "email-agent", Limit: emailsPerAgent, Window: EmailsPerAgentWindow},
 	}
 }
 
@@ -67,7 +73,7 @@ func (l Limits) Validate() error {
 	if l.PINFailuresEverywhere.Limit < BudgetShards {
 		return fmt.Errorf("ratelimit: the deployment-wide PIN budget must be at least %d (one per shard)", BudgetShards)
 	}
-	for _, r := range []Rule{l.PINFailuresPerIP, l.PINFailuresEverywhere, l.JoinTokenFailuresPerIP, l.ConversationStartsPerIP, l.EmailsPerAgent} {
+	for _, r := range []Rule{l.PINFailuresPerIP, l.PINFailuresEverywhere, l.JoinTokenFailuresPerIP, l.ConversationStartsPerIP, l.ConversationStartsPerTeam, l.EmailsPerAgent} {
 		if r.Limit < 1 || r.Window <= 0 || r.Name == "" {
 			return fmt.Errorf("ratelimit: rule %q needs a limit of at least 1 and a window", r.Name)
 		}

@@ -32,11 +32,12 @@ const (
 	DefaultJoinPageVar   = "DEFAULT_JOIN_PAGE_URL"
 	CompanyNameVar       = "COMPANY_NAME"
 
-	RatePINFailuresPerIPVar        = "RATE_PIN_FAILURES_PER_IP"
-	RatePINFailuresEverywhereVar   = "RATE_PIN_FAILURES_EVERYWHERE"
-	RateJoinTokenFailuresPerIPVar  = "RATE_JOIN_TOKEN_FAILURES_PER_IP"
-	RateConversationStartsPerIPVar = "RATE_CONVERSATION_STARTS_PER_IP"
-	RateEmailsPerAgentVar          = "RATE_EMAILS_PER_AGENT"
+	RatePINFailuresPerIPVar          = "RATE_PIN_FAILURES_PER_IP"
+	RatePINFailuresEverywhereVar     = "RATE_PIN_FAILURES_EVERYWHERE"
+	RateJoinTokenFailuresPerIPVar    = "RATE_JOIN_TOKEN_FAILURES_PER_IP"
+	RateConversationStartsPerIPVar   = "RATE_CONVERSATION_STARTS_PER_IP"
+	RateConversationStartsPerTeamVar = "RATE_CONVERSATION_STARTS_PER_TEAM"
+	RateEmailsPerAgentVar            = "RATE_EMAILS_PER_AGENT"
 )
 
 // invitationDeps are the invitation parts of Deps.
@@ -136,6 +137,7 @@ func (d *Deps) invitationConfigFromEnv() invitations.Config {
 		intSetting(RateConversationStartsPerIPVar, ratelimit.DefaultConversationStartsPerIP),
 		intSetting(RateEmailsPerAgentVar, ratelimit.DefaultEmailsPerAgent),
 	)
+	c.Limits.ConversationStartsPerTeam.Limit = intSetting(RateConversationStartsPerTeamVar, ratelimit.DefaultConversationStartsPerTeam)
 	return c
 }
 

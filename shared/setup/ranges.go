@@ -9,17 +9,18 @@ const SessionTTLHoursVar = "SESSION_TTL_HOURS"
 // that sets it (a test compares the two): a function refuses at init what `sam deploy` would
 // have refused.
 var Ranges = map[string]config.Range{
-	PINLengthVar:                   {Min: 6, Max: 18},
-	PINTTLMinutesVar:               {Min: 1, Max: 10},
-	JoinTokenTTLHoursVar:           {Min: 1, Max: 168},
-	SessionTTLHoursVar:             {Min: 1, Max: 168},
-	ForwardTimeoutMinutesVar:       {Min: 1, Max: 1440},
-	InvitationTTLMinutesVar:        {Min: 1, Max: 1440},
-	RatePINFailuresPerIPVar:        {Min: 5, Max: 100},
-	RatePINFailuresEverywhereVar:   {Min: 8, Max: 100000},
-	RateJoinTokenFailuresPerIPVar:  {Min: 1, Max: 1000},
-	RateConversationStartsPerIPVar: {Min: 1, Max: 100000},
-	RateEmailsPerAgentVar:          {Min: 1, Max: 10000},
+	PINLengthVar:                     {Min: 6, Max: 18},
+	PINTTLMinutesVar:                 {Min: 1, Max: 10},
+	JoinTokenTTLHoursVar:             {Min: 1, Max: 168},
+	SessionTTLHoursVar:               {Min: 1, Max: 168},
+	ForwardTimeoutMinutesVar:         {Min: 1, Max: 1440},
+	InvitationTTLMinutesVar:          {Min: 1, Max: 1440},
+	RatePINFailuresPerIPVar:          {Min: 5, Max: 100},
+	RatePINFailuresEverywhereVar:     {Min: 8, Max: 100000},
+	RateJoinTokenFailuresPerIPVar:    {Min: 1, Max: 1000},
+	RateConversationStartsPerIPVar:   {Min: 1, Max: 100000},
+	RateConversationStartsPerTeamVar: {Min: 1, Max: 1000000},
+	RateEmailsPerAgentVar:            {Min: 1, Max: 10000},
 }
 
 func intSetting(name string, def int) int { return config.IntIn(name, def, Ranges[name]) }

@@ -135,7 +135,7 @@ func (d *Deps) Conversations() *conversations.Service {
 			SessionTTL:    sessionTTL(),
 			DefaultTeamID: d.Handover().Config.DefaultTeamID, // one setting for starts and leaves
 			Offers:        d.Handover(),
-			StartLimit:    startLimit{d.RateLimiter(), d.RateLimits().ConversationStartsPerIP},
+			StartLimit:    startLimit{d.RateLimiter(), d.RateLimits().ConversationStartsPerIP, d.RateLimits().ConversationStartsPerTeam},
 		}
 	})
 	return d.conv
@@ -177,14 +177,18 @@ func (d *Deps) AgentTokens() auth.AgentTokens {
 	return d.agents
 }
 
-// startLimit applies the per-IP rule for anonymous conversation starts.
+// startLimit applies the rules for anonymous conversation starts: per client, and per team
+// the start is offered to.
 type startLimit struct {
-	limiter *ratelimit.Limiter
-	rule    ratelimit.Rule
+	limiter        *ratelimit.Limiter
+	perIP, perTeam ratelimit.Rule
 }
 
-func (l startLimit) AllowAnonymousStart(ctx context.Context, clientIP string) error {
-	return l.limiter.Check(ctx, l.rule, ratelimit.ClientKey(clientIP))
+func (l startLimit) AllowAnonymousStart(ctx context.Context, clientIP, teamID string) error {
+	if err := l.limiter.Check(ctx, l.perIP, ratelimit.ClientKey(clientIP)); err != nil {
+		return err
+	}
+	return l.limiter.Check(ctx, l.perTeam, teamID)
 }
 
 // sessionTTL is how long a visitor session lives, whether started or redeemed.
