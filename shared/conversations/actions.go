@@ -14,7 +14,7 @@ import (
 // History page sizes.
 const (
 	DefaultPageSize = 50
-	MaxPageSize     = 200
+	MaxPageSize     = 100
 )
 
 // maxCursorDigits bounds ?after=: a seq fits in 15 digits for any conversation's lifetime.
@@ -39,7 +39,7 @@ func (s *Service) History(ctx context.Context, p auth.Principal, conversationID,
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	limit, err := pageSize(limitParam)
+	limit, err := PageSize(limitParam)
 	if err != nil {
 		return HistoryPage{}, err
 	}
@@ -65,7 +65,8 @@ func parseCursor(raw string) (int64, error) {
 	return n, nil
 }
 
-func pageSize(raw string) (int, error) {
+// PageSize reads ?limit= of a paginated list: DefaultPageSize when absent, 1 to MaxPageSize.
+func PageSize(raw string) (int, error) {
 	if raw == "" {
 		return DefaultPageSize, nil
 	}

@@ -65,7 +65,7 @@ func created(o invitation.Offer, err error) (httpapi.Response, error) {
 func GetInbox(d *setup.Deps) httpapi.Handler {
 	svc := d.Handover()
 	return httpapi.Handle("get_inbox", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		inbox, err := svc.Inbox(ctx, r.Principal)
+		inbox, err := svc.Inbox(ctx, r.Principal, r.Query["cursor"], r.Query["limit"])
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -87,7 +87,8 @@ type Store interface {
 	TeamsOf(ctx context.Context, agentID string) ([]string, error)
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
 	AgentName(ctx context.Context, agentID string) (string, error)
-	InboxOffers(ctx context.Context, agentID string, teamIDs []string) ([]invitation.Offer, error)
+	InboxPage(ctx context.Context, from map[string]string, limit int) ([]store.InboxOffer, error)
+	Conversations(ctx context.Context, ids []string) (map[string]conversation.Conversation, error)
 	DueInvitations(ctx context.Context, now time.Time, after string, limit int) ([]invitation.Offer, string, error)
 
 	Invite(ctx context.Context, o invitation.Offer, inviter conversation.Participant, events []conversation.Event) error

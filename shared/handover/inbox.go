@@ -3,19 +3,25 @@ package handover
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
-// Inbox is the answer of GET /inbox.
+// Inbox is the answer of GET /inbox: one page.
 type Inbox struct {
 	Invitations []InboxEntry `json:"invitations"`
+	// NextCursor reads the following page (?cursor=); absent on the last.
+	NextCursor string `json:"nextCursor,omitempty"`
 }
 
 // InboxEntry is one pending invitation, forward or offer as its addressee sees it.
@@ -50,40 +56,148 @@ type Addressee struct {
 }
 
 // Inbox lists what waits for the calling agent: invitations, forwards and offers addressed to
-// them or to one of their teams, newest first. Expiry is applied here, at read time; a team
-// offer the agent declined, their own forward, and anything of an ended conversation are left
-// out. The inboxes are read by index (one Query per inbox), never by a scan.
-func (s *Service) Inbox(ctx context.Context, p auth.Principal) (Inbox, error) {
+// them or to one of their teams, newest first, a page at a time (SPEC §4). Expiry is applied
+// here, at read time; a team offer the agent declined, their own forward, and anything of an
+// ended conversation are left out, so a page may hold fewer than limit entries and still have
+// a next one. A page costs the same whatever the inboxes hold: one Query per inbox (in
+// parallel) and one batch read of the conversations it names.
+func (s *Service) Inbox(ctx context.Context, p auth.Principal, cursorParam, limitParam string) (Inbox, error) {
 	if err := p.RequireAgent(); err != nil {
+		return Inbox{}, err
+	}
+	limit, err := conversations.PageSize(limitParam)
+	if err != nil {
+		return Inbox{}, err
+	}
+	from, err := decodeInboxCursor(cursorParam)
+	if err != nil {
 		return Inbox{}, err
 	}
 	teams, err := s.Store.TeamsOf(ctx, p.AgentID)
 	if err != nil {
 		return Inbox{}, apperror.Internal(err)
 	}
-	offers, err := s.Store.InboxOffers(ctx, p.AgentID, teams)
+	positions := map[string]string{}
+	for _, inbox := range append([]string{store.AgentInbox(p.AgentID)}, teamInboxes(teams)...) {
+		if pos, read := from[inbox]; !read || pos != inboxDone {
+			positions[inbox] = pos
+		}
+	}
+	read, err := s.Store.InboxPage(ctx, positions, limit)
 	if err != nil {
 		return Inbox{}, apperror.Internal(err)
 	}
+	page, next := mergeInboxes(read, positions, limit)
+	out, err := s.describe(ctx, p.AgentID, page)
+	if err != nil {
+		return Inbox{}, apperror.Internal(err)
+	}
+	out.NextCursor = encodeInboxCursor(next)
+	return out, nil
+}
+
+func teamInboxes(teams []string) []string {
+	out := make([]string, len(teams))
+	for i, t := range teams {
+		out[i] = store.TeamInbox(t)
+	}
+	return out
+}
+
+// mergeInboxes takes the newest limit offers of all inboxes read (each inbox gave at most
+// limit, so the newest limit overall are among them) and where each inbox now stands:
+// after its last offer taken, or done once it gave fewer than limit and all were taken.
+// next is nil when every inbox is done.
+func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit int) ([]invitation.Offer, map[string]string) {
+	slices.SortFunc(read, func(a, b store.InboxOffer) int { return cmp.Compare(b.Position, a.Position) })
+	taken := read[:min(limit, len(read))]
+	perInbox := map[string]int{}
+	for _, o := range read {
+		perInbox[o.Inbox]++
+	}
+	next := maps.Clone(positions)
+	takenFrom := map[string]int{}
+	page := make([]invitation.Offer, len(taken))
+	for i, o := range taken {
+		page[i] = o.Offer
+		next[o.Inbox] = o.Position
+		takenFrom[o.Inbox]++
+	}
+	open := false
+	for inbox := range positions {
+		if perInbox[inbox] < limit && takenFrom[inbox] == perInbox[inbox] {
+			next[inbox] = inboxDone
+		} else {
+			open = true
+		}
+	}
+	if !open {
+		return page, nil
+	}
+	return page, next
+}
+
+// describe turns a page of offers into inbox entries, reading their conversations at once.
+func (s *Service) describe(ctx context.Context, agentID string, page []invitation.Offer) (Inbox, error) {
+	ids := map[string]bool{}
+	for _, o := range page {
+		ids[o.ConversationID] = true
+	}
+	convs, err := s.Store.Conversations(ctx, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return Inbox{}, err
+	}
 	v := inboxView{s: s, convs: map[string]*conversation.Conversation{}, names: map[string]string{}}
+	for id := range ids {
+		if c, ok := convs[id]; ok {
+			v.convs[id] = &c
+		} else {
+			v.convs[id] = nil
+		}
+	}
 	now := s.now()
 	out := Inbox{Invitations: []InboxEntry{}}
-	for _, o := range offers {
-		if !o.InInboxOf(p.AgentID, now) {
+	for _, o := range page {
+		if !o.InInboxOf(agentID, now) {
 			continue
 		}
 		e, ok, err := v.entry(ctx, o)
 		if err != nil {
-			return Inbox{}, apperror.Internal(err)
+			return Inbox{}, err
 		}
 		if ok {
 			out.Invitations = append(out.Invitations, e)
 		}
 	}
-	slices.SortFunc(out.Invitations, func(a, b InboxEntry) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.InvitationID, a.InvitationID))
-	})
 	return out, nil
+}
+
+// inboxDone marks, in a cursor, an inbox read to its end.
+const inboxDone = "~done"
+
+// decodeInboxCursor reads ?cursor=: base64url of the JSON object of inbox → position.
+func decodeInboxCursor(raw string) (map[string]string, error) {
+	from := map[string]string{}
+	if raw == "" {
+		return from, nil
+	}
+	bad := apperror.Invalid("invalid_cursor", "cursor must be the nextCursor of an earlier page")
+	data, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(raw) > maxInboxCursor || json.Unmarshal(data, &from) != nil {
+		return nil, bad
+	}
+	return from, nil
+}
+
+// maxInboxCursor bounds ?cursor=: an agent's inbox and a few dozen teams' fit well below it.
+const maxInboxCursor = 8 << 10
+
+func encodeInboxCursor(next map[string]string) string {
+	if next == nil {
+		return ""
+	}
+	data, _ := json.Marshal(next)
+	return base64.RawURLEncoding.EncodeToString(data)
 }
 
 // inboxView resolves conversations and names once per listing.

@@ -87,31 +87,6 @@ func (s *Store) IsTeamMember(ctx context.Context, teamID, agentID string) (bool,
 	return err == nil, err
 }
 
-// InboxOffers lists what waits in the inboxes of an agent and of the given teams (gsi2, one
-// Query per inbox, never a Scan). The index is eventually consistent and expiry is not
-// applied here: callers filter with the domain's rules at read time.
-func (s *Store) InboxOffers(ctx context.Context, agentID string, teamIDs []string) ([]invitation.Offer, error) {
-	keys := []string{inboxKey(invitation.Invitation{Kind: invitation.KindAgent, TargetAgentID: agentID})}
-	for _, t := range teamIDs {
-		keys = append(keys, inboxKey(invitation.Invitation{Kind: invitation.KindTeam, TargetTeamID: t}))
-	}
-	var out []invitation.Offer
-	for _, k := range keys {
-		err := s.queryIndex(ctx, IndexGSI2, k, func(m map[string]types.AttributeValue) error {
-			var it offerItem
-			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return fmt.Errorf("decode offer: %w", err)
-			}
-			out = append(out, it.domain())
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // DueInvitations lists up to limit pending invitations of every kind whose expiry is at or
 // before now, oldest deadline first, from the due index (gsi3: a Query, never a Scan),
 // starting after the cursor ("" for the start). next is the cursor for the following page,
