@@ -16,7 +16,9 @@ import (
 )
 
 // AgentInbox and TeamInbox name the inboxes an agent reads: their own and each team's.
-func AgentInbox(agentID string) string { return inboxKey(invitation.Invitation{TargetAgentID: agentID}) }
+func AgentInbox(agentID string) string {
+	return inboxKey(invitation.Invitation{TargetAgentID: agentID})
+}
 
 // TeamInbox is a team's inbox (see AgentInbox).
 func TeamInbox(teamID string) string { return inboxKey(invitation.Invitation{TargetTeamID: teamID}) }
