@@ -4,7 +4,7 @@
 #   make test    install what is needed and run every test against the local AWS APIs
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
-#   make bench   run the benchmarks
+#   make bench   measure every function against baselines (size, cold start, RSS, round trips)
 #
 # `sam build` calls build-<LogicalId> for each function (BuildMethod: makefile); the pattern
 # rule below derives the folder from the logical id, so adding a function is a folder under
@@ -16,7 +16,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test dev lint bench clean deps check-tools fuzz-seeds
+.PHONY: all build test dev lint bench bench-go clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -52,11 +52,20 @@ build-%Function:
 
 # The emulators start once for the whole run; every test package reuses them (each test gets
 # its own table), and the runner stops them when the tests end, pass or fail.
+# The Go benchmarks run once each (-benchtime=1x) so that they keep working; their timings
+# mean nothing under -race.
 test: deps lint
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
-	  $(GO) test -race -count=1 -timeout 15m ./...
+	  $(GO) test -race -count=1 -timeout 15m -bench . -benchtime=1x ./...
 
+# Sizes, cold starts, peak RSS, round trips and latency of every function and action, against
+# baselines built in the same run: one table, also written to .build/bench.md.
 bench: deps
+	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
+	  $(GO) run ./local/cmd/bench -out $(BUILD_DIR)/bench.md
+
+# The Go benchmarks of the hot paths, for real (make test only runs them once).
+bench-go: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -run '^$$' -bench . -benchmem ./...
 
