@@ -15,14 +15,16 @@ func render(rows []string, bins map[string]*binary, starts map[string]start, act
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# make bench — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs (%s), %s. Sizes: stripped `bootstrap` built with the Makefile's flags. "+
-		"Cold start: median of %d starts under the Runtime Interface Emulator (%s), init = the emulator's INIT REPORT, "+
-		"first = its first invoke, wait = the caller's POST to answer; the function gets its `events/` sample. "+
+		"Cold start: median of %d starts under the Runtime Interface Emulator (%s), round robin; init = the emulator's INIT REPORT "+
+		"(exec to the runtime's first request for work), first = its first invoke, wait = the caller's POST to answer; "+
+		"a function gets its `events/` sample, whose answer may be a 4xx (its round trips count, not its outcome). "+
 		"Peak RSS: VmHWM after %d warm invocations. Ratios: × hello world, × DynamoDB floor (hello world + one GetItem), "+
 		"× the floor that calls the same services.\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), host, runs, runtime.GOARCH, warm)
 
-	b.WriteString("| function | calls | arm64 MB | × hello | × DDB floor | × same floor | amd64 MB | × same floor | init+first ms | wait ms | × hello | × DDB floor | × same floor | peak RSS MiB | × DDB floor |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| function | calls | arm64 MB | × hello | × DDB floor | × same floor | amd64 MB | × same floor " +
+		"| init ms | × DDB floor | init+first ms | wait ms | × hello | × DDB floor | × same floor | peak RSS MiB | × DDB floor |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	hello, floor := bins[helloName], bins[floorName]
 	row := func(name string) {
 		bin, s := bins[name], starts[name]
@@ -38,10 +40,11 @@ func render(rows []string, bins map[string]*binary, starts map[string]start, act
 		if services == "" {
 			services = "—"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %s | %s | %.2f | %s | %.1f | %.1f | %s | %s | %s | %.1f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %s | %s | %.2f | %s | %.1f | %s | %.1f | %.1f | %s | %s | %s | %.1f | %s |\n",
 			name, services, mb(bin.size["arm64"]), ratio(float64(bin.size["arm64"]), float64(hello.size["arm64"])),
 			ratio(float64(bin.size["arm64"]), float64(floor.size["arm64"])), ratio(float64(bin.size["arm64"]), float64(same.size["arm64"])),
 			mb(bin.size["amd64"]), ratio(float64(bin.size["amd64"]), float64(same.size["amd64"])),
+			msOf(s.init), ratio(msOf(s.init), msOf(starts[floorName].init)),
 			coldMs(s), msOf(s.wall), ratio(coldMs(s), coldMs(starts[helloName])), ratio(coldMs(s), coldMs(starts[floorName])), ratio(coldMs(s), coldMs(sameStart)),
 			float64(s.peak)/(1<<20), ratio(float64(s.peak), float64(starts[floorName].peak)))
 	}
