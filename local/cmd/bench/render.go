@@ -14,13 +14,13 @@ func render(rows []string, bins map[string]*binary, starts map[string]start, act
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# make bench — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs (%s), %s. Sizes: stripped `bootstrap` built with the Makefile's flags. "+
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs (%s), %s, load average %s at the end (the timings are only as quiet as the machine). Sizes: stripped `bootstrap` built with the Makefile's flags. "+
 		"Cold start: median of %d starts under the Runtime Interface Emulator (%s), round robin; init = the emulator's INIT REPORT "+
 		"(exec to the runtime's first request for work), first = its first invoke, wait = the caller's POST to answer; "+
 		"a function gets its `events/` sample, whose answer may be a 4xx (its round trips count, not its outcome). "+
 		"Peak RSS: VmHWM after %d warm invocations. Ratios: × hello world, × DynamoDB floor (hello world + one GetItem), "+
 		"× the floor that calls the same services.\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), host, runs, runtime.GOARCH, warm)
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), host, loadAverage(), runs, runtime.GOARCH, warm)
 
 	b.WriteString("| function | calls | arm64 MB | × hello | × DDB floor | × same floor | amd64 MB | × same floor " +
 		"| init ms | × DDB floor | init+first ms | wait ms | × hello | × DDB floor | × same floor | peak RSS MiB | × DDB floor |\n")
@@ -86,4 +86,13 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages, as /proc/loadavg has them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
