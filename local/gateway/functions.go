@@ -124,15 +124,9 @@ func (f *function) invoke(ctx context.Context, event, out any) (err error) {
 		AwsRequestID:       newRequestID(),
 		InvokedFunctionArn: f.arn,
 	})
-	defer func() {
-		if p := recover(); p != nil {
-			f.log.Error("function panicked", "function", f.logicalID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s: panic: %v", f.logicalID, p)
-		}
-	}()
-	result, err := f.handler.Invoke(ctx, payload)
+	result, err := f.runWithin(ctx, payload)
 	if err != nil {
-		return &invokeError{function: f.logicalID, err: err}
+		return err
 	}
 	if out == nil {
 		return nil
@@ -145,6 +139,42 @@ func (f *function) invoke(ctx context.Context, event, out any) (err error) {
 		return fmt.Errorf("%s: decode result: %w", f.logicalID, err)
 	}
 	return nil
+}
+
+// errTimedOut is Lambda's "Task timed out": the function did not answer within its timeout.
+var errTimedOut = errors.New("task timed out")
+
+// runWithin runs the handler and gives up at the function's deadline, as Lambda does: the
+// caller gets the timeout then, not whenever the handler finishes. In AWS the sandbox is
+// frozen there and the handler's remaining work never happens; in this process it runs on, so
+// the log says so, and local runs show what AWS would answer rather than a late success.
+func (f *function) runWithin(ctx context.Context, payload []byte) ([]byte, error) {
+	type outcome struct {
+		result []byte
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f.log.Error("function panicked", "function", f.logicalID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				done <- outcome{err: fmt.Errorf("%s: panic: %v", f.logicalID, p)}
+			}
+		}()
+		result, err := f.handler.Invoke(ctx, payload)
+		if err != nil {
+			err = &invokeError{function: f.logicalID, err: err}
+		}
+		done <- outcome{result, err}
+	}()
+	select {
+	case o := <-done:
+		return o.result, o.err
+	case <-ctx.Done():
+		f.log.Error("function timed out; in AWS Lambda would stop it here, locally it runs on unobserved",
+			"function", f.logicalID, "timeout", f.timeout.String())
+		return nil, &invokeError{function: f.logicalID, err: errTimedOut}
+	}
 }
 
 // invokeError is an error the handler returned to the runtime.

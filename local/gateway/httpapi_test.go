@@ -146,6 +146,26 @@ func TestBodyOverAPIGatewayLimit_413(t *testing.T) {
 	}
 }
 
+// TestOversizedIDs_400NotAStoreError: ids past DynamoDB's 2,048-byte key limit, in a path
+// or an anonymous body, are bad input (400 invalid_id), never a 500 from the store.
+func TestOversizedIDs_400NotAStoreError(t *testing.T) {
+	s := start(t)
+	huge := strings.Repeat("a", 3000)
+	agent := s.agentToken("ada")
+	for name, r := range map[string]response{
+		"path id":           s.do(http.MethodGet, "/conversations/conv_"+huge, agent, nil),
+		"anonymous teamId":  s.do(http.MethodPost, "/conversations", "", map[string]any{"teamId": huge}),
+		"invited agent id":  s.do(http.MethodPost, "/conversations/conv_x/invitations/agent", agent, map[string]any{"agentId": huge}),
+		"invitation id":     s.do(http.MethodPost, "/invitations/inv_"+huge+"/accept", agent, nil),
+		"teamId of 129 B":   s.do(http.MethodPost, "/conversations", "", map[string]any{"teamId": strings.Repeat("t", 129)}),
+		"teamId with slash": s.do(http.MethodPost, "/conversations", "", map[string]any{"teamId": "support/../billing"}),
+	} {
+		if r.status != http.StatusBadRequest || errorCode(t, r) != "invalid_id" {
+			t.Errorf("%s: %d %s, want 400 invalid_id", name, r.status, r.body)
+		}
+	}
+}
+
 // TestHTTPEvent_HasAPIGatewayShape records the event a handler receives and checks it against
 // what API Gateway sends with payload format 2.0.
 func TestHTTPEvent_HasAPIGatewayShape(t *testing.T) {

@@ -331,3 +331,49 @@ func nextAny(t *testing.T, c *websocket.Conn) pushMessage {
 	}
 	return m
 }
+
+// TestWebSocket_VisitorSocketClosedWithinASecondOfLeaveOrEnd: the server closes a visitor's
+// socket when they leave or their conversation ends (@connections DELETE through the real
+// push code), while the agent's socket stays open for their other conversations.
+func TestWebSocket_VisitorSocketClosedWithinASecondOfLeaveOrEnd(t *testing.T) {
+	s := start(t)
+	ada := s.agentToken("ada")
+	conv := s.startConversation(ada)
+	leaver := s.joinByPIN(ada, conv.ConversationID)
+	stayer := s.joinByPIN(ada, conv.ConversationID)
+	agentWS, _ := s.dial("?ticket=" + s.ticket(ada))
+	leaverWS, _ := s.dial("?ticket=" + s.ticket(leaver))
+	stayerWS, _ := s.dial("?ticket=" + s.ticket(stayer))
+
+	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/leave", leaver, nil); r.status != http.StatusNoContent {
+		t.Fatalf("leave: %d %s", r.status, r.body)
+	}
+	closedWithin(t, leaverWS, time.Second, "the visitor who left")
+	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/end", ada, nil); r.status != http.StatusNoContent {
+		t.Fatalf("end: %d %s", r.status, r.body)
+	}
+	next(t, stayerWS, "conversation.ended")
+	closedWithin(t, stayerWS, time.Second, "the visitor of the ended conversation")
+	if err := agentWS.Write(context.Background(), websocket.MessageText, []byte(`{"action":"ping"}`)); err != nil {
+		t.Fatalf("the agent's socket: %v", err)
+	}
+	for m := nextAny(t, agentWS); m.Type != "pong"; m = nextAny(t, agentWS) {
+	}
+}
+
+// closedWithin reads until the server closes the socket, failing if that takes longer than d.
+func closedWithin(t *testing.T, ws *websocket.Conn, d time.Duration, who string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		_, _, err := ws.Read(ctx)
+		if err == nil {
+			continue // pushes sent before the close
+		}
+		if websocket.CloseStatus(err) == -1 {
+			t.Fatalf("%s: socket not closed by the server within %v: %v", who, d, err)
+		}
+		return
+	}
+}

@@ -41,11 +41,30 @@ func Int(name string, def int) int {
 	return n
 }
 
-// Minutes reads a whole number of minutes as a duration.
-func Minutes(name string, def int) time.Duration { return time.Duration(Int(name, def)) * time.Minute }
+// Range is the inclusive range a whole-number setting must lie in: the same bounds as the
+// MinValue and MaxValue of the template parameter that sets it, so a value that reached the
+// function by another way (an edited console variable, `sam local`) is refused just the same.
+type Range struct{ Min, Max int }
 
-// Hours reads a whole number of hours as a duration.
-func Hours(name string, def int) time.Duration { return time.Duration(Int(name, def)) * time.Hour }
+// IntIn is Int for a bounded setting: a value outside r stops the function at init with a
+// message naming the variable and its bounds.
+func IntIn(name string, def int, r Range) int {
+	n := Int(name, def)
+	if n < r.Min || n > r.Max {
+		panic(fmt.Sprintf("config: %s=%d must be between %d and %d", name, n, r.Min, r.Max))
+	}
+	return n
+}
+
+// Minutes reads a bounded whole number of minutes as a duration.
+func Minutes(name string, def int, r Range) time.Duration {
+	return time.Duration(IntIn(name, def, r)) * time.Minute
+}
+
+// Hours reads a bounded whole number of hours as a duration.
+func Hours(name string, def int, r Range) time.Duration {
+	return time.Duration(IntIn(name, def, r)) * time.Hour
+}
 
 // List reads a comma-separated list, dropping blanks.
 func List(name string) []string {

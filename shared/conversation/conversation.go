@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/ids"
 )
 
 // Status of a conversation.
@@ -103,6 +104,9 @@ func (r *StartRequest) Normalize() error {
 		if err := CheckPageURL(r.PageURL); err != nil {
 			return err
 		}
+	}
+	if r.TeamID != "" {
+		return ids.Check("teamId", r.TeamID)
 	}
 	return nil
 }

@@ -40,6 +40,11 @@ func Authorize(ctx context.Context, st Store, p auth.Principal, conversationID s
 	if err != nil {
 		return Access{}, apperror.Internal(err)
 	}
+	if !p.IsAgent() && !conv.Open() {
+		// A visitor's session ends with the conversation, even before the end's cleanup
+		// has deleted it.
+		return Access{}, errSessionEnded
+	}
 	part, err := st.Participant(ctx, conversationID, participantID)
 	if store.IsNotFound(err) {
 		return Access{}, ErrNotParticipant
@@ -49,6 +54,8 @@ func Authorize(ctx context.Context, st Store, p auth.Principal, conversationID s
 	}
 	return Access{Conversation: conv, Participant: part}, nil
 }
+
+var errSessionEnded = apperror.Unauthenticated("session_revoked", "the visitor session has ended")
 
 // AuthorizeAgent is Authorize for actions only an agent participant may take.
 func AuthorizeAgent(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
@@ -69,7 +76,7 @@ func participantIDOf(ctx context.Context, st Store, p auth.Principal, conversati
 	// it since (or a cached authorization may be replayed): look again.
 	if _, err := st.Session(ctx, p.SessionHash); err != nil {
 		if store.IsNotFound(err) {
-			return "", apperror.Unauthenticated("session_revoked", "the visitor session has ended")
+			return "", errSessionEnded
 		}
 		return "", apperror.Internal(err)
 	}

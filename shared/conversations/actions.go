@@ -2,14 +2,12 @@ package conversations
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -19,14 +17,15 @@ const (
 	MaxPageSize     = 200
 )
 
-var cursorPattern = regexp.MustCompile(`^[0-9]{14}-[0-9a-f]{12}$`)
+// maxCursorDigits bounds ?after=: a seq fits in 15 digits for any conversation's lifetime.
+const maxCursorDigits = 15
 
 // HistoryPage is one page of history.
 type HistoryPage struct {
 	Events []conversation.Event `json:"events"`
-	// Next is the cursor for the following page (?after=Next); empty on the last page. A
-	// client that reconnects passes the id of the last event it saw.
-	Next string `json:"next,omitempty"`
+	// Next is the cursor for the following page (?after=Next); absent on the last page. A
+	// client that reconnects passes the seq of the last event it saw.
+	Next int64 `json:"next,omitempty"`
 }
 
 // History returns events after the cursor that the caller may see: visitors never see
@@ -36,14 +35,15 @@ func (s *Service) History(ctx context.Context, p auth.Principal, conversationID,
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	if after != "" && !cursorPattern.MatchString(after) {
-		return HistoryPage{}, apperror.Invalid("invalid_cursor", "after must be an event id from this conversation's history")
+	cursor, err := parseCursor(after)
+	if err != nil {
+		return HistoryPage{}, err
 	}
 	limit, err := pageSize(limitParam)
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	page, err := s.Store.Events(ctx, conversationID, after, limit, acc.Participant.Kind)
+	page, err := s.Store.Events(ctx, conversationID, cursor, limit, acc.Participant.Kind)
 	if err != nil {
 		return HistoryPage{}, apperror.Internal(err)
 	}
@@ -51,6 +51,18 @@ func (s *Service) History(ctx context.Context, p auth.Principal, conversationID,
 		page.Events = []conversation.Event{}
 	}
 	return HistoryPage{Events: page.Events, Next: page.Next}, nil
+}
+
+// parseCursor reads ?after=<seq>: absent or 0 is the beginning of the history.
+func parseCursor(raw string) (int64, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 || len(raw) > maxCursorDigits {
+		return 0, apperror.Invalid("invalid_cursor", "after must be the seq of an event of this conversation's history")
+	}
+	return n, nil
 }
 
 func pageSize(raw string) (int, error) {
@@ -87,11 +99,11 @@ func (s *Service) PostMessage(ctx context.Context, p auth.Principal, conversatio
 	}
 	now := s.now()
 	e := conversation.Event{
-		ID: ids.Sortable(now), ConversationID: conversationID, Type: conversation.EventMessageCreated,
+		ConversationID: conversationID, Type: conversation.EventMessageCreated,
 		At: now, Audience: conversation.AudienceEveryone, ActorID: acc.Participant.ID,
 		Data: map[string]any{"text": text, "kind": string(acc.Participant.Kind), "displayName": acc.Participant.DisplayName},
 	}
-	err = s.Store.PostMessage(ctx, e, acc.Participant.ID)
+	e, err = s.Store.PostMessage(ctx, e, acc.Participant.ID)
 	switch {
 	case store.FailedOn(err, "open"):
 		return conversation.Event{}, apperror.Conflict("conversation_ended", "the conversation has ended")
@@ -101,7 +113,7 @@ func (s *Service) PostMessage(ctx context.Context, p auth.Principal, conversatio
 		return conversation.Event{}, apperror.Internal(err)
 	}
 	s.publish(ctx, e)
-	return e, nil
+	return e.For(acc.Participant.Kind), nil
 }
 
 // Leave removes the caller from the conversation. A visitor's session ends with it; an agent
@@ -116,12 +128,12 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 	part := acc.Participant
 	wasAssignee := part.IsAgent() && acc.Conversation.Assignee == part.AgentID
 	events := []conversation.Event{{
-		ID: ids.Sortable(now), ConversationID: conversationID, Type: conversation.EventParticipantLeft,
+		ConversationID: conversationID, Type: conversation.EventParticipantLeft,
 		At: now, Audience: conversation.AudienceEveryone, ActorID: part.ID, Data: participantData(part),
 	}}
 	if wasAssignee {
 		events = append(events, conversation.Event{
-			ID: ids.Sortable(now), ConversationID: conversationID, Type: conversation.EventConversationUnassigned,
+			ConversationID: conversationID, Type: conversation.EventConversationUnassigned,
 			At: now, Audience: conversation.AudienceEveryone, ActorID: part.ID,
 			Data: map[string]any{"previousAssigneeId": part.AgentID},
 		})
@@ -131,51 +143,58 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 		return s.Offers.LeaveAsAssignee(ctx, part, events)
 	}
 	err = s.Store.Leave(ctx, part, wasAssignee, events)
-	if store.FailedOn(err, "participant") {
+	switch {
+	case store.FailedOn(err, "participant"):
 		return ErrNotParticipant
-	}
-	if err != nil {
+	case store.FailedOn(err, "open"):
+		return errEnded
+	case err != nil:
 		return apperror.Internal(err)
 	}
 	s.publish(ctx, events...)
+	s.disconnectVisitors(ctx, part)
 	return nil
 }
 
-// End closes the conversation for everyone: visitors' sessions end, pending invitations are
-// revoked (their PINs and links stop working), everyone is told.
+var errEnded = apperror.Conflict("conversation_ended", "the conversation has ended")
+
+// End closes the conversation for everyone: first the status flips, with conversation.ended
+// as the last event (listing the invitations it revokes), so from then on nothing can join,
+// redeem, accept or post; then the pending invitations are revoked (their PINs and links stop
+// working) and visitors' sessions deleted, in idempotent steps; then everyone is told and the
+// visitors' sockets are closed. Ending an ended conversation finishes a cleanup a crash may
+// have interrupted, and answers 409.
 func (s *Service) End(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := AuthorizeAgent(ctx, s.Store, p, conversationID)
 	if err != nil {
 		return err
 	}
-	if err := acc.Conversation.RequireOpen(); err != nil {
-		return err
-	}
-	parts, err := s.Store.Participants(ctx, conversationID)
-	if err != nil {
-		return apperror.Internal(err)
-	}
-	var visitors []conversation.Participant
-	for _, part := range parts {
-		if !part.IsAgent() {
-			visitors = append(visitors, part)
-		}
-	}
 	now := s.now()
+	if !acc.Conversation.Open() {
+		if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
+			return apperror.Internal(err)
+		}
+		return errEnded
+	}
 	conv := acc.Conversation
 	conv.EndedAt = now
-	events := []conversation.Event{{
-		ID: ids.Sortable(now), ConversationID: conversationID, Type: conversation.EventConversationEnded,
+	ended := conversation.Event{
+		ConversationID: conversationID, Type: conversation.EventConversationEnded,
 		At: now, Audience: conversation.AudienceEveryone, ActorID: acc.Participant.ID,
-	}}
-	events, err = s.endRevokingInvitations(ctx, conv, visitors, events, acc.Participant.ID)
+	}
+	err = s.Store.EndConversation(ctx, conv, &ended)
 	if store.FailedOn(err, "open") {
-		return apperror.Conflict("conversation_ended", "the conversation has ended")
+		return errEnded
 	}
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	// Push before the sessions' connections are dropped, so visitors learn it ended.
-	s.publish(ctx, events...)
+	visitors, err := s.Store.FinishEnd(ctx, conversationID, now)
+	if err != nil {
+		return apperror.Internal(err)
+	}
+	// Push before the visitors' sockets are closed, so they learn it ended.
+	s.publish(ctx, ended)
+	s.disconnectVisitors(ctx, visitors...)
 	return nil
 }

@@ -9,12 +9,16 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
 )
 
 // Publisher delivers events to the people who may see them (WebSocket push). Publishing is
 // best effort: history is the truth, so a failed push never fails an action.
 type Publisher interface {
 	Publish(ctx context.Context, events ...conversation.Event)
+	// Disconnect closes the WebSocket connections of people who lost access (a visitor who
+	// left, or whose conversation ended): the server ends them, not the client.
+	Disconnect(ctx context.Context, principalKeys ...string)
 }
 
 // NopPublisher drops events; for functions and tests that push nothing.
@@ -22,6 +26,9 @@ type NopPublisher struct{}
 
 // Publish does nothing.
 func (NopPublisher) Publish(context.Context, ...conversation.Event) {}
+
+// Disconnect does nothing.
+func (NopPublisher) Disconnect(context.Context, ...string) {}
 
 // Service runs the conversation actions.
 type Service struct {
@@ -53,6 +60,20 @@ func (s *Service) now() time.Time {
 func (s *Service) publish(ctx context.Context, events ...conversation.Event) {
 	if s.Publisher != nil && len(events) > 0 {
 		s.Publisher.Publish(context.WithoutCancel(ctx), events...)
+	}
+}
+
+// disconnectVisitors closes the sockets of visitors who lost access to the conversation. An
+// agent's socket serves all their conversations and stays.
+func (s *Service) disconnectVisitors(ctx context.Context, visitors ...conversation.Participant) {
+	var keys []string
+	for _, v := range visitors {
+		if !v.IsAgent() {
+			keys = append(keys, store.VisitorPrincipal(v.ID))
+		}
+	}
+	if s.Publisher != nil && len(keys) > 0 {
+		s.Publisher.Disconnect(context.WithoutCancel(ctx), keys...)
 	}
 }
 

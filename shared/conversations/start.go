@@ -63,7 +63,7 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 	}
 	events := openingEvents(conv, part)
 	events = append(events, conversation.Event{
-		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventConversationAssigned,
+		ConversationID: conv.ID, Type: conversation.EventConversationAssigned,
 		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: part.ID,
 		Data: map[string]any{"agentId": p.AgentID, "displayName": name},
 	})
@@ -100,8 +100,11 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	if err := s.Store.CreateConversation(ctx, n); err != nil {
 		return Started{}, apperror.Internal(err)
 	}
+	// Pushed as written: with the seqs the store gave them.
+	events = n.Events[:len(events)]
 	s.publish(ctx, events...)
 	if offer != nil {
+		offer.Events = n.Events[len(events):]
 		s.Offers.Announce(ctx, *offer)
 	}
 	return Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires}, nil
@@ -109,12 +112,12 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 
 func openingEvents(conv conversation.Conversation, first conversation.Participant) []conversation.Event {
 	started := conversation.Event{
-		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventConversationStarted,
+		ConversationID: conv.ID, Type: conversation.EventConversationStarted,
 		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: first.ID,
 		Data: map[string]any{"topic": conv.Topic},
 	}
 	joined := conversation.Event{
-		ID: ids.Sortable(conv.CreatedAt), ConversationID: conv.ID, Type: conversation.EventParticipantJoined,
+		ConversationID: conv.ID, Type: conversation.EventParticipantJoined,
 		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: first.ID,
 		Data: participantData(first),
 	}

@@ -2,9 +2,9 @@ package conversations
 
 import (
 	"context"
+	"time"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -15,11 +15,11 @@ type Store interface {
 	Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error)
 	Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error)
 	Session(ctx context.Context, hash string) (store.Session, error)
-	Events(ctx context.Context, conversationID, after string, limit int, viewer conversation.ParticipantKind) (store.EventPage, error)
-	PostMessage(ctx context.Context, e conversation.Event, participantID string) error
+	Events(ctx context.Context, conversationID string, after int64, limit int, viewer conversation.ParticipantKind) (store.EventPage, error)
+	PostMessage(ctx context.Context, e conversation.Event, participantID string) (conversation.Event, error)
 	Leave(ctx context.Context, p conversation.Participant, wasAssignee bool, events []conversation.Event) error
-	EndConversation(ctx context.Context, conv conversation.Conversation, visitors []conversation.Participant, events []conversation.Event, revoke ...invitation.Invitation) error
-	// Invitations, which ending a conversation revokes.
-	ConversationInvitations(ctx context.Context, conversationID string) ([]invitation.Invitation, error)
-	Invitation(ctx context.Context, id string) (invitation.Invitation, error)
+	EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error
+	FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error)
+	// Head is the conversation's seq, status and pending invitations, read consistently.
+	Head(ctx context.Context, conversationID string) (store.Head, error)
 }

@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/ids"
 )
 
 // Status is an agent's own availability setting.
@@ -131,8 +131,6 @@ type Seed struct {
 	Teams  []Team  `json:"teams"`
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
-
 // ParseSeed reads and checks a seed file: ids well-formed and unique, every team member a
 // listed agent, statuses known.
 func ParseSeed(r io.Reader) (Seed, error) {
@@ -144,7 +142,7 @@ func ParseSeed(r io.Reader) (Seed, error) {
 	}
 	agents := map[string]bool{}
 	for i, a := range s.Agents {
-		if !idPattern.MatchString(a.ID) || a.Name == "" || agents[a.ID] {
+		if !ValidID(a.ID) || a.Name == "" || agents[a.ID] {
 			return Seed{}, fmt.Errorf("seed: agent %d: id must be unique and well-formed, name required", i)
 		}
 		switch a.Status {
@@ -158,7 +156,7 @@ func ParseSeed(r io.Reader) (Seed, error) {
 	}
 	teams := map[string]bool{}
 	for _, t := range s.Teams {
-		if !idPattern.MatchString(t.ID) || t.Name == "" || teams[t.ID] {
+		if !ValidID(t.ID) || t.Name == "" || teams[t.ID] {
 			return Seed{}, fmt.Errorf("seed: team %q: id must be unique and well-formed, name required", t.ID)
 		}
 		teams[t.ID] = true
@@ -173,4 +171,4 @@ func ParseSeed(r io.Reader) (Seed, error) {
 }
 
 // ValidID reports whether id has the shape of an agent or team id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+func ValidID(id string) bool { return ids.Valid(id) }

@@ -122,6 +122,17 @@ func agentRoute(ok int) map[caller]int {
 	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
 }
 
+// anyoneRoute: anonymous callers are welcome; credentials that are sent are checked all the
+// same (bad ones 401), and valid ones of any kind are served.
+func anyoneRoute(ok int) map[caller]int {
+	return withBadCredentials(map[caller]int{anonymous: ok, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
+}
+
+// signedInRoute: any valid credential, agent or visitor.
+func signedInRoute(ok int) map[caller]int {
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
+}
+
 func onConversation(fn, method, path string, body any) func(f fixture) apitest.Request {
 	return func(f fixture) apitest.Request {
 		return apitest.Request{Function: fn, Method: method, Route: path, Params: map[string]string{"id": f.conversationID}, Body: body}
@@ -170,5 +181,25 @@ func TestAuthorization_EveryRouteRefusesTheWrongCaller(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAuthorization_TheMatrixCoversEveryRouteOfTheTemplate: a route added to template.yaml
+// without a row (and so without a wrong-caller test) fails here.
+func TestAuthorization_TheMatrixCoversEveryRouteOfTheTemplate(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	f := newFixture(t, api)
+	covered := map[string]bool{}
+	for _, rows := range [][]route{matrix, handoverMatrix} {
+		for _, r := range rows {
+			req := r.req(f)
+			covered[req.Method+" "+req.Route] = true
+		}
+	}
+	for _, rt := range loadTemplate(t).HTTPRoutes() {
+		if !covered[rt.Method+" "+rt.Path] {
+			t.Errorf("%s %s (%s) has no row in the authorization matrix", rt.Method, rt.Path, rt.FunctionLogicalID)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestStartConversation_IdempotencyKeyReturnsFirstResponse(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t)
 	req := apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
-		Body: map[string]any{"topic": "retry me"}, Headers: map[string]string{"Idempotency-Key": "start-1"}}
+		Body: map[string]any{"topic": "retry me"}, Headers: map[string]string{"Idempotency-Key": "start-1-key-made-unguessable"}}
 	first := api.Do(req)
 	second := api.Do(req)
 	if first.Status != 201 || second.Status != 201 || string(first.Body) != string(second.Body) {
@@ -143,7 +144,7 @@ func TestStartConversation_IdempotencyKeyReturnsFirstResponse(t *testing.T) {
 	if other := api.Do(req); other.Status != 422 || other.ErrorCode() != "idempotency_key_reused" {
 		t.Fatalf("same key, other body: %d %s", other.Status, other.Body)
 	}
-	req.Headers = map[string]string{"Idempotency-Key": "start-2"}
+	req.Headers = map[string]string{"Idempotency-Key": "start-2-key-made-unguessable"}
 	if third := api.Do(req); third.Status != 201 || string(third.Body) == string(first.Body) {
 		t.Fatalf("a new key must start a new conversation: %s", third.Body)
 	}
@@ -182,9 +183,12 @@ func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 	}
 	// An agents-only note, as invitations and forwards write them.
 	now := time.Now()
-	if err := api.Store.AppendEvents(t.Context(), conversation.Event{ID: ids.Sortable(now), ConversationID: s.ConversationID,
+	note := conversation.Event{ConversationID: s.ConversationID,
 		Type: conversation.EventConversationForwarded, At: now, Audience: conversation.AudienceAgents,
-		Data: map[string]any{"message": "VIP, handle with care"}}); err != nil {
+		Data: map[string]any{"message": "VIP, handle with care"}}
+	agent := conversation.Participant{ConversationID: s.ConversationID, ID: conversation.AgentParticipantID("anna"),
+		Kind: conversation.KindAgent, AgentID: "anna", JoinedAt: now}
+	if err := api.Store.AddParticipant(t.Context(), agent, nil, []conversation.Event{note}); err != nil {
 		t.Fatal(err)
 	}
 	if resp := postMessage(api, s.ConversationID, visitor, "last"); resp.Status != 201 {
@@ -208,11 +212,11 @@ func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 		Params: map[string]string{"id": s.ConversationID}, Query: map[string]string{"limit": "4"}, Authorization: visitor})
 	var first conversations.HistoryPage
 	resp.Decode(t, &first)
-	if len(first.Events) != 4 || first.Next == "" {
-		t.Fatalf("first page: %d events, next %q", len(first.Events), first.Next)
+	if len(first.Events) != 4 || first.Next == 0 {
+		t.Fatalf("first page: %d events, next %d", len(first.Events), first.Next)
 	}
-	rest := history(t, api, s.ConversationID, visitor, first.Next)
-	if len(rest.Events) != 2 || rest.Next != "" || rest.Events[1].Data["text"] != "last" {
+	rest := history(t, api, s.ConversationID, visitor, strconv.FormatInt(first.Next, 10))
+	if len(rest.Events) != 2 || rest.Next != 0 || rest.Events[1].Data["text"] != "last" {
 		t.Fatalf("second page: %+v", rest)
 	}
 	if bad := api.Do(apitest.Request{Function: "ListEventsFunction", Method: "GET", Route: "/conversations/{id}/events",
@@ -251,7 +255,7 @@ func TestLeave_AssigneeLeavesConversationUnassignedVisibly(t *testing.T) {
 	if err != nil || conv.Assignee != "" {
 		t.Fatalf("after the assignee left: %+v %v", conv, err)
 	}
-	page, err := api.Store.Events(t.Context(), s.ConversationID, "", 50, conversation.KindVisitor)
+	page, err := api.Store.Events(t.Context(), s.ConversationID, 0, 50, conversation.KindVisitor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,13 +322,13 @@ func TestStartConversation_AnonymousStartsAreLimitedPerClientIP(t *testing.T) {
 			t.Fatalf("start %d: %d %s", i, resp.Status, resp.Body)
 		}
 	}
-	over := start("198.51.100.7", "", "over-the-limit")
+	over := start("198.51.100.7", "", "over-the-limit-key-unguessable")
 	if over.Status != 429 || over.ErrorCode() != "rate_limited" || over.Headers["Retry-After"] == "" {
 		t.Fatalf("fourth start from one IP: %d %v %s, want 429 with Retry-After", over.Status, over.Headers, over.Body)
 	}
 	// A 429 is not remembered under its Idempotency-Key: the retry is limited afresh, not
 	// replayed (after the window it would succeed).
-	if again := start("198.51.100.7", "", "over-the-limit"); again.Status != 429 || again.Headers["Idempotency-Replayed"] != "" {
+	if again := start("198.51.100.7", "", "over-the-limit-key-unguessable"); again.Status != 429 || again.Headers["Idempotency-Replayed"] != "" {
 		t.Fatalf("retry of a limited start: %d %v", again.Status, again.Headers)
 	}
 	if other := start("198.51.100.8", "", ""); other.Status != 201 {
@@ -339,7 +343,7 @@ func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *test
 	t.Parallel()
 	api := apitest.New(t)
 	resp := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
-		Headers: map[string]string{"Idempotency-Key": "sealed-1"}})
+		Headers: map[string]string{"Idempotency-Key": "sealed-1-key-made-unguessable"}})
 	var s started
 	resp.Decode(t, &s)
 	items := scanTable(t, api)

@@ -27,9 +27,30 @@ var handoverMatrix = []route{
 		map[string]any{"teamId": "billing"}), agentParticipantRoute(201)},
 	{"forward", onConversation("ForwardConversationFunction", "POST", "/conversations/{id}/forward",
 		map[string]any{"to": map[string]any{"kind": "agent", "id": "mia"}, "message": "yours"}), agentParticipantRoute(201)},
+	{"accept", onOfferToLinus("AcceptInvitationFunction", "/invitations/{invitationId}/accept"), invitedRoute(200)},
+	{"decline", onOfferToLinus("DeclineInvitationFunction", "/invitations/{invitationId}/decline"), invitedRoute(204)},
 	{"inbox", func(fixture) apitest.Request {
 		return apitest.Request{Function: "GetInboxFunction", Method: "GET", Route: "/inbox"}
 	}, agentRoute(200)},
+}
+
+// onOfferToLinus answers a fresh invitation of the fixture's conversation addressed to linus,
+// who is agentOut of the matrix: the one caller who may answer it.
+func onOfferToLinus(fn, path string) func(f fixture) apitest.Request {
+	return func(f fixture) apitest.Request {
+		resp := f.api.Do(apitest.Request{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent",
+			Params: map[string]string{"id": f.conversationID}, Authorization: f.authz[agentIn], Body: map[string]any{"agentId": "linus"}})
+		var inv struct {
+			ID string `json:"invitationId"`
+		}
+		resp.Decode(f.api.T, &inv)
+		return apitest.Request{Function: fn, Method: "POST", Route: path, Params: map[string]string{"invitationId": inv.ID}}
+	}
+}
+
+// invitedRoute: only the invited agent (linus, agentOut) answers.
+func invitedRoute(ok int) map[caller]int {
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: 403, agentOut: ok, agentWhoLeft: 403})
 }
 
 // TestHandoverAuthorization_OnlyAgentParticipantsInviteAndForward runs the hand-over routes

@@ -35,6 +35,17 @@ func init() {
 		route{"list invitations", onConversation("ListInvitationsFunction", "GET", "/conversations/{id}/invitations", nil), agentParticipantRoute(200)},
 		route{"revoke invitation", onInvitation("RevokeInvitationFunction", "DELETE", "/conversations/{id}/invitations/{invitationId}"), agentParticipantRoute(200)},
 		route{"resend invitation", onInvitation("ResendInvitationFunction", "POST", "/conversations/{id}/invitations/{invitationId}/resend"), agentParticipantRoute(200)},
+		route{"redeem PIN", func(f fixture) apitest.Request {
+			pin := createPIN(f.api.T, f.api, f.conversationID, f.authz[agentIn])
+			return apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin", Body: map[string]any{"pin": pin.PIN}}
+		}, anyoneRoute(201)},
+		route{"redeem join link", func(f fixture) apitest.Request {
+			return apitest.Request{Function: "RedeemJoinTokenFunction", Method: "POST", Route: "/join/token",
+				Body: map[string]any{"token": joinToken(f.api.T, f.api, f.conversationID, f.authz[agentIn])}}
+		}, anyoneRoute(201)},
+		route{"connect ticket", func(fixture) apitest.Request {
+			return apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket"}
+		}, signedInRoute(201)},
 	)
 }
 
@@ -290,4 +301,25 @@ func loadTemplate(t *testing.T) *samtemplate.Template {
 		t.Fatal(err)
 	}
 	return tpl
+}
+
+// joinToken invites a fresh address to the conversation by email and returns the join token
+// its link carries.
+func joinToken(t testing.TB, api *apitest.API, conversationID, authz string) string {
+	t.Helper()
+	to := "token-" + randomSuffix() + "@example.com"
+	resp := api.Do(apitest.Request{Function: "CreateEmailInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/email",
+		Params: map[string]string{"id": conversationID}, Authorization: authz, Body: map[string]any{"email": to}})
+	if resp.Status != 201 {
+		t.Fatalf("email invitation: %d %s", resp.Status, resp.Body)
+	}
+	for _, m := range testenv.MailTo(t, to) {
+		for _, f := range strings.Fields(m.Text) {
+			if _, token, ok := strings.Cut(f, "#join="); ok {
+				return token
+			}
+		}
+	}
+	t.Fatalf("no join link in the mail to %s", to)
+	return ""
 }

@@ -122,7 +122,7 @@ func TestWebSocket_VisitorConnectsWithATicketAndReceivesPushes(t *testing.T) {
 		t.Fatalf("post message: %d %s", msg.Status, msg.Body)
 	}
 	got := api.Push.Messages(t, conn)
-	if len(got) != 1 || got[0].Type != conversation.EventMessageCreated || got[0].ConversationID != s.ConversationID || got[0].Data["text"] != "Where is my order?" || got[0].EventID == "" {
+	if len(got) != 1 || got[0].Type != conversation.EventMessageCreated || got[0].ConversationID != s.ConversationID || got[0].Data["text"] != "Where is my order?" || got[0].Seq == 0 {
 		t.Fatalf("pushed %+v, want the message.created event", got)
 	}
 
@@ -200,4 +200,59 @@ func TestWsDefault_PingGetsPongAnythingElseAnError(t *testing.T) {
 			t.Errorf("reply %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
+}
+
+// A connect ticket stands for access at the moment it is redeemed, not when it was issued: a
+// visitor who left, or whose conversation ended, cannot open a socket with a ticket asked for
+// before.
+func TestConnectTicket_IssuedBeforeLeaveOrEndStopsWorking(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	leaver := startAsVisitor(t, api, nil)
+	_, tk := connectTicket(t, api, apitest.Bearer(leaver.SessionToken))
+	leave := api.Do(apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
+		Params: map[string]string{"id": leaver.ConversationID}, Authorization: apitest.Bearer(leaver.SessionToken)})
+	if leave.Status != 204 {
+		t.Fatalf("leave: %d %s", leave.Status, leave.Body)
+	}
+	if got := effect(authorize(t, api, tk.Ticket)); got == "Allow" {
+		t.Error("a ticket issued before the visitor left opened a socket")
+	}
+
+	agent := apitest.Bearer(api.AgentToken("anna"))
+	s := startAsAgent(t, api, "anna")
+	visitor := redeemFreshPIN(t, api, s.ConversationID, agent)
+	_, visitorTicket := connectTicket(t, api, apitest.Bearer(visitor))
+	_, agentTicket := connectTicket(t, api, agent)
+	end := api.Do(apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
+		Params: map[string]string{"id": s.ConversationID}, Authorization: agent})
+	if end.Status != 204 {
+		t.Fatalf("end: %d %s", end.Status, end.Body)
+	}
+	if got := effect(authorize(t, api, visitorTicket.Ticket)); got == "Allow" {
+		t.Error("a ticket issued before the end opened a visitor socket")
+	}
+	if got := effect(authorize(t, api, agentTicket.Ticket)); got != "Allow" {
+		t.Errorf("the agent's ticket: %s, want Allow (an agent keeps their socket)", got)
+	}
+}
+
+// redeemFreshPIN invites a customer by PIN and redeems it; it returns their session token.
+func redeemFreshPIN(t *testing.T, api *apitest.API, conversationID, agent string) string {
+	t.Helper()
+	resp := api.Do(apitest.Request{Function: "CreatePinInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/pin",
+		Params: map[string]string{"id": conversationID}, Body: map[string]any{}, Authorization: agent})
+	var pin struct {
+		PIN string `json:"pin"`
+	}
+	resp.Decode(t, &pin)
+	resp = api.Do(apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin", Body: map[string]any{"pin": pin.PIN}})
+	var j struct {
+		SessionToken string `json:"sessionToken"`
+	}
+	resp.Decode(t, &j)
+	if j.SessionToken == "" {
+		t.Fatalf("redeem: %d %s", resp.Status, resp.Body)
+	}
+	return j.SessionToken
 }

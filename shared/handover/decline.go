@@ -58,8 +58,19 @@ func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	s.push(ctx, []string{o.CreatedBy}, d.Events...)
+	// Who made the offer hears of the decline as a participant, if they still are one: a
+	// forwarder whose forward another target accepted has lost access. A forward coming back
+	// is addressed to the forwarder as its new target.
+	s.push(ctx, returnTarget(d.Return), d.Events...)
 	return nil
+}
+
+// returnTarget is whom a forward coming back is addressed to, if it comes back.
+func returnTarget(ret *invitation.Offer) []string {
+	if ret == nil {
+		return nil
+	}
+	return []string{ret.TargetAgentID}
 }
 
 // returnEvents tell the agents that the conversation is back with the forwarder, and the

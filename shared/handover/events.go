@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/ids"
 )
 
 // The conversation events a hand-over writes besides the invitation's own, shaped like the
@@ -12,14 +11,14 @@ import (
 
 func leftEvent(p conversation.Participant, actorID string, at time.Time) conversation.Event {
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: p.ConversationID, Type: conversation.EventParticipantLeft,
+		ConversationID: p.ConversationID, Type: conversation.EventParticipantLeft,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: actorID, Data: agentData(p),
 	}
 }
 
 func unassignedEvent(conversationID string, previous, actorID string, at time.Time) conversation.Event {
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: conversationID, Type: conversation.EventConversationUnassigned,
+		ConversationID: conversationID, Type: conversation.EventConversationUnassigned,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: actorID,
 		Data: map[string]any{"previousAssigneeId": previous},
 	}
@@ -31,7 +30,7 @@ func assignedEvent(p conversation.Participant, previous string, at time.Time) co
 		data["previousAssigneeId"] = previous
 	}
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: p.ConversationID, Type: conversation.EventConversationAssigned,
+		ConversationID: p.ConversationID, Type: conversation.EventConversationAssigned,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: p.ID, Data: data,
 	}
 }

@@ -27,13 +27,11 @@ const (
 	sweepMargin = 2 * time.Second
 )
 
-// reasonConversationEnded is why an invitation of an ended conversation is revoked.
-const reasonConversationEnded = "conversation_ended"
-
 // Sweep expires every pending invitation whose time has run out, of every kind, found by
 // the due index (never a scan): each is marked expired by a conditional write, with its
-// event, and pushed to whoever waits on it — the inviter, the forwarder, the targets. An
-// expired forward comes back to the forwarder like a declined one. Reads never wait for
+// event, and pushed to the participants (the inviter, if still one) and the targets. An
+// expired forward comes back to the forwarder like a declined one. An invitation of an ended
+// conversation makes the sweep finish that end's cleanup. Reads never wait for
 // this: expiry is enforced at read time everywhere; the sweep makes it visible (pushes,
 // returns) within a minute. It runs from a schedule and until shortly before ctx's deadline.
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
@@ -150,33 +148,24 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 	if err != nil {
 		return failed, err
 	}
-	s.push(ctx, s.waitingOn(ctx, o), e.Events...)
+	s.push(ctx, append(s.addressees(ctx, o), returnTarget(e.Return)...), e.Events...)
 	return expired, nil
 }
 
-// revokeEnded revokes an invitation still pending in an ended conversation.
+// revokeEnded finishes the end of the invitation's conversation, which a crash may have
+// interrupted: it revokes every invitation the end left pending, this one included.
 func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
-	events := []conversation.Event{invitation.RevokedEvent(o.Invitation, "", reasonConversationEnded, now)}
-	err := s.Store.RevokeInEndedConversation(ctx, o.Invitation, now, events)
-	if lostRace(err) {
-		return skipped, nil
-	}
-	if err != nil {
+	if _, err := s.Store.FinishEnd(ctx, o.ConversationID, now); err != nil {
 		return failed, apperror.Internal(err)
 	}
-	s.push(ctx, s.waitingOn(ctx, o), events...)
 	return revoked, nil
 }
 
-// waitingOn are the agents to tell about the end of an invitation besides the participants:
-// whoever made it, and whoever it was addressed to.
-func (s *Service) waitingOn(ctx context.Context, o invitation.Offer) []string {
-	var agents []string
-	if o.CreatedBy != "" {
-		agents = append(agents, o.CreatedBy)
+// addressees are the agents an offer's end is pushed to besides the participants: whoever it
+// was addressed to (its inbox changes). Whoever made it hears of it only as a participant.
+func (s *Service) addressees(ctx context.Context, o invitation.Offer) []string {
+	if o.Kind.ForCustomer() {
+		return nil
 	}
-	if !o.Kind.ForCustomer() {
-		agents = append(agents, s.recipients(ctx, o)...)
-	}
-	return agents
+	return s.recipients(ctx, o)
 }

@@ -64,11 +64,15 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 	switch {
 	case store.FailedOn(err, "forwarder"):
 		return invitation.Offer{}, conversations.ErrNotParticipant
+	case store.IsTooManyPending(err):
+		return invitation.Offer{}, invitation.ErrTooManyPending
 	case lostRace(err):
 		return invitation.Offer{}, errRetry
 	case err != nil:
 		return invitation.Offer{}, apperror.Internal(err)
 	}
+	// Pushed as written: with the seqs the store gave them.
+	replaced, events = fw.Events[:len(replaced)], fw.Events[len(replaced):]
 	s.push(ctx, replacedTo, replaced...)
 	s.push(ctx, target.Members, events...)
 	return fw.Forward, nil

@@ -95,7 +95,6 @@ type Store interface {
 	Accept(ctx context.Context, a store.Acceptance) error
 	Decline(ctx context.Context, d store.Declining) error
 	Expire(ctx context.Context, e store.Expiry) error
-	RevokeInEndedConversation(ctx context.Context, inv invitation.Invitation, at time.Time, events []conversation.Event) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 

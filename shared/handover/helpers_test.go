@@ -2,6 +2,7 @@ package handover_test
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type clock struct {
 	mu     sync.Mutex
 	offset time.Duration
+	// skews, when set, are the clocks of several Lambdas: each reading comes from one of
+	// them at random, as each request lands on whichever instance is free.
+	skews []time.Duration
 }
 
 func newClock() *clock { return &clock{} }
@@ -34,7 +38,18 @@ func newClock() *clock { return &clock{} }
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.offset)
+	now := time.Now().UTC().Add(c.offset)
+	if len(c.skews) > 0 {
+		now = now.Add(c.skews[rand.IntN(len(c.skews))])
+	}
+	return now
+}
+
+// skew makes the clock read like the given Lambdas' clocks, each off by its own amount.
+func (c *clock) skew(skews ...time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skews = skews
 }
 
 func (c *clock) Advance(d time.Duration) {
@@ -52,7 +67,7 @@ type world struct {
 	st    *store.Store // on the test clock
 }
 
-func newWorld(t *testing.T, mode handover.Mode) *world {
+func newWorld(t *testing.T, mode handover.Mode, more ...func(*setup.Overrides)) *world {
 	t.Helper()
 	c := newClock()
 	cfg := handover.DefaultConfig()
@@ -62,6 +77,9 @@ func newWorld(t *testing.T, mode handover.Mode) *world {
 		o.Store = o.Store.WithClock(c.Now)
 		st = o.Store
 		o.Handover = &cfg
+		for _, f := range more {
+			f(o)
+		}
 	})
 	api.Deps.Now = c.Now
 	w := &world{t: t, api: api, clock: c, st: st}

@@ -41,6 +41,8 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 		return invitation.Offer{}, conversations.ErrNotParticipant
 	case store.FailedOn(err, "already_participant"):
 		return invitation.Offer{}, invitation.ErrAlreadyIn
+	case store.IsTooManyPending(err):
+		return invitation.Offer{}, invitation.ErrTooManyPending
 	case err != nil:
 		return invitation.Offer{}, apperror.Internal(err)
 	}
@@ -68,15 +70,24 @@ func (s *Service) checkInvitable(ctx context.Context, conversationID string, to 
 			return apperror.Internal(err)
 		}
 	}
-	all, err := s.Store.ConversationInvitations(ctx, conversationID)
+	// The pending invitations come from the conversation's head, read consistently, never
+	// from the index (which lags).
+	head, err := s.Store.Head(ctx, conversationID)
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	for _, inv := range all {
-		invited := inv.Kind == invitation.KindAgent || inv.Kind == invitation.KindTeam
-		if invited && inv.Pending(now) && (invitation.Offer{Invitation: inv}).Target() == to {
+	if len(head.Pending) >= invitation.MaxPendingPerConversation {
+		return invitation.ErrTooManyPending
+	}
+	for _, id := range head.Pending {
+		o, err := s.Store.Offer(ctx, id)
+		if err != nil {
+			return apperror.Internal(err)
+		}
+		invited := o.Kind == invitation.KindAgent || o.Kind == invitation.KindTeam
+		if invited && o.Pending(now) && o.Target() == to {
 			return apperror.Conflict("already_invited", "an invitation to them is pending already")
 		}
 	}
-	return invitation.CheckRoomForAnother(all, now)
+	return nil
 }

@@ -219,7 +219,7 @@ func TestInvite_RefusesWithClearErrors(t *testing.T) {
 		{"visitor", w.do("InviteAgentFunction", "POST", "/conversations/{id}/invitations/agent", onConv(convID),
 			map[string]any{"agentId": "grace"}, visitor), 403, "agent_only"},
 		{"message too long", w.inviteAgent(convID, "ada", "mia", strings.Repeat("x", invitation.MaxMessageLen+1)), 400, "message_too_long"},
-		{"bad id", w.inviteAgent(convID, "ada", "../x", ""), 400, "invalid_agent_id"},
+		{"bad id", w.inviteAgent(convID, "ada", "../x", ""), 400, "invalid_id"},
 	}
 	for _, c := range cases {
 		if c.resp.Status != c.status || c.resp.ErrorCode() != c.code {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
@@ -72,8 +72,8 @@ func checkTarget(to invitation.Target, message string) (invitation.Target, error
 	if to.ID == "" {
 		return invitation.Target{}, apperror.Invalid(string(to.Kind)+"_id_required", "the "+string(to.Kind)+" id is required")
 	}
-	if !directory.ValidID(to.ID) {
-		return invitation.Target{}, apperror.Invalid("invalid_"+string(to.Kind)+"_id", "the "+string(to.Kind)+" id is not well-formed")
+	if err := ids.Check(string(to.Kind)+" id", to.ID); err != nil {
+		return invitation.Target{}, err
 	}
 	if err := conversation.CheckText("message", message, invitation.MaxMessageLen); err != nil {
 		return invitation.Target{}, err

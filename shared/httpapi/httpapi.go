@@ -19,6 +19,8 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/metrics"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 beyond). Every request of this API
@@ -72,6 +74,7 @@ type settings struct {
 	idempotency idempotency.Store
 	anonymous   bool
 	now         func() time.Time
+	metrics     metrics.Publisher
 }
 
 // AllowAnonymous lets callers without credentials reach the action (starting a conversation,
@@ -85,7 +88,7 @@ func Idempotent(s idempotency.Store) Option { return func(o *settings) { o.idemp
 // Handle wraps an action for lambda.Start. It never returns an error to the Lambda runtime:
 // every failure becomes a JSON response, so API Gateway never answers a bare 500.
 func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
-	s := settings{now: time.Now}
+	s := settings{now: time.Now, metrics: metrics.FromEnv()}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -97,7 +100,7 @@ func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
 			resp, err = s.run(ctx, name, req, act)
 		}
 		out := s.finish(resp, err)
-		logOutcome(ctx, log, name, req, out, err, s.now().Sub(start))
+		logOutcome(ctx, log, s.metrics, name, req, out, err, s.now().Sub(start))
 		return out, nil
 	}
 }
@@ -135,6 +138,13 @@ func NewRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {
 	}
 	if req.Query == nil {
 		req.Query = map[string]string{}
+	}
+	// Ids in the path are checked before anything else reads them: a malformed or oversized
+	// one is bad input, never a store error.
+	for name, value := range req.PathParams {
+		if err := ids.Check(name, value); err != nil {
+			return req, err
+		}
 	}
 	req.ConversationID = req.PathParams["id"]
 	if a := ev.RequestContext.Authorizer; a != nil && a.Lambda != nil {

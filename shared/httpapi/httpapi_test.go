@@ -221,3 +221,22 @@ func TestHandle_RoutesRequireCredentialsBeforeReadingTheBody(t *testing.T) {
 		t.Fatalf("refused token → %d %s, want 401 token_expired", resp.StatusCode, body.Error.Code)
 	}
 }
+
+// TestHandle_RefusesMalformedPathIDsBeforeTheActionRuns: an id longer than 128 bytes (or
+// DynamoDB's 2,048-byte key limit) or of the wrong shape is 400 invalid_id, and nothing reads it.
+func TestHandle_RefusesMalformedPathIDsBeforeTheActionRuns(t *testing.T) {
+	h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) {
+		t.Error("the action ran with a malformed id")
+		return OK(nil), nil
+	}, AllowAnonymous())
+	for _, id := range []string{strings.Repeat("c", 129), strings.Repeat("c", 3000), "../inbox", "conv x"} {
+		resp, body := call(t, h, events.APIGatewayV2HTTPRequest{PathParameters: map[string]string{"id": id}})
+		if resp.StatusCode != 400 || body.Error.Code != "invalid_id" {
+			t.Errorf("id %.20q… → %d %q, want 400 invalid_id", id, resp.StatusCode, body.Error.Code)
+		}
+	}
+	ok := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return OK(map[string]string{}), nil }, AllowAnonymous())
+	if resp, _ := call(t, ok, events.APIGatewayV2HTTPRequest{PathParameters: map[string]string{"id": "conv_" + strings.Repeat("x", 123)}}); resp.StatusCode != 200 {
+		t.Errorf("a 128-byte id → %d, want 200", resp.StatusCode)
+	}
+}

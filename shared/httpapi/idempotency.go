@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 )
 
@@ -32,16 +34,40 @@ func idempotencyKey(raw string) (string, error) {
 	return raw, nil
 }
 
-// idempotencyScope keeps keys of different callers and actions apart: one caller's key can
-// never replay another caller's response.
+// idempotencyScope keeps keys of different callers and actions apart (SPEC §5, idempotency
+// scoped to who asked): a signed-in caller's key is theirs alone; an anonymous caller has no
+// identity but the key itself — never the client IP, which neighbours behind one NAT share
+// and which changes when a phone changes networks — so anonymous keys must be unguessable.
 func idempotencyScope(action string, r *Request) string {
 	p := r.Principal
 	who := string(p.Kind) + ":" + p.AgentID + p.ParticipantID
-	if p.Kind == "" || (p.AgentID == "" && p.ParticipantID == "") {
-		who = "anonymous:" + r.SourceIP
+	if anonymous(p) {
+		who = "anonymous"
 	}
 	sum := sha256.Sum256([]byte(who + "\x00" + action + "\x00" + r.IdempotencyKey))
 	return hex.EncodeToString(sum[:])
+}
+
+func anonymous(p auth.Principal) bool {
+	return p.Kind == "" || (p.AgentID == "" && p.ParticipantID == "")
+}
+
+// minAnonymousKeyLen: 22 URL-safe characters carry 132 bits, as much as a random UUID's 122.
+const minAnonymousKeyLen = 22
+
+var (
+	uuidShape     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	urlSafeRandom = regexp.MustCompile(`^[A-Za-z0-9_-]{22,255}$`)
+)
+
+// checkAnonymousKey refuses an anonymous key that someone else could guess: the key alone
+// gives back what its request answered (a visitor's session token).
+func checkAnonymousKey(key string) error {
+	if uuidShape.MatchString(key) || urlSafeRandom.MatchString(key) {
+		return nil
+	}
+	return apperror.Invalid("invalid_idempotency_key",
+		"without credentials, Idempotency-Key must be a random UUID or at least 22 random URL-safe characters")
 }
 
 // requestHash fingerprints what the request asks for, so a key reused for a different
@@ -56,6 +82,11 @@ func requestHash(r *Request) string {
 }
 
 func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *Request, act Action, now func() time.Time) (Response, error) {
+	if anonymous(r.Principal) {
+		if err := checkAnonymousKey(r.IdempotencyKey); err != nil {
+			return Response{}, err
+		}
+	}
 	scope := idempotencyScope(action, r)
 	hash := requestHash(r)
 	existing, claimed, err := st.Begin(ctx, scope, hash, idempotency.TTL, idempotency.InProgressTimeout)
@@ -99,8 +130,8 @@ func replay(rec idempotency.Record, hash string) (Response, error) {
 	return Response{Status: rec.Response.Status, Body: body, Headers: headers}, nil
 }
 
-// toStored keeps the answer a retry must see again. Client errors are remembered too: the
-// same request would fail the same way.
+// toStored keeps the answer a retry must see again. Final client errors are remembered too:
+// the same request would fail the same way.
 func toStored(resp Response, actErr error) idempotency.Response {
 	out := encode(resp)
 	if actErr != nil {
@@ -119,8 +150,10 @@ func toStored(resp Response, actErr error) idempotency.Response {
 	return idempotency.Response{Status: out.StatusCode, Body: body, Headers: headers}
 }
 
-// notRemembered: answers a retry must not replay. Our failures may pass on retry, and a 429
-// ends with its window — replaying it would refuse the caller after the limit has reset.
+// notRemembered: answers that are not final, which a retry must not replay (SPEC §5). Our
+// failures may pass on retry; a 429 ends with its window; a 409 reports a state that raced
+// with the request (another accept first, a forward pending) and changed nothing, so the
+// retry is decided afresh on the state it finds.
 func notRemembered(k apperror.Kind) bool {
-	return k.Retryable() || k == apperror.KindRateLimited
+	return k.Retryable() || k == apperror.KindRateLimited || k == apperror.KindConflict
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/metrics"
 )
 
 // logOutcome writes the one line per request: who (kind only), what, on which conversation,
-// how it ended. Bodies, headers and tokens are never logged.
-func logOutcome(ctx context.Context, log *slog.Logger, action string, r *Request, out events.APIGatewayV2HTTPResponse, err error, took time.Duration) {
+// how it ended. Bodies, headers and tokens are never logged. The same line carries the
+// request's metrics (EMF): a request, a fault (5xx) or a refusal (4xx, by its code: PIN
+// failures, rate limits, …) and its latency.
+func logOutcome(ctx context.Context, log *slog.Logger, pub metrics.Publisher, action string, r *Request, out events.APIGatewayV2HTTPResponse, err error, took time.Duration) {
 	attrs := []slog.Attr{
 		slog.String("action", action),
 		slog.Int("status", out.StatusCode),
@@ -37,5 +40,18 @@ func logOutcome(ctx context.Context, log *slog.Logger, action string, r *Request
 		}
 	}
 	attrs = append(attrs, slog.String("outcome", outcome))
+	attrs = append(attrs, pub.Attrs(time.Now(), map[string]string{"Outcome": outcome},
+		metrics.Metric{Name: "Requests", Unit: metrics.Count, Value: 1},
+		metrics.Metric{Name: "Faults", Unit: metrics.Count, Value: b2f(out.StatusCode >= 500)},
+		metrics.Metric{Name: "Refusals", Unit: metrics.Count, Value: b2f(out.StatusCode >= 400 && out.StatusCode < 500)},
+		metrics.Metric{Name: "Latency", Unit: metrics.Milliseconds, Value: float64(took.Microseconds()) / 1000},
+	)...)
 	log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,5 +1,6 @@
-// Package ids makes the random identifiers and secrets of the product: ids that sort by
-// creation time, opaque 256-bit tokens, and their SHA-256 digests. Everything comes from
+// Package ids makes the random identifiers and secrets of the product: short random ids,
+// opaque 256-bit tokens, and their SHA-256 digests. (History events are numbered by the
+// store, never by a clock: see store's history head.) Everything comes from
 // crypto/rand; math/rand is never used for anything a caller could guess.
 package ids
 
@@ -9,9 +10,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
-	"sync"
-	"time"
+	"regexp"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
 )
 
 // New returns a short random id with a readable prefix ("conv", "inv", …). 96 random bits:
@@ -21,32 +22,6 @@ func New(prefix string) string {
 	mustRead(b[:])
 	return prefix + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
-
-// Sortable returns an id that sorts by time (millisecond resolution) and then randomly, so
-// history pages by a plain string comparison of the sort key. Within one process, ids made in
-// the same millisecond increase (the random part is incremented, like ULID's monotonic mode),
-// so the events of one action keep the order in which they were made.
-func Sortable(at time.Time) string {
-	ms := at.UnixMilli()
-	sortableMu.Lock()
-	var r uint64
-	if ms == lastMilli {
-		r = (lastRandom + 1) & (1<<48 - 1)
-	} else {
-		var b [8]byte
-		mustRead(b[2:])
-		r = binary.BigEndian.Uint64(b[:]) >> 1 // leave room to increment without wrapping
-	}
-	lastMilli, lastRandom = ms, r
-	sortableMu.Unlock()
-	return fmt.Sprintf("%014d-%012x", ms, r)
-}
-
-var (
-	sortableMu sync.Mutex
-	lastMilli  int64
-	lastRandom uint64
-)
 
 // Token returns a 256-bit random secret, URL-safe, for session tokens, join tokens and
 // connect tickets. Only its Hash is ever stored.
@@ -74,4 +49,24 @@ func mustRead(b []byte) {
 	// crypto/rand.Read never returns an error on supported platforms (Go 1.24+); it crashes
 	// the program instead, which is the right answer when the OS has no randomness.
 	_, _ = rand.Read(b)
+}
+
+// MaxIDLen bounds every id a caller sends (SPEC §4): far below DynamoDB's 2,048-byte key
+// limit, so a hostile id is refused as bad input instead of failing in the store.
+const MaxIDLen = 128
+
+// idShape is what every id of the product looks like: the ids made here (a prefix, "_" and
+// base64url), and agent and team ids (a JWT subject such as a UUID or an e-mail-like name).
+var idShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
+
+// Valid reports whether s has the shape and length of an id. Every id in a path or a body is
+// checked with it before any rate limit or store access.
+func Valid(s string) bool { return len(s) <= MaxIDLen && idShape.MatchString(s) }
+
+// Check refuses a malformed id with 400 invalid_id, naming the field.
+func Check(field, s string) error {
+	if !Valid(s) {
+		return apperror.Invalid("invalid_id", field+" is not a well-formed id (letters, digits and ._@:- , at most 128 bytes)")
+	}
+	return nil
 }

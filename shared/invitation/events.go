@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/ids"
 )
 
 // EventResent is history's record of a new PIN or a new email for an invitation.
@@ -44,14 +43,10 @@ func FailedEvent(inv Invitation, actorID, reason string, at time.Time) conversat
 // and for the agents which invitation brought the customer in.
 func RedeemedEvents(inv Invitation, p conversation.Participant, at time.Time) []conversation.Event {
 	joined := conversation.Event{
-		ID: ids.Sortable(at), ConversationID: inv.ConversationID, Type: conversation.EventParticipantJoined,
+		ConversationID: inv.ConversationID, Type: conversation.EventParticipantJoined,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: p.ID, Data: participantData(p),
 	}
 	redeemed := agentsEvent(inv, conversation.EventInvitationRedeemed, p.ID, at, map[string]any{"participantId": p.ID})
-	// Same millisecond: keep "joined" first, as it happened.
-	if redeemed.ID < joined.ID {
-		joined.ID, redeemed.ID = redeemed.ID, joined.ID
-	}
 	return []conversation.Event{joined, redeemed}
 }
 
@@ -61,7 +56,7 @@ func agentsEvent(inv Invitation, typ, actorID string, at time.Time, extra map[st
 		data[k] = v
 	}
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: inv.ConversationID, Type: typ, At: at,
+		ConversationID: inv.ConversationID, Type: typ, At: at,
 		Audience: conversation.AudienceAgents, ActorID: actorID, Data: data,
 	}
 }

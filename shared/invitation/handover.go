@@ -242,7 +242,7 @@ func OfferedEvent(o Offer, actorID string, at time.Time) conversation.Event {
 // the conversation is being transferred, and to whom by name — never the message.
 func ForwardNotice(conversationID, actorID, toName string, toKind TargetKind, at time.Time) conversation.Event {
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: conversationID, Type: conversation.EventConversationForwarded,
+		ConversationID: conversationID, Type: conversation.EventConversationForwarded,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: actorID,
 		Data: map[string]any{"to": toName, "toKind": string(toKind)},
 	}
@@ -301,7 +301,7 @@ func JoinedEvent(p conversation.Participant, at time.Time) conversation.Event {
 		data["agentId"] = p.AgentID
 	}
 	return conversation.Event{
-		ID: ids.Sortable(at), ConversationID: p.ConversationID, Type: conversation.EventParticipantJoined,
+		ConversationID: p.ConversationID, Type: conversation.EventParticipantJoined,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: p.ID, Data: data,
 	}
 }

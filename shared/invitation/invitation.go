@@ -168,26 +168,12 @@ func (i Invitation) Renewed(secretHash string, now, expiresAt time.Time) Invitat
 	return i
 }
 
-// CountPending counts the invitations that are pending now.
-func CountPending(all []Invitation, now time.Time) int {
-	n := 0
-	for _, i := range all {
-		if i.Pending(now) {
-			n++
-		}
-	}
-	return n
-}
-
-// CheckRoomForAnother refuses a new invitation when the conversation already has
-// MaxPendingPerConversation pending ones.
-func CheckRoomForAnother(all []Invitation, now time.Time) error {
-	if CountPending(all, now) >= MaxPendingPerConversation {
-		return apperror.Conflict("too_many_pending_invitations",
-			"the conversation has too many pending invitations; revoke some first")
-	}
-	return nil
-}
+// ErrTooManyPending refuses an invitation over MaxPendingPerConversation. The count is kept
+// by the store, in the same transactions that create and settle invitations, so parallel
+// creates cannot pass it. An invitation whose time ran out counts until the sweeper expires it
+// (within about a minute).
+var ErrTooManyPending = apperror.Conflict("too_many_pending_invitations",
+	"the conversation has too many pending invitations; revoke some first")
 
 // ValidUntil is the expiry of a new secret, cut to whole seconds: the store compares expiry in
 // epoch seconds, so what the caller is told is exactly what is enforced.

@@ -41,7 +41,7 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		return EmailSent{}, err
 	}
 	now := s.now()
-	if err := s.checkRoom(ctx, conversationID, now); err != nil {
+	if err := s.checkRoom(ctx, conversationID); err != nil {
 		return EmailSent{}, err
 	}
 	if err := s.checkRate(ctx, s.Config.Limits.EmailsPerAgent, p.AgentID); err != nil {

@@ -192,6 +192,8 @@ func (r *recorder) Publish(_ context.Context, events ...conversation.Event) {
 	r.events = append(r.events, events...)
 }
 
+func (r *recorder) Disconnect(context.Context, ...string) {}
+
 func (r *recorder) all() []conversation.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()

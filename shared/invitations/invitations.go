@@ -188,13 +188,18 @@ func (s *Service) load(ctx context.Context, conversationID, invitationID string)
 	return inv, nil
 }
 
-// checkRoom refuses another invitation when the conversation has too many pending ones.
-func (s *Service) checkRoom(ctx context.Context, conversationID string, now time.Time) error {
-	all, err := s.Store.ConversationInvitations(ctx, conversationID)
+// checkRoom refuses another invitation early, before an email is counted against the
+// sender's rate, when the conversation's count is at the cap. The write itself is what holds
+// the cap under races (see store.CreateInvitation); this is only the cheap early answer.
+func (s *Service) checkRoom(ctx context.Context, conversationID string) error {
+	head, err := s.Store.Head(ctx, conversationID)
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	return invitation.CheckRoomForAnother(all, now)
+	if len(head.Pending) >= invitation.MaxPendingPerConversation {
+		return invitation.ErrTooManyPending
+	}
+	return nil
 }
 
 // writeError maps a failed invitation write to what the caller is told.
@@ -206,6 +211,8 @@ func writeError(err error) error {
 		return apperror.Conflict("conversation_ended", "the conversation has ended")
 	case store.FailedOn(err, "invitation"):
 		return errChanged
+	case store.IsTooManyPending(err):
+		return invitation.ErrTooManyPending
 	}
 	return apperror.Internal(err)
 }

@@ -31,7 +31,7 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 		return PINIssued{}, err
 	}
 	now := s.now()
-	if err := s.checkRoom(ctx, conversationID, now); err != nil {
+	if err := s.checkRoom(ctx, conversationID); err != nil {
 		return PINIssued{}, err
 	}
 	inv := invitation.Invitation{

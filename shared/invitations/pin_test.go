@@ -267,8 +267,13 @@ func TestEndConversation_PINsAndLinksStopWorking(t *testing.T) {
 			t.Errorf("stored after end: %+v", stored)
 		}
 	}
-	if n := len(e.pushed.ofType(conversation.EventInvitationRevoked)); n != 2 {
-		t.Errorf("%d invitation.revoked events pushed, want 2", n)
+	// What the end revoked is listed in conversation.ended, the last event: nothing follows it.
+	ended := e.pushed.ofType(conversation.EventConversationEnded)
+	if len(ended) != 1 {
+		t.Fatalf("%d conversation.ended pushed, want 1", len(ended))
+	}
+	if revoked, _ := ended[0].Data["revokedInvitationIds"].([]string); len(revoked) != 2 {
+		t.Errorf("conversation.ended lists %v as revoked, want the 2 invitations", ended[0].Data["revokedInvitationIds"])
 	}
 }
 

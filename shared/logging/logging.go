@@ -1,7 +1,6 @@
 // Package logging sets up the JSON logs every function writes (log/slog to stdout, which
 // Lambda ships to CloudWatch). Secrets never reach it: callers log ids and outcomes, not
-// tokens, PINs, addresses or message text; Redacted exists for the rare field that must be
-// mentioned without its value.
+// tokens, PINs, addresses or message text.
 package logging
 
 import (
@@ -29,6 +28,3 @@ func New(w io.Writer, level string) *slog.Logger {
 
 // Default is the logger of a function: stdout, level from LOG_LEVEL.
 func Default() *slog.Logger { return New(os.Stdout, os.Getenv("LOG_LEVEL")) }
-
-// Redacted marks that a secret was present without logging it.
-const Redacted = "[redacted]"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -220,7 +221,7 @@ func (d *deployment) twice(want int, req apitest.Request) apitest.Response {
 	d.t.Helper()
 	if req.Headers["Idempotency-Key"] == "" {
 		d.keys++
-		req.Headers = map[string]string{"Idempotency-Key": fmt.Sprintf("retry-%d", d.keys)}
+		req.Headers = map[string]string{"Idempotency-Key": fmt.Sprintf("00000000-0000-4000-8000-%012d", d.keys)} // a UUID: anonymous keys must be unguessable
 	}
 	first := d.ok(want, req)
 	again := d.ok(want, req)
@@ -321,23 +322,23 @@ func (d *deployment) checkPushes() []string {
 func (d *deployment) history(conversationID, authorization string) []string {
 	d.t.Helper()
 	var types []string
-	after := ""
+	after := int64(0)
 	for range 50 {
 		req := as(op("GET", "/conversations/{id}/events", "id", conversationID), authorization, nil)
 		req.Query = map[string]string{"limit": "7"}
-		if after != "" {
-			req.Query["after"] = after
+		if after != 0 {
+			req.Query["after"] = strconv.FormatInt(after, 10)
 		}
 		page := decode[struct {
 			Events []struct {
 				Type string `json:"type"`
 			} `json:"events"`
-			Next string `json:"next"`
+			Next int64 `json:"next"`
 		}](d.t, d.ok(200, req))
 		for _, e := range page.Events {
 			types = append(types, e.Type)
 		}
-		if page.Next == "" {
+		if page.Next == 0 {
 			slices.Sort(types)
 			return slices.Compact(types)
 		}

@@ -99,8 +99,8 @@ func visitorConversation(t *testing.T, rec *recorder) {
 	d.connect("ws-mia", d.agent("mia")) // before the start: its offer is pushed to the team
 	start := op("POST", "/conversations")
 	body := map[string]any{"topic": "Order 42 has not arrived", "pageUrl": apitest.AppOrigin + "/orders/42", "displayName": "Ann", "teamId": "billing"}
-	first := d.twice(201, as(start, "", body, "Idempotency-Key", "start-1"))
-	d.refused(422, "idempotency_key_reused", as(start, "", map[string]any{"topic": "other"}, "Idempotency-Key", "start-1"))
+	first := d.twice(201, as(start, "", body, "Idempotency-Key", "3f2b8c1e-9d4a-4e6f-8b7c-0a1d2e3f4a5b"))
+	d.refused(422, "idempotency_key_reused", as(start, "", map[string]any{"topic": "other"}, "Idempotency-Key", "3f2b8c1e-9d4a-4e6f-8b7c-0a1d2e3f4a5b"))
 	ann := decode[started](t, first)
 	visitor := apitest.Bearer(ann.SessionToken)
 	d.connect("ws-ann", visitor)
@@ -311,7 +311,7 @@ func handoverScenario(t *testing.T, rec *recorder) {
 	d.refused(409, "already_invited", as(inviteAgent, ada, map[string]any{"agentId": "grace"}))
 	d.refused(422, "cannot_invite_self", as(inviteAgent, ada, map[string]any{"agentId": "ada"}))
 	d.refused(404, "agent_not_found", as(inviteAgent, ada, map[string]any{"agentId": "nobody"}))
-	d.refused(400, "invalid_agent_id", as(inviteAgent, ada, map[string]any{"agentId": "not an id!"}))
+	d.refused(400, "invalid_id", as(inviteAgent, ada, map[string]any{"agentId": "not an id!"}))
 	d.refused(400, "agent_id_required", as(inviteAgent, ada, map[string]any{}))
 	d.refused(403, "agent_only", as(inviteAgent, apitest.Bearer(cust.SessionToken), map[string]any{"agentId": "grace"}))
 

@@ -22,12 +22,14 @@ type Management interface {
 	DeleteConnection(ctx context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error)
 }
 
-// Message is what a client receives on its WebSocket (SPEC §6). EventID is the history
-// cursor: a client that missed pushes asks GET …/events?after=<the last EventID it saw>.
+// Message is what a client receives on its WebSocket (SPEC §6). Seq is the event's place in
+// the history and PrevSeq the previous event this recipient may see: a client whose last seen
+// seq is not PrevSeq missed something and asks GET …/events?after=<the last seq it saw>.
 type Message struct {
 	Type           string         `json:"type"`
 	ConversationID string         `json:"conversationId,omitempty"`
-	EventID        string         `json:"eventId,omitempty"`
+	Seq            int64          `json:"seq,omitempty"`
+	PrevSeq        int64          `json:"prevSeq,omitempty"`
 	At             time.Time      `json:"at,omitzero"`
 	ActorID        string         `json:"actorId,omitempty"`
 	Data           map[string]any `json:"data,omitzero"`
@@ -39,15 +41,16 @@ const (
 	TypeError = "error"
 )
 
-// EventMessage is the push of one history event. Data travels as the event has it, and is
-// never nil, so clients can always read message.data.
-func EventMessage(e conversation.Event) Message {
+// EventMessage is the push of one history event, as a recipient of the given kind sees it.
+// Data travels as the event has it, and is never nil, so clients can always read message.data.
+func EventMessage(e conversation.Event, kind conversation.ParticipantKind) Message {
+	e = e.For(kind)
 	data := e.Data
 	if data == nil {
 		data = map[string]any{}
 	}
 	return Message{
-		Type: e.Type, ConversationID: e.ConversationID, EventID: e.ID, At: e.At,
+		Type: e.Type, ConversationID: e.ConversationID, Seq: e.Seq, PrevSeq: e.PrevSeq, At: e.At,
 		ActorID: e.ActorID, Data: data,
 	}
 }

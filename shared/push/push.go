@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,7 +178,7 @@ func assign(events []conversation.Event, recipients []map[string]bool, conns []s
 	var out []*delivery
 	byConn := map[string]*delivery{}
 	for i, e := range events {
-		payload, err := json.Marshal(EventMessage(e))
+		payloads, err := encode(e)
 		if err != nil {
 			return nil, err
 		}
@@ -191,10 +192,31 @@ func assign(events []conversation.Event, recipients []map[string]bool, conns []s
 				byConn[c.ID] = d
 				out = append(out, d)
 			}
-			d.messages = append(d.messages, outgoing{event: e, payload: payload})
+			d.messages = append(d.messages, outgoing{event: e, payload: payloads[kindOf(c)]})
 		}
 	}
 	return out, nil
+}
+
+// encode encodes an event once per stream: agents and visitors have different prevSeqs.
+func encode(e conversation.Event) (map[conversation.ParticipantKind][]byte, error) {
+	out := map[conversation.ParticipantKind][]byte{}
+	for _, kind := range []conversation.ParticipantKind{conversation.KindAgent, conversation.KindVisitor} {
+		payload, err := json.Marshal(EventMessage(e, kind))
+		if err != nil {
+			return nil, err
+		}
+		out[kind] = payload
+	}
+	return out, nil
+}
+
+// kindOf is the stream a connection follows: an agent's, unless it is a visitor's.
+func kindOf(c store.Connection) conversation.ParticipantKind {
+	if strings.HasPrefix(c.PrincipalKey, store.VisitorPrincipal("")) {
+		return conversation.KindVisitor
+	}
+	return conversation.KindAgent
 }
 
 // send runs the deliveries with at most Concurrency at a time. Each connection gets its

@@ -84,7 +84,7 @@ func (w *world) connect(t testing.TB, connectionID, principalKey string) {
 func event(conversationID, typ string, audience conversation.Audience, data map[string]any) conversation.Event {
 	now := time.Now().UTC()
 	return conversation.Event{
-		ID: ids.Sortable(now), ConversationID: conversationID, Type: typ, At: now, Audience: audience,
+		ConversationID: conversationID, Type: typ, At: now, Audience: audience,
 		ActorID: "agent_ada", Data: data,
 	}
 }
@@ -135,6 +135,7 @@ func TestPublish_MessageFormat(t *testing.T) {
 	conv, _ := w.conversation(t, []string{"ada"}, 0)
 	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
 	e := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
+	e.Seq, e.PrevVisitorSeq = 7, 5
 	w.pub.Publish(t.Context(), e)
 
 	raw := w.srv.Raw("ada-1")
@@ -146,7 +147,7 @@ func TestPublish_MessageFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"type": e.Type, "conversationId": conv, "eventId": e.ID, "at": e.At.Format(time.RFC3339Nano),
+		"type": e.Type, "conversationId": conv, "seq": 7, "prevSeq": 6, "at": e.At.Format(time.RFC3339Nano),
 		"actorId": e.ActorID, "data": map[string]any{"text": "hello"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

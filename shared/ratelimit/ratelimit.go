@@ -65,13 +65,6 @@ func (l *Limiter) Take(ctx context.Context, r Rule, subject string) (Slot, error
 	return s, nil
 }
 
-// Hit is Take for callers that need no refund: it counts one event and says whether it was
-// within the limit, and if not, how long until the window ends.
-func (l *Limiter) Hit(ctx context.Context, scope string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error) {
-	s, err := l.Take(ctx, Rule{Name: scope, Limit: limit, Window: window}, "-")
-	return s.OK, s.RetryAfter, err
-}
-
 // Refund gives a taken slot back: the event it counted turned out not to count (a PIN that
 // was right). Refunding a refused slot does nothing.
 func (l *Limiter) Refund(ctx context.Context, s Slot) error {

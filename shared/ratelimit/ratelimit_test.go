@@ -96,21 +96,6 @@ func TestLimiter_RefundGivesTheSlotBack(t *testing.T) {
 	}
 }
 
-func TestLimiter_HitCountsOneScope(t *testing.T) {
-	t.Parallel()
-	l, _ := limiter(t)
-	for i := range 2 {
-		ok, retry, err := l.Hit(t.Context(), "starts", 2, time.Minute)
-		if err != nil || !ok || retry != 0 {
-			t.Fatalf("hit %d: %v %s %v", i+1, ok, retry, err)
-		}
-	}
-	ok, retry, err := l.Hit(t.Context(), "starts", 2, time.Minute)
-	if err != nil || ok || retry != 40*time.Second {
-		t.Fatalf("third hit: %v %s %v", ok, retry, err)
-	}
-}
-
 func TestClientKey_IPv6CountsPer64(t *testing.T) {
 	cases := map[string]string{
 		"198.51.100.7":         "198.51.100.7",

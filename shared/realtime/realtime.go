@@ -27,6 +27,7 @@ type Store interface {
 	PutTicket(ctx context.Context, t store.Ticket) error
 	RedeemTicket(ctx context.Context, hash string) (store.Ticket, error)
 	PutConnection(ctx context.Context, c store.Connection) error
+	DeleteConnection(ctx context.Context, c store.Connection) error
 	RemoveConnection(ctx context.Context, connectionID string) error
 }
 
@@ -99,7 +100,28 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (auth.Princip
 	if p.RequireAuthenticated() != nil {
 		return auth.Principal{}, ErrTicketInvalid
 	}
+	// A ticket stands for access when it is used, not when it was issued: a visitor who left,
+	// or whose conversation ended, since asking for it opens nothing.
+	if err := s.stillIn(ctx, p); err != nil {
+		return auth.Principal{}, err
+	}
 	return p, nil
+}
+
+// stillIn checks, on current data, that a visitor is still a participant of their open
+// conversation. Agents' connections serve all their conversations and need no check.
+func (s *Service) stillIn(ctx context.Context, p auth.Principal) error {
+	if !p.IsVisitor() {
+		return nil
+	}
+	_, err := conversations.Authorize(ctx, s.Conversations, p, p.ConversationID)
+	if apperror.Is(err, "internal") {
+		return err
+	}
+	if err != nil {
+		return ErrTicketInvalid
+	}
+	return nil
 }
 
 // wellFormed says whether s can be a ticket (ids.Token: 32 bytes, base64url, 43 characters),
@@ -129,13 +151,21 @@ func (s *Service) Connect(ctx context.Context, connectionID string, p auth.Princ
 		return apperror.Invalid("missing_connection_id", "the connection id is missing")
 	}
 	now := s.now()
-	err := s.Store.PutConnection(ctx, store.Connection{
+	c := store.Connection{
 		ID: connectionID, PrincipalKey: PrincipalKey(p), Kind: string(p.Kind), AgentID: p.AgentID,
 		ConversationID: p.ConversationID, ParticipantID: p.ParticipantID,
 		ConnectedAt: now, ExpiresAt: now.Add(store.ConnectionTTL),
-	})
-	if err != nil {
+	}
+	if err := s.Store.PutConnection(ctx, c); err != nil {
 		return apperror.Internal(err)
+	}
+	// A leave or end between the ticket's redemption and this write found no connection to
+	// close: look again now that it is recorded, and refuse it if access is gone.
+	if err := s.stillIn(ctx, p); err != nil {
+		if derr := s.Store.DeleteConnection(ctx, c); derr != nil {
+			return apperror.Internal(derr)
+		}
+		return err
 	}
 	return nil
 }

@@ -114,6 +114,8 @@ type callGraph struct {
 	edges   map[string]map[string]bool
 	reads   map[string]map[string]string // node → variable → position
 	methods map[string][]string          // method name → this module's concrete methods
+	strs    map[string]map[string]bool   // node → string constants it names (index names, …)
+	types   map[string]map[string]bool   // node → this module's named types it mentions
 }
 
 func initNode(pkgPath string) string { return "init " + pkgPath }
@@ -126,6 +128,8 @@ func newCallGraph(t *testing.T, root string, pkgs []goPackage) *callGraph {
 		edges:   map[string]map[string]bool{},
 		reads:   map[string]map[string]string{},
 		methods: map[string][]string{},
+		strs:    map[string]map[string]bool{},
+		types:   map[string]map[string]bool{},
 	}
 	exports := map[string]string{}
 	for _, p := range pkgs {
@@ -248,6 +252,12 @@ func (g *callGraph) scan(node string, n ast.Node, info *types.Info) {
 			if to, ok := refNode(info.Uses[x]); ok {
 				g.addEdge(node, to)
 			}
+			if c, ok := info.Uses[x].(*types.Const); ok && c.Val().Kind() == constant.String {
+				mark(g.strs, node, constant.StringVal(c.Val()))
+			}
+			if tn, ok := info.Uses[x].(*types.TypeName); ok && tn.Pkg() != nil && strings.HasPrefix(tn.Pkg().Path(), g.module) {
+				mark(g.types, node, tn.Pkg().Path()+"."+tn.Name())
+			}
 		case *ast.CallExpr:
 			if name, ok := g.envRead(x, info); ok {
 				g.addRead(node, name, x.Pos())
@@ -324,7 +334,23 @@ func (g *callGraph) addRead(node, name string, pos token.Pos) {
 // envReads returns the variables read by everything reachable from roots.
 func (g *callGraph) envReads(roots []string) map[string]string {
 	out := map[string]string{}
+	for node := range g.reachable(roots) {
+		for name, pos := range g.reads[node] {
+			out[name] = pos
+		}
+	}
+	return out
+}
+
+// reachable is every node reachable from roots, functions outside the module included (their
+// bodies are not followed). A call of an interface method reaches a module method of that
+// name only once its receiver type is live — mentioned by reachable code (a literal, a
+// conversion, a declaration) — as in rapid type analysis: a handler that never builds an
+// idempotency store does not reach its methods through the interface it would satisfy.
+func (g *callGraph) reachable(roots []string) map[string]bool {
 	seen := map[string]bool{}
+	live := map[string]bool{}    // types mentioned by reachable code
+	pending := map[string]bool{} // interface method names called by reachable code
 	queue := roots
 	for len(queue) > 0 {
 		node := queue[0]
@@ -333,16 +359,52 @@ func (g *callGraph) envReads(roots []string) map[string]string {
 			continue
 		}
 		seen[node] = true
-		for name, pos := range g.reads[node] {
-			out[name] = pos
+		for typ := range g.types[node] {
+			if !live[typ] {
+				live[typ] = true
+				for name := range pending {
+					queue = append(queue, g.methodsOf(typ, name)...)
+				}
+			}
 		}
 		for next := range g.edges[node] {
-			if name, ok := strings.CutPrefix(next, "interface method "); ok {
-				queue = append(queue, g.methods[name]...)
-			} else {
+			name, ok := strings.CutPrefix(next, "interface method ")
+			if !ok {
 				queue = append(queue, next)
+				continue
+			}
+			pending[name] = true
+			seen[next] = true // for callers that resolve interface calls into other modules
+			for _, m := range g.methods[name] {
+				if live[receiverType(m)] {
+					queue = append(queue, m)
+				}
 			}
 		}
 	}
+	return seen
+}
+
+// methodsOf lists typ's methods named name.
+func (g *callGraph) methodsOf(typ, name string) []string {
+	var out []string
+	for _, m := range g.methods[name] {
+		if receiverType(m) == typ {
+			out = append(out, m)
+		}
+	}
 	return out
+}
+
+// receiverType is "example.com/m/store.Store" for "(*example.com/m/store.Store).Get".
+func receiverType(method string) string {
+	recv, _, _ := strings.Cut(strings.TrimPrefix(method, "("), ")")
+	return strings.TrimPrefix(recv, "*")
+}
+
+func mark(m map[string]map[string]bool, node, value string) {
+	if m[node] == nil {
+		m[node] = map[string]bool{}
+	}
+	m[node][value] = true
 }

@@ -47,8 +47,8 @@ func (d *Deps) Handover() *handover.Service {
 func handoverConfig() handover.Config {
 	return handover.Config{
 		Mode:           handover.Mode(config.String(HandoverModeVar, string(handover.ModeOnAccept))),
-		ForwardTimeout: config.Minutes(ForwardTimeoutMinutesVar, int(invitation.DefaultForwardTimeout.Minutes())),
-		InvitationTTL:  config.Minutes(InvitationTTLMinutesVar, int(invitation.DefaultInvitationTTL.Minutes())),
+		ForwardTimeout: config.Minutes(ForwardTimeoutMinutesVar, int(invitation.DefaultForwardTimeout.Minutes()), Ranges[ForwardTimeoutMinutesVar]),
+		InvitationTTL:  config.Minutes(InvitationTTLMinutesVar, int(invitation.DefaultInvitationTTL.Minutes()), Ranges[InvitationTTLMinutesVar]),
 		DefaultTeamID:  config.String(DefaultTeamIDVar, ""),
 	}
 }

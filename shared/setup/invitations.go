@@ -121,19 +121,19 @@ func (d *Deps) InvitationConfig() invitations.Config {
 
 func (d *Deps) invitationConfigFromEnv() invitations.Config {
 	c := invitations.DefaultConfig()
-	c.PINLength = config.Int(PINLengthVar, invitation.DefaultPINLength)
-	c.PINTTL = config.Minutes(PINTTLMinutesVar, int(invitation.DefaultPINTTL/time.Minute))
-	c.JoinTokenTTL = config.Hours(JoinTokenTTLHoursVar, int(invitation.DefaultJoinTokenTTL/time.Hour))
+	c.PINLength = intSetting(PINLengthVar, invitation.DefaultPINLength)
+	c.PINTTL = config.Minutes(PINTTLMinutesVar, int(invitation.DefaultPINTTL/time.Minute), Ranges[PINTTLMinutesVar])
+	c.JoinTokenTTL = config.Hours(JoinTokenTTLHoursVar, int(invitation.DefaultJoinTokenTTL/time.Hour), Ranges[JoinTokenTTLHoursVar])
 	c.AllowedOrigins = config.List(AllowedOriginsVar)
 	c.DefaultJoinPage = config.String(DefaultJoinPageVar, "")
 	c.CompanyName = config.String(CompanyNameVar, "")
 	c.SessionTTL = 0 // the conversation service's, filled in by InvitationConfig
 	c.Limits = ratelimit.NewLimits(
-		config.Int(RatePINFailuresPerIPVar, ratelimit.DefaultPINFailuresPerIP),
-		config.Int(RatePINFailuresEverywhereVar, ratelimit.DefaultPINFailuresEverywhere),
-		config.Int(RateJoinTokenFailuresPerIPVar, ratelimit.DefaultJoinTokenFailuresPerIP),
-		config.Int(RateConversationStartsPerIPVar, ratelimit.DefaultConversationStartsPerIP),
-		config.Int(RateEmailsPerAgentVar, ratelimit.DefaultEmailsPerAgent),
+		intSetting(RatePINFailuresPerIPVar, ratelimit.DefaultPINFailuresPerIP),
+		intSetting(RatePINFailuresEverywhereVar, ratelimit.DefaultPINFailuresEverywhere),
+		intSetting(RateJoinTokenFailuresPerIPVar, ratelimit.DefaultJoinTokenFailuresPerIP),
+		intSetting(RateConversationStartsPerIPVar, ratelimit.DefaultConversationStartsPerIP),
+		intSetting(RateEmailsPerAgentVar, ratelimit.DefaultEmailsPerAgent),
 	)
 	return c
 }

@@ -189,4 +189,6 @@ func (l startLimit) AllowAnonymousStart(ctx context.Context, clientIP string) er
 }
 
 // sessionTTL is how long a visitor session lives, whether started or redeemed.
-func sessionTTL() time.Duration { return config.Hours("SESSION_TTL_HOURS", 12) }
+func sessionTTL() time.Duration {
+	return config.Hours(SessionTTLHoursVar, 12, Ranges[SessionTTLHoursVar])
+}

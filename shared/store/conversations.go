@@ -17,7 +17,7 @@ import (
 
 func convPK(id string) string            { return "CONV#" + id }
 func partSK(participantID string) string { return "PART#" + participantID }
-func eventSK(eventID string) string      { return "EVT#" + eventID }
+func eventSK(seq int64) string           { return fmt.Sprintf("EVT#%012d", seq) }
 func sessionPK(hash string) string       { return "SESSION#" + hash }
 
 const (
@@ -93,27 +93,28 @@ func (it participantItem) domain(conversationID string) conversation.Participant
 }
 
 type eventItem struct {
-	PK       string         `dynamodbav:"pk"`
-	SK       string         `dynamodbav:"sk"`
-	Type     string         `dynamodbav:"type"`
-	ID       string         `dynamodbav:"id"`
-	Event    string         `dynamodbav:"event"`
-	At       int64          `dynamodbav:"at"`
-	Audience string         `dynamodbav:"audience"`
-	ActorID  string         `dynamodbav:"actorId,omitempty"`
-	Data     map[string]any `dynamodbav:"data,omitempty"`
+	PK             string         `dynamodbav:"pk"`
+	SK             string         `dynamodbav:"sk"`
+	Type           string         `dynamodbav:"type"`
+	Seq            int64          `dynamodbav:"seq"`
+	PrevVisitorSeq int64          `dynamodbav:"prevVisitorSeq"`
+	Event          string         `dynamodbav:"event"`
+	At             int64          `dynamodbav:"at"`
+	Audience       string         `dynamodbav:"audience"`
+	ActorID        string         `dynamodbav:"actorId,omitempty"`
+	Data           map[string]any `dynamodbav:"data,omitempty"`
 }
 
 func toEventItem(e conversation.Event) eventItem {
 	return eventItem{
-		PK: convPK(e.ConversationID), SK: eventSK(e.ID), Type: "event", ID: e.ID, Event: e.Type,
+		PK: convPK(e.ConversationID), SK: eventSK(e.Seq), Type: "event", Seq: e.Seq, PrevVisitorSeq: e.PrevVisitorSeq, Event: e.Type,
 		At: e.At.UnixMilli(), Audience: string(e.Audience), ActorID: e.ActorID, Data: e.Data,
 	}
 }
 
 func (it eventItem) domain(conversationID string) conversation.Event {
 	return conversation.Event{
-		ID: it.ID, ConversationID: conversationID, Type: it.Event, At: time.UnixMilli(it.At).UTC(),
+		Seq: it.Seq, PrevVisitorSeq: it.PrevVisitorSeq, ConversationID: conversationID, Type: it.Event, At: time.UnixMilli(it.At).UTC(),
 		Audience: conversation.Audience(it.Audience), ActorID: it.ActorID, Data: it.Data,
 	}
 }
@@ -152,15 +153,18 @@ type NewConversation struct {
 	Offer *invitation.Offer
 }
 
-// CreateConversation writes a new conversation, its first participant, the visitor's session
-// and the opening events in one transaction.
+// CreateConversation writes a new conversation, its history head, its first participant, the
+// visitor's session and the opening events (numbered from 1, in place) in one transaction.
 func (s *Store) CreateConversation(ctx context.Context, n NewConversation) error {
 	conv := toConversationItem(n.Conversation)
+	var pending []string
 	if n.Offer != nil {
 		conv.PendingForward = n.Offer.ID
+		pending = []string{n.Offer.ID}
 	}
 	t := s.newTx().
 		put("conversation", conv, notExists).
+		put("head", newHead(n.Conversation.ID, n.Events, pending), notExists).
 		put("participant", toParticipantItem(n.Participant), notExists)
 	if n.Offer != nil {
 		t.put("offer", toOfferItem(*n.Offer), notExists)
@@ -220,17 +224,14 @@ func (s *Store) Session(ctx context.Context, hash string) (Session, error) {
 // EventPage is one page of history.
 type EventPage struct {
 	Events []conversation.Event
-	Next   string // id to pass as after= for the next page, "" when this is the last page
+	Next   int64 // seq to pass as after= for the next page, 0 when this is the last page
 }
 
-// Events returns history events after the given event id, oldest first, keeping only those
-// visible to the given kind of participant. It reads until it has limit visible events or
-// the history ends, so filtered-out events never produce short or empty middle pages.
-func (s *Store) Events(ctx context.Context, conversationID, after string, limit int, viewer conversation.ParticipantKind) (EventPage, error) {
-	start := eventSK(after)
-	if after == "" {
-		start = "EVT#"
-	}
+// Events returns history events after the given seq, oldest first, keeping only those visible
+// to the given kind of participant, each with the prevSeq of that kind's stream. It reads until
+// it has limit visible events or the history ends, so filtered-out events never produce short
+// or empty middle pages.
+func (s *Store) Events(ctx context.Context, conversationID string, after int64, limit int, viewer conversation.ParticipantKind) (EventPage, error) {
 	var page EventPage
 	var lastKey map[string]types.AttributeValue
 	for {
@@ -238,7 +239,7 @@ func (s *Store) Events(ctx context.Context, conversationID, after string, limit 
 			TableName:              aws.String(s.table),
 			KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(convPK(conversationID)), ":from": str(start + "\x00"), ":to": str("EVT#\xff"),
+				":pk": str(convPK(conversationID)), ":from": str(eventSK(after + 1)), ":to": str("EVT#\xff"),
 			},
 			ConsistentRead:    aws.Bool(true),
 			Limit:             aws.Int32(int32(limit + 1)),
@@ -257,10 +258,10 @@ func (s *Store) Events(ctx context.Context, conversationID, after string, limit 
 				continue
 			}
 			if len(page.Events) == limit {
-				page.Next = page.Events[len(page.Events)-1].ID
+				page.Next = page.Events[len(page.Events)-1].Seq
 				return page, nil
 			}
-			page.Events = append(page.Events, e)
+			page.Events = append(page.Events, e.For(viewer))
 		}
 		if res.LastEvaluatedKey == nil {
 			return page, nil
@@ -269,24 +270,16 @@ func (s *Store) Events(ctx context.Context, conversationID, after string, limit 
 	}
 }
 
-// AppendEvents writes events that need no other change (messages, notices).
-func (s *Store) AppendEvents(ctx context.Context, events ...conversation.Event) error {
-	t := s.newTx()
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t.commit(ctx)
-}
-
 // PostMessage writes a message event only while the author is still a participant of an open
-// conversation: a participant who was removed a moment ago cannot slip a message in.
-func (s *Store) PostMessage(ctx context.Context, e conversation.Event, participantID string) error {
+// conversation: a participant who was removed a moment ago cannot slip a message in. It
+// returns the event with its seq.
+func (s *Store) PostMessage(ctx context.Context, e conversation.Event, participantID string) (conversation.Event, error) {
+	events := []conversation.Event{e}
 	err := s.newTx().
-		check("open", convPK(e.ConversationID), metaSK, condOpen()).
 		check("participant", convPK(e.ConversationID), partSK(participantID), cond{expr: "attribute_exists(pk)"}).
-		put("event", toEventItem(e), notExists).
+		events(events).
 		commit(ctx)
-	return err
+	return events[0], err
 }
 
 // condOpen is the condition that a conversation exists and has not ended.

@@ -237,7 +237,7 @@ func (t *tx) endOffer(o invitation.Offer, e ending) *tx {
 	if name == "" {
 		name = "invitation"
 	}
-	return t.update(name, invitationPK(o.ID), invitationSK, expr, c)
+	return t.update(name, invitationPK(o.ID), invitationSK, expr, c).settle(o.ConversationID, o.ID)
 }
 
 // unexpired is the extra condition that the offer's time has not run out (read-time expiry
@@ -249,13 +249,6 @@ func (t *tx) unexpired(o invitation.Offer) (string, map[string]types.AttributeVa
 	return " AND validUntil > :now", map[string]types.AttributeValue{":now": num(t.s.nowUnix())}
 }
 
-func (t *tx) events(events []conversation.Event) *tx {
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t
-}
-
 // Invite writes a new agent or team invitation with its events, only while the conversation
 // is open and the inviter still in it. It fails on "open", on "inviter", and on
 // "already_participant" when the invited agent is in the conversation.
@@ -263,7 +256,8 @@ func (s *Store) Invite(ctx context.Context, o invitation.Offer, inviter conversa
 	t := s.newTx().
 		check("open", convPK(o.ConversationID), metaSK, condOpen()).
 		check("inviter", convPK(o.ConversationID), partSK(inviter.ID), cond{expr: "attribute_exists(pk)"}).
-		put("invitation", toOfferItem(o), notExists)
+		put("invitation", toOfferItem(o), notExists).
+		pend(o.ConversationID, o.ID, true)
 	if o.TargetAgentID != "" {
 		t.check("already_participant", convPK(o.ConversationID), partSK(conversation.AgentParticipantID(o.TargetAgentID)),
 			cond{expr: "attribute_not_exists(pk)"})
@@ -304,7 +298,7 @@ func (s *Store) Forward(ctx context.Context, f Forwarding) error {
 	} else {
 		t.check("forwarder", convPK(f.Read.Conversation.ID), partSK(f.Forwarder.ID), forwarderIn)
 	}
-	t.put("invitation", toOfferItem(f.Forward), notExists)
+	t.put("invitation", toOfferItem(f.Forward), notExists).pend(f.Read.Conversation.ID, f.Forward.ID, true)
 	if f.Replaced != nil {
 		t.endOffer(*f.Replaced, ending{name: "replaced", to: f.ReplacedAs, reason: f.ReplacedReason, at: f.At})
 	}
@@ -399,7 +393,7 @@ func (s *Store) Decline(ctx context.Context, d Declining) error {
 		t.check("open", convPK(d.Offer.ConversationID), metaSK, condOpen())
 	}
 	if d.Return != nil {
-		t.put("return", toOfferItem(*d.Return), notExists)
+		t.put("return", toOfferItem(*d.Return), notExists).pend(d.Return.ConversationID, d.Return.ID, false)
 	}
 	return t.events(d.Events).commit(ctx)
 }
@@ -446,33 +440,19 @@ func (s *Store) Expire(ctx context.Context, e Expiry) error {
 	} else {
 		extra += " AND attribute_not_exists(secretHash)"
 	}
-	t := s.newTx().endOffer(inv, ending{to: invitation.StatusExpired, at: e.At, cond: extra, values: values})
-	if inv.SecretHash != "" {
-		pk, sk := secretKey(inv.Kind, inv.SecretHash)
-		t.del("secret", pk, sk, cond{})
+	owned, err := s.ownsSecret(ctx, inv.Invitation)
+	if err != nil {
+		return err
 	}
+	t := s.newTx().endOffer(inv, ending{to: invitation.StatusExpired, at: e.At, cond: extra, values: values}).
+		deleteSecret("secret", inv.Invitation, owned)
 	if e.Read != nil {
 		t.pointTo(*e.Read, returnID(e.Return), nil, nil, nil)
 	}
 	if e.Return != nil {
-		t.put("return", toOfferItem(*e.Return), notExists)
+		t.put("return", toOfferItem(*e.Return), notExists).pend(e.Return.ConversationID, e.Return.ID, false)
 	}
 	return t.events(e.Events).commit(ctx)
-}
-
-// RevokeInEndedConversation revokes a pending invitation the end of its conversation did
-// not see (ConversationInvitations is eventually consistent), taking it out of the inbox and
-// due indexes. It fails on "ended" if the conversation is open, on "invitation" if the
-// invitation is no longer pending.
-func (s *Store) RevokeInEndedConversation(ctx context.Context, inv invitation.Invitation, at time.Time, events []conversation.Event) error {
-	t := s.newTx().
-		check("ended", convPK(inv.ConversationID), metaSK, cond{
-			expr:   "#status = :ended",
-			names:  map[string]string{"#status": "status"},
-			values: map[string]types.AttributeValue{":ended": str(string(conversation.StatusEnded))},
-		}).
-		resolve(inv, invitation.StatusRevoked, "", "conversation_ended", at, false)
-	return t.events(events).commit(ctx)
 }
 
 // LeaveAsAssignee is Leave for the agent who holds an open conversation: they leave, the
@@ -489,7 +469,7 @@ func (s *Store) LeaveAsAssignee(ctx context.Context, p conversation.Participant,
 		del("participant", convPK(p.ConversationID), partSK(p.ID), cond{expr: "attribute_exists(pk)"}).
 		pointTo(read, pointer, nil, []string{"#as"}, nil)
 	if offer != nil {
-		t.put("offer", toOfferItem(*offer), notExists)
+		t.put("offer", toOfferItem(*offer), notExists).pend(offer.ConversationID, offer.ID, false)
 	}
 	return t.events(events).commit(ctx)
 }

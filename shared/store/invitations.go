@@ -68,7 +68,7 @@ type invitationItem struct {
 	GSI3SK         string `dynamodbav:"gsi3sk,omitempty"`
 }
 
-// sortKeyTime formats a time so that string order is time order, like ids.Sortable.
+// sortKeyTime formats a time so that string order is time order.
 func sortKeyTime(t time.Time) string { return fmt.Sprintf("%014d", t.UnixMilli()) }
 
 func unixMilliOrZero(t time.Time) int64 {
@@ -183,18 +183,16 @@ func (s *Store) condSecretFree() cond {
 // CreateInvitation writes a new invitation, its live secret (a customer invitation's PIN or
 // join token) and the events that tell it, only while the conversation is open. It fails on
 // "secret" when the PIN is already live for another invitation (the caller draws another),
-// and on "open" when the conversation has ended.
+// on "open" when the conversation has ended, and on "pending_cap" when it already has
+// MaxPending pending invitations (IsTooManyPending). The events are numbered in place.
 func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event) error {
 	t := s.newTx().
-		check("open", convPK(inv.ConversationID), metaSK, condOpen()).
-		put("invitation", toInvitationItem(inv), notExists)
+		put("invitation", toInvitationItem(inv), notExists).
+		pend(inv.ConversationID, inv.ID, true)
 	if inv.SecretHash != "" {
 		t.put("secret", toSecretItem(inv), s.condSecretFree())
 	}
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t.commit(ctx)
+	return t.events(events).commit(ctx)
 }
 
 // Invitation reads one invitation; ErrNotFound if there is none.
@@ -291,12 +289,10 @@ func (s *Store) RedeemInvitation(ctx context.Context, r Redemption) error {
 					":now": now, ":hash": str(inv.SecretHash),
 				},
 			}).
-		check("open", convPK(inv.ConversationID), metaSK, condOpen()).
 		put("participant", toParticipantItem(r.Participant), notExists).
-		put("session", toSessionItem(r.Session), notExists)
-	for _, e := range r.Events {
-		t.put("event", toEventItem(e), notExists)
-	}
+		put("session", toSessionItem(r.Session), notExists).
+		settle(inv.ConversationID, inv.ID).
+		events(r.Events)
 	err := t.commit(ctx)
 	var canceled *TxCanceledError
 	if errors.As(err, &canceled) {
@@ -315,8 +311,9 @@ const removeWhenResolved = "REMOVE secretHash, gsi2pk, gsi2sk, gsi3pk, gsi3sk"
 // "invitation" rather than leave a live secret behind.
 //
 // Only a revocation by an agent asks for the invitation to be unexpired too: read-time expiry
-// holds for writes, and an invitation whose time ran out is expired, not revocable.
-func (t *tx) resolve(inv invitation.Invitation, to invitation.Status, by, reason string, at time.Time, unexpired bool) *tx {
+// holds for writes, and an invitation whose time ran out is expired, not revocable. The secret
+// is deleted only if it still belongs to the invitation (owned, see ownsSecret).
+func (t *tx) resolve(inv invitation.Invitation, to invitation.Status, by, reason string, at time.Time, unexpired, owned bool) *tx {
 	set := "SET #status = :to, resolvedAt = :at"
 	values := map[string]types.AttributeValue{
 		":to": str(string(to)), ":at": num(at.UnixMilli()), ":pending": str(string(invitation.StatusPending)),
@@ -339,44 +336,33 @@ func (t *tx) resolve(inv invitation.Invitation, to invitation.Status, by, reason
 		values[":now"] = num(t.s.nowUnix())
 	}
 	t.update("invitation", invitationPK(inv.ID), invitationSK, set+" "+removeWhenResolved, c)
-	if inv.SecretHash != "" {
-		pk, sk := secretKey(inv.Kind, inv.SecretHash)
-		t.del("secret", pk, sk, cond{})
-	}
-	return t
+	return t.deleteSecret("secret", inv, owned).settle(inv.ConversationID, inv.ID)
 }
 
 // reasonConversationEnded is recorded on the invitations an end revokes.
 const reasonConversationEnded = "conversation_ended"
 
-// revokeAll adds the revocation of every given pending invitation (ending a conversation).
-func (t *tx) revokeAll(pending []invitation.Invitation, by, reason string, at time.Time) *tx {
-	for _, inv := range pending {
-		t.resolve(inv, invitation.StatusRevoked, by, reason, at, false)
-	}
-	return t
-}
-
 // RevokeInvitation ends a pending invitation as revoked and deletes its live secret, with the
 // events. It fails on "invitation" if the invitation is no longer pending, has expired, or
 // was renewed since it was read.
 func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error {
-	t := s.newTx().resolve(inv, invitation.StatusRevoked, by, "", at, true).unlinkRevokedForward(inv)
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
+	owned, err := s.ownsSecret(ctx, inv)
+	if err != nil {
+		return err
 	}
-	return t.commit(ctx)
+	return s.newTx().resolve(inv, invitation.StatusRevoked, by, "", at, true, owned).unlinkRevokedForward(inv).
+		events(events).commit(ctx)
 }
 
 // FailInvitation records that an invitation's email could not be sent: the invitation is
 // failed with the reason, its join token deleted. It fails on "invitation" if the invitation
 // changed since it was read (revoked meanwhile, say).
 func (s *Store) FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error {
-	t := s.newTx().resolve(inv, invitation.StatusFailed, "", reason, at, false)
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
+	owned, err := s.ownsSecret(ctx, inv)
+	if err != nil {
+		return err
 	}
-	return t.commit(ctx)
+	return s.newTx().resolve(inv, invitation.StatusFailed, "", reason, at, false, owned).events(events).commit(ctx)
 }
 
 // RenewInvitation gives a customer invitation a new secret: the new PIN or join token is
@@ -390,32 +376,36 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 	values := map[string]types.AttributeValue{
 		":pending": str(string(invitation.StatusPending)), ":until": num(it.ValidUntil), ":new": str(renewed.SecretHash),
 		":due": str(it.GSI3PK), ":dueAt": str(it.GSI3SK),
-		":expired": str(string(invitation.StatusExpired)), ":failed": str(string(invitation.StatusFailed)),
 	}
 	if renewed.Kind == invitation.KindEmail {
 		set += ", sendCount = :sendCount, lastSentAt = :lastSentAt"
 		values[":sendCount"] = num(int64(renewed.SendCount))
 		values[":lastSentAt"] = num(renewed.LastSentAt.UnixMilli())
 	}
+	// The stored status as read: a pending invitation stays counted, an expired or failed one
+	// becomes pending again and counts towards the cap.
+	values[":was"] = str(string(old.Status))
 	c := cond{
-		expr:   "#status IN (:pending, :expired, :failed) AND attribute_not_exists(secretHash)",
+		expr:   "#status = :was AND attribute_not_exists(secretHash)",
 		names:  map[string]string{"#status": "status"},
 		values: values,
 	}
 	if old.SecretHash != "" {
-		c.expr = "#status IN (:pending, :expired, :failed) AND secretHash = :old"
+		c.expr = "#status = :was AND secretHash = :old"
 		values[":old"] = str(old.SecretHash)
 	}
+	owned, err := s.ownsSecret(ctx, old)
+	if err != nil {
+		return err
+	}
 	t := s.newTx().
-		check("open", convPK(renewed.ConversationID), metaSK, condOpen()).
 		put("secret", toSecretItem(renewed), s.condSecretFree()).
 		update("invitation", invitationPK(renewed.ID), invitationSK, set+" REMOVE resolvedAt, resolvedBy, reason", c)
-	if old.SecretHash != "" && old.SecretHash != renewed.SecretHash {
-		pk, sk := secretKey(old.Kind, old.SecretHash)
-		t.del("old-secret", pk, sk, cond{})
+	if old.SecretHash != renewed.SecretHash {
+		t.deleteSecret("old-secret", old, owned)
 	}
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
+	if old.Status != invitation.StatusPending {
+		t.pend(renewed.ConversationID, renewed.ID, true)
 	}
-	return t.commit(ctx)
+	return t.events(events).commit(ctx)
 }

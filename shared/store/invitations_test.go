@@ -141,7 +141,14 @@ func TestEndConversation_RevokesPendingInvitationsAndDeletesTheirPINs(t *testing
 	}
 	conv, _ := st.Conversation(t.Context(), convID)
 	conv.EndedAt = now
-	if err := st.EndConversation(t.Context(), conv, nil, nil, inv); err != nil {
+	ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
+	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := ended.Data["revokedInvitationIds"].([]string); len(ids) != 1 || ids[0] != inv.ID || ended.Seq == 0 {
+		t.Fatalf("conversation.ended: %+v", ended)
+	}
+	if _, err := st.FinishEnd(t.Context(), convID, now); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Invitation(t.Context(), inv.ID)
@@ -153,26 +160,31 @@ func TestEndConversation_RevokesPendingInvitationsAndDeletesTheirPINs(t *testing
 	}
 }
 
-func TestEndConversation_FailsOnAnInvitationThatChangedSinceItWasRead(t *testing.T) {
+// The cleanup after an end can run any number of times (a retried end, the sweeper), and
+// nothing can be added once the status has flipped.
+func TestEndConversation_CleanupIsIdempotentAndNothingFollowsTheEnd(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
 	now := time.Now()
 	convID := openConversation(t, st, now)
-	inv := pinInvitation(convID, now)
-	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
-		t.Fatal(err)
-	}
-	renewed := inv.Renewed(ids.Hash(ids.Token()), now, inv.ExpiresAt)
-	if err := st.RenewInvitation(t.Context(), inv, renewed, nil); err != nil {
-		t.Fatal(err)
-	}
 	conv, _ := st.Conversation(t.Context(), convID)
 	conv.EndedAt = now
-	if err := st.EndConversation(t.Context(), conv, nil, nil, inv); !store.FailedOn(err, "invitation") {
-		t.Fatalf("end with a stale invitation: %v, want a failure on invitation", err)
+	ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
+	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
+		t.Fatal(err)
 	}
-	if err := st.EndConversation(t.Context(), conv, nil, nil, renewed); err != nil {
-		t.Fatalf("end with the current invitation: %v", err)
+	for range 2 {
+		if _, err := st.FinishEnd(t.Context(), convID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := pinInvitation(convID, now)
+	if err := st.CreateInvitation(t.Context(), late, nil); !store.FailedOn(err, "open") {
+		t.Fatalf("an invitation after the end: %v, want a failure on open", err)
+	}
+	again := ended
+	if err := st.EndConversation(t.Context(), conv, &again); !store.FailedOn(err, "open") {
+		t.Fatalf("a second end: %v", err)
 	}
 }
 
@@ -232,5 +244,33 @@ func TestRedemption_HundredConcurrentTransactions_ExactlyOneWins(t *testing.T) {
 	parts, _ := st.Participants(t.Context(), inv.ConversationID)
 	if len(parts) != 2 {
 		t.Fatalf("%d participants, want 2", len(parts))
+	}
+}
+
+// A PIN taken over by another invitation after its first one expired belongs to the new one:
+// sweeping or ending the first invitation must not delete it.
+func TestPIN_DeletedOnlyWhileItStillBelongsToItsInvitation(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	old := pinInvitation(openConversation(t, st, now), now)
+	old.ExpiresAt = now.Add(time.Second)
+	if err := st.CreateInvitation(t.Context(), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	later := st.WithClock(func() time.Time { return now.Add(time.Minute) })
+	reuse := pinInvitation(openConversation(t, later, now.Add(time.Minute)), now.Add(time.Minute))
+	reuse.SecretHash = old.SecretHash
+	if err := later.CreateInvitation(t.Context(), reuse, nil); err != nil {
+		t.Fatalf("the expired PIN could not be reused: %v", err)
+	}
+	err := later.Expire(t.Context(), store.Expiry{Invitation: invitation.Offer{Invitation: old}, At: now.Add(time.Minute),
+		Events: []conversation.Event{invitation.ExpiredEvent(old, now.Add(time.Minute))}})
+	if err != nil {
+		t.Fatalf("expire: %v", err)
+	}
+	got, err := later.LiveSecret(t.Context(), invitation.KindPIN, reuse.SecretHash)
+	if err != nil || got.InvitationID != reuse.ID {
+		t.Fatalf("the PIN of %s after sweeping %s: %+v, %v", reuse.ID, old.ID, got, err)
 	}
 }

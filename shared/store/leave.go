@@ -6,16 +6,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
 // Leave removes a participant, revokes a visitor's session and, if the participant was the
 // assignee, leaves the conversation unassigned — all at once, with the events that tell it.
-// It fails on "participant" if they had already left (a concurrent leave or forward).
+// It fails on "participant" if they had already left (a concurrent leave or forward), and on
+// "open" once the conversation has ended (nothing follows conversation.ended).
 func (s *Store) Leave(ctx context.Context, p conversation.Participant, wasAssignee bool, events []conversation.Event) error {
 	t := s.newTx().del("participant", convPK(p.ConversationID), partSK(p.ID), cond{expr: "attribute_exists(pk)"})
 	if p.SessionHash != "" {
-		t.del("session", sessionPK(p.SessionHash), sessionSK, cond{})
+		t.del("session", sessionPK(p.SessionHash), sessionSK, condSessionOf(p.ConversationID))
 	}
 	if wasAssignee {
 		t.update("assignee", convPK(p.ConversationID), metaSK, "REMOVE assignee", cond{
@@ -23,32 +23,44 @@ func (s *Store) Leave(ctx context.Context, p conversation.Participant, wasAssign
 			values: map[string]types.AttributeValue{":agent": str(p.AgentID)},
 		})
 	}
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t.commit(ctx)
+	return t.events(events).commit(ctx)
 }
 
-// EndConversation marks the conversation ended and revokes every visitor session and the
-// given pending invitations (deleting their PINs and join tokens), with the events. It fails on
-// "open" if the conversation had already ended, and on "invitation" if one of the invitations
-// changed since it was read (the caller reads them again).
-func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, visitors []conversation.Participant, events []conversation.Event, revoke ...invitation.Invitation) error {
+// condSessionOf deletes a visitor session only while it belongs to the conversation (and is
+// a no-op for one already gone), so a cleanup run twice never fails.
+func condSessionOf(conversationID string) cond {
+	return cond{
+		expr:   "attribute_not_exists(pk) OR conversationId = :conv",
+		values: map[string]types.AttributeValue{":conv": str(conversationID)},
+	}
+}
+
+// EndConversation flips the conversation to ended, with the conversation.ended event (filled
+// in place with its seq) as the last of its history: from this write on, every change of the
+// conversation fails on its head's status, however many participants and invitations it has.
+// The event lists the invitations the end revokes, read from the head in the same attempt as
+// the seq the write is conditioned on, so the list is exact. Cleaning up (revoking them,
+// ending visitors' sessions) follows in FinishEnd. It fails on "open" if the conversation had
+// already ended.
+func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error {
+	events := []conversation.Event{*ended}
 	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", cond{
 		expr:   "attribute_exists(pk) AND #status = :open",
 		names:  map[string]string{"#status": "status"},
 		values: map[string]types.AttributeValue{":open": str(string(conversation.StatusOpen)), ":ended": str(string(conversation.StatusEnded)), ":at": num(conv.EndedAt.UnixMilli())},
-	})
-	for _, v := range visitors {
-		if v.SessionHash != "" {
-			t.del("session", sessionPK(v.SessionHash), sessionSK, cond{})
+	}).events(events)
+	t.history.ends = true
+	t.history.prepare = func(head headItem) {
+		data := map[string]any{}
+		for k, v := range ended.Data {
+			data[k] = v
 		}
+		data["revokedInvitationIds"] = append([]string{}, head.Pending...)
+		events[0].Data = data
 	}
-	t.revokeAll(revoke, "", reasonConversationEnded, conv.EndedAt)
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t.commit(ctx)
+	err := t.commit(ctx)
+	*ended = events[0]
+	return err
 }
 
 // AddParticipant puts a participant (and a visitor's session) into an open conversation with
@@ -61,8 +73,5 @@ func (s *Store) AddParticipant(ctx context.Context, p conversation.Participant, 
 	if session != nil {
 		t.put("session", toSessionItem(*session), notExists)
 	}
-	for _, e := range events {
-		t.put("event", toEventItem(e), notExists)
-	}
-	return t.commit(ctx)
+	return t.events(events).commit(ctx)
 }

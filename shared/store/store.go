@@ -7,8 +7,11 @@
 // Keys (pk, sk) of the single table:
 //
 //	CONV#<id>             META                  conversation; pendingForward: the forward it waits on (handover.go)
+//	CONV#<id>             HEAD                  history head: seq, visitorSeq, status, pending
+//	                                            invitation ids — every change of the conversation
+//	                                            goes through it (history.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
-//	CONV#<id>             EVT#<sortable id>     history event
+//	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
 //	SESSION#<sha256>      SESSION               visitor session (TTL)
 //	AGENT#<id>            PROFILE               agent            gsi1 DIR#AGENT / <name>#<id>
 //	TEAM#<id>             PROFILE               team             gsi1 DIR#TEAM / <name>#<id>
@@ -19,7 +22,8 @@
 //	                                            kept for good: no expiresAt; its expiry is validUntil
 //	                                            (epoch seconds), checked in every condition;
 //	                                            agent/team/forward offers add purpose, declinedBy (handover.go)
-//	PIN#<hmac>            PIN                   live PIN (TTL): invitationId, conversationId
+//	PIN#<hmac>            PIN                   live PIN (TTL): invitationId, conversationId;
+//	                                            deleted only while invitationId is still its own
 //	JOIN#<sha256>         JOIN                  live join token (TTL): invitationId, conversationId
 //	IDEM#<scope>          IDEM                  idempotency record (TTL)
 //	RATE#<scope>#<window> RATE                  rate-limit counter (TTL); scope <rule>#<subject>,

@@ -38,7 +38,7 @@ func TestCreateConversation_FailedConditionIsATypedError(t *testing.T) {
 	if !errors.As(err, &tx) || !tx.FailedOn("conversation") || !tx.FailedOn("participant") {
 		t.Fatalf("second create = %v, want a cancelled transaction failing on conversation and participant", err)
 	}
-	if len(tx.Reasons) != 2 || tx.Reasons[0] != "ConditionalCheckFailed" {
+	if len(tx.Reasons) != 3 || tx.Reasons[0] != "ConditionalCheckFailed" || !tx.FailedOn("head") {
 		t.Fatalf("reasons = %v", tx.Reasons)
 	}
 }
@@ -74,16 +74,16 @@ func TestPostMessage_RefusedOnceParticipantLeftOrConversationEnded(t *testing.T)
 		t.Fatal(err)
 	}
 	msg := func() conversation.Event {
-		return conversation.Event{ID: ids.Sortable(time.Now()), ConversationID: n.Conversation.ID, Type: conversation.EventMessageCreated,
+		return conversation.Event{ConversationID: n.Conversation.ID, Type: conversation.EventMessageCreated,
 			At: time.Now(), Audience: conversation.AudienceEveryone}
 	}
-	if err := st.PostMessage(t.Context(), msg(), n.Participant.ID); err != nil {
+	if _, err := st.PostMessage(t.Context(), msg(), n.Participant.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Leave(t.Context(), n.Participant, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PostMessage(t.Context(), msg(), n.Participant.ID); !store.FailedOn(err, "participant") {
+	if _, err := st.PostMessage(t.Context(), msg(), n.Participant.ID); !store.FailedOn(err, "participant") {
 		t.Fatalf("message after leaving = %v, want failure on participant", err)
 	}
 	if err := st.Leave(t.Context(), n.Participant, false, nil); !store.FailedOn(err, "participant") {
@@ -91,10 +91,11 @@ func TestPostMessage_RefusedOnceParticipantLeftOrConversationEnded(t *testing.T)
 	}
 	conv := n.Conversation
 	conv.EndedAt = now
-	if err := st.EndConversation(t.Context(), conv, nil, nil); err != nil {
+	ended := conversation.Event{ConversationID: conv.ID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
+	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.EndConversation(t.Context(), conv, nil, nil); !store.FailedOn(err, "open") {
+	if err := st.EndConversation(t.Context(), conv, &ended); !store.FailedOn(err, "open") {
 		t.Fatalf("second end = %v, want failure on open", err)
 	}
 }
@@ -150,12 +151,13 @@ func TestEvents_PagesSkipInvisibleEventsWithoutShortPages(t *testing.T) {
 			aud = conversation.AudienceAgents // two of three hidden from visitors
 		}
 		at := base.Add(time.Duration(i) * time.Millisecond)
-		evs = append(evs, conversation.Event{ID: ids.Sortable(at), ConversationID: n.Conversation.ID, Type: "note", At: at, Audience: aud})
+		evs = append(evs, conversation.Event{ConversationID: n.Conversation.ID, Type: "note", At: at, Audience: aud})
 	}
-	if err := st.AppendEvents(t.Context(), evs...); err != nil {
+	if err := st.AddParticipant(t.Context(), conversation.Participant{ConversationID: n.Conversation.ID, ID: "agent_bo",
+		Kind: conversation.KindAgent, AgentID: "bo", JoinedAt: base}, nil, evs); err != nil {
 		t.Fatal(err)
 	}
-	seen, after := 0, ""
+	seen, after := 0, int64(0)
 	for pages := 0; ; pages++ {
 		page, err := st.Events(t.Context(), n.Conversation.ID, after, 4, conversation.KindVisitor)
 		if err != nil {
@@ -167,7 +169,7 @@ func TestEvents_PagesSkipInvisibleEventsWithoutShortPages(t *testing.T) {
 			}
 		}
 		seen += len(page.Events)
-		if page.Next == "" {
+		if page.Next == 0 {
 			break
 		}
 		if len(page.Events) != 4 {

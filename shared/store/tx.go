@@ -13,10 +13,11 @@ import (
 // tx builds one TransactWriteItems call whose operations carry names, so a cancellation can
 // say which rule failed. Build errors (encoding) are kept and returned by commit.
 type tx struct {
-	s     *Store
-	names []string
-	items []types.TransactWriteItem
-	err   error
+	s       *Store
+	names   []string
+	items   []types.TransactWriteItem
+	err     error
+	history *historyChange // what it does to its conversation's head, if anything (history.go)
 }
 
 func (s *Store) newTx() *tx { return &tx{s: s} }
@@ -120,19 +121,27 @@ func (t *tx) commit(ctx context.Context) error {
 	if t.err != nil {
 		return t.err
 	}
-	if len(t.items) == 0 {
+	if t.history != nil {
+		return t.commitHistory(ctx)
+	}
+	return t.transact(ctx, t.names, t.items)
+}
+
+// transact runs the named operations as one TransactWriteItems call.
+func (t *tx) transact(ctx context.Context, names []string, items []types.TransactWriteItem) error {
+	if len(items) == 0 {
 		return nil
 	}
-	if len(t.items) > 100 {
-		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's 100", len(t.items))
+	if len(items) > 100 {
+		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's 100", len(items))
 	}
 	var last error
 	for attempt := 0; attempt <= maxTxRetries; attempt++ {
-		_, err := t.s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: t.items})
+		_, err := t.s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return nil
 		}
-		last = t.canceled(err)
+		last = canceled(names, err)
 		var tc *TxCanceledError
 		if !errors.As(last, &tc) || !tc.Conflicted() || len(tc.Failed) > 0 {
 			return last
@@ -141,7 +150,7 @@ func (t *tx) commit(ctx context.Context) error {
 	return last
 }
 
-func (t *tx) canceled(err error) error {
+func canceled(names []string, err error) error {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		return fmt.Errorf("transact write: %w", err)
@@ -150,8 +159,8 @@ func (t *tx) canceled(err error) error {
 	for i, r := range tce.CancellationReasons {
 		code := aws.ToString(r.Code)
 		out.Reasons = append(out.Reasons, code)
-		if code == "ConditionalCheckFailed" && i < len(t.names) {
-			out.Failed = append(out.Failed, t.names[i])
+		if code == "ConditionalCheckFailed" && i < len(names) {
+			out.Failed = append(out.Failed, names[i])
 		}
 	}
 	return out

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"strings"
 
@@ -32,8 +30,6 @@ func configure(u gateway.URLs, emus *emulators.Emulators, table string) error {
 		"DEFAULT_JOIN_PAGE_URL": u.Demo + "join.html",
 		"DEFAULT_TEAM_ID":       "support",
 		"SES_FROM_ADDRESS":      "invites@example.test",
-		// A fresh secret each run: PINs live minutes, and nothing local must outlive a restart.
-		"PIN_HMAC_SECRET": randomHex(32),
 	}
 	for k, v := range fixed {
 		if err := os.Setenv(k, v); err != nil {
@@ -49,10 +45,4 @@ func configure(u gateway.URLs, emus *emulators.Emulators, table string) error {
 		}
 	}
 	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

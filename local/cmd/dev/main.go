@@ -6,14 +6,18 @@
 //
 // Environment (all optional):
 //
-//	DEV_HTTP_ADDR       HTTP API address               127.0.0.1:3000
-//	DEV_WS_ADDR         WebSocket API address          127.0.0.1:3001
-//	DEV_DYNAMODB_PORT   DynamoDB Local port            8000
+//	DEV_HOST            address the gateway and the    127.0.0.1 (0.0.0.0 lets a `sam local`
+//	                    SES emulator bind                         container reach them)
+//	DEV_HTTP_ADDR       HTTP API address               $DEV_HOST:4000
+//	DEV_WS_ADDR         WebSocket API address          $DEV_HOST:4001
+//	DEV_DYNAMODB_PORT   DynamoDB Local port            8000 (it binds every interface)
 //	DEV_SES_PORT        SES emulator port              8005
 //	DEV_SEED_FILE       directory seed file            local/seed.json
 //	ALLOWED_ORIGINS     web origins (CORS, pageUrl)    http://localhost:<port>,http://127.0.0.1:<port>
 //	TABLE_NAME, DEFAULT_TEAM_ID, SES_FROM_ADDRESS, PIN_HMAC_SECRET, LOG_LEVEL, and any other
 //	setting the functions read: a value set here wins over the local default.
+//
+// The ports stay clear of `sam local start-api` (3000) and `sam local start-lambda` (3001).
 package main
 
 import (
@@ -21,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,6 +39,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
@@ -64,20 +70,36 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("Starting DynamoDB Local and the SES emulator…")
-	emus, err := emulators.Start(ctx, emulators.Options{
+	host := config.String("DEV_HOST", "127.0.0.1")
+	opts := emulators.Options{
 		LocalDir:     filepath.Join(repo, "local"),
+		Host:         host,
 		DynamoDBPort: config.Int("DEV_DYNAMODB_PORT", 8000),
 		SESPort:      config.Int("DEV_SES_PORT", 8005),
-	})
+	}
+	if config.String("DEV_PERSIST", "") != "" {
+		opts.DataDir = filepath.Join(repo, "local", ".dev", "dynamodb")
+	}
+	fmt.Println("Starting DynamoDB Local and the SES emulator…")
+	emus, err := emulators.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer emus.Stop()
+	defer emus.Stop() // the emulators running at the end, restarted ones included
 
 	table := config.String("TABLE_NAME", "invite-forward-local")
-	seed, err := prepareTable(ctx, tmpl, emus.DynamoDB.Endpoint, table, config.String("DEV_SEED_FILE", filepath.Join(repo, "local", "seed.json")))
+	pins, err := pinKey(filepath.Join(repo, "local", "sam-env.json"))
 	if err != nil {
+		return err
+	}
+	seedFile := config.String("DEV_SEED_FILE", filepath.Join(repo, "local", "seed.json"))
+	var seed directory.Seed
+	stack := &localStack{emus: emus, opts: opts, restarts: map[string]int{},
+		prepare: func(ctx context.Context, endpoint string) (err error) {
+			seed, err = prepareTable(ctx, tmpl, endpoint, table, seedFile, pins)
+			return err
+		}}
+	if err := stack.prepare(ctx, emus.DynamoDB.Endpoint); err != nil {
 		return err
 	}
 	keys, err := devkeys.LoadOrCreate(filepath.Join(repo, "local", ".dev", "agent-signing-key.pem"))
@@ -85,8 +107,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	gw, err := gateway.Start(ctx, gateway.Config{
-		HTTPAddr:       config.String("DEV_HTTP_ADDR", "127.0.0.1:3000"),
-		WebSocketAddr:  config.String("DEV_WS_ADDR", "127.0.0.1:3001"),
+		HTTPAddr:       config.String("DEV_HTTP_ADDR", net.JoinHostPort(host, "4000")),
+		WebSocketAddr:  config.String("DEV_WS_ADDR", net.JoinHostPort(host, "4001")),
 		Template:       tmpl,
 		AllowedOrigins: config.List("ALLOWED_ORIGINS"),
 		Keys:           keys,
@@ -104,40 +126,48 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	printBanner(gw, emus, table, seed)
-	return wait(ctx, gw, emus, log)
+	printBanner(gw, emus, table, seed, opts.DataDir)
+	err = stack.supervise(ctx, gw.Err())
+	fmt.Println("\nStopping…")
+	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Each open WebSocket gets its $disconnect while DynamoDB Local still runs.
+	if cerr := gw.Close(closeCtx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		log.Warn("gateway shutdown", "error", cerr.Error())
+	}
+	return err
 }
 
-// prepareTable creates the table in DynamoDB Local and seeds the directory.
-func prepareTable(ctx context.Context, tmpl *samtemplate.Template, endpoint, table, seedFile string) (directory.Seed, error) {
+// prepareTable creates the table in DynamoDB Local, seeds the directory and writes the
+// sample data that events/*.json names.
+func prepareTable(ctx context.Context, tmpl *samtemplate.Template, endpoint, table, seedFile string, pins invitation.PINKey) (directory.Seed, error) {
 	db := awsclients.DynamoDBAt(awsclients.Static(region), endpoint)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := devdata.CreateTable(ctx, db, tmpl, table); err != nil {
 		return directory.Seed{}, err
 	}
-	return devdata.LoadSeedFile(ctx, store.New(db, table), seedFile)
+	st := store.New(db, table)
+	seed, err := devdata.LoadSeedFile(ctx, st, seedFile)
+	if err != nil {
+		return seed, err
+	}
+	return seed, devdata.SeedSamples(ctx, st, pins, time.Now())
 }
 
-// wait serves until Ctrl-C, SIGTERM, a server failure or an emulator dying, then stops the
-// gateway (each open WebSocket gets its $disconnect while DynamoDB Local still runs).
-func wait(ctx context.Context, gw *gateway.Gateway, emus *emulators.Emulators, log *slog.Logger) error {
-	var cause error
-	select {
-	case <-ctx.Done():
-		fmt.Println("\nStopping…")
-	case cause = <-gw.Err():
-	case <-emus.DynamoDB.Exited():
-		cause = fmt.Errorf("DynamoDB Local exited:\n%s", emus.DynamoDB.Output())
-	case <-emus.SES.Exited():
-		cause = fmt.Errorf("the SES emulator exited:\n%s", emus.SES.Output())
+// pinKey is the PIN key of the local functions. Its secret defaults to the one in the
+// `sam local` env-vars file, so a function run by `sam local` redeems the PINs this stack
+// issues (and the sample PIN); PIN_HMAC_SECRET set by hand wins, as for every setting.
+func pinKey(samEnvFile string) (invitation.PINKey, error) {
+	env, err := devdata.SamEnv(samEnvFile)
+	if err != nil {
+		return invitation.PINKey{}, err
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := gw.Close(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("gateway shutdown", "error", err.Error())
+	secret := config.String("PIN_HMAC_SECRET", env["PIN_HMAC_SECRET"])
+	if err := os.Setenv("PIN_HMAC_SECRET", secret); err != nil {
+		return invitation.PINKey{}, err
 	}
-	return cause
+	return invitation.NewPINKey([]byte(secret))
 }
 
 func logLevel() slog.Level {

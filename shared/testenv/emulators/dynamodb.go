@@ -3,6 +3,7 @@ package emulators
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,8 +16,8 @@ import (
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 )
 
-// StartDynamoDB starts Amazon DynamoDB Local in memory on opts.DynamoDBPort and waits until it
-// answers ListTables. It runs with -sharedDb, so every client sees the same tables whatever
+// StartDynamoDB starts Amazon DynamoDB Local on opts.DynamoDBPort — in memory, or keeping its
+// tables in opts.DataDir — and waits until it answers ListTables. It runs with -sharedDb, so every client sees the same tables whatever
 // its credentials and region (a function under `sam local` and a test need not agree on them).
 func StartDynamoDB(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := install(ctx, opts.LocalDir); err != nil {
@@ -29,13 +30,23 @@ func StartDynamoDB(ctx context.Context, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("DynamoDB Local data folder: %w", err)
+		}
+	}
 	spec := launchSpec{
 		name: "DynamoDB Local",
 		command: func(port int) *exec.Cmd {
 			cmd := exec.Command("java",
 				"-Djava.library.path="+filepath.Join(jarDir, "DynamoDBLocal_lib"),
 				"-jar", filepath.Join(jarDir, "DynamoDBLocal.jar"),
-				"-inMemory", "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))
+				"-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))
+			if opts.DataDir == "" {
+				cmd.Args = append(cmd.Args, "-inMemory")
+			} else {
+				cmd.Args = append(cmd.Args, "-dbPath", opts.DataDir)
+			}
 			cmd.Dir = jarDir
 			return cmd
 		},

@@ -26,9 +26,22 @@ type Options struct {
 	LocalDir string
 	// DynamoDBPort and SESPort are the ports to listen on; 0 picks a free port.
 	DynamoDBPort, SESPort int
+	// DataDir, if set, is where DynamoDB Local keeps its tables across restarts (-dbPath);
+	// empty means in memory, gone when it stops.
+	DataDir string
+	// Host is the address the SES emulator binds: "" means 127.0.0.1. DynamoDB Local always
+	// binds every interface (it has no option for it); its endpoint stays on 127.0.0.1.
+	Host string
 	// ReadyTimeout bounds the wait for each emulator to answer; 0 means one minute (a JVM
 	// on a busy CI machine running tests in parallel can take a while).
 	ReadyTimeout time.Duration
+}
+
+func (o Options) host() string {
+	if o.Host == "" {
+		return "127.0.0.1"
+	}
+	return o.Host
 }
 
 func (o Options) readyTimeout() time.Duration {
@@ -106,6 +119,7 @@ func (e *Emulators) Stop() {
 // launchSpec says how to run one emulator on a given port.
 type launchSpec struct {
 	name    string
+	host    string // where the emulator is reached: "" or an unspecified address mean 127.0.0.1
 	command func(port int) *exec.Cmd
 	ready   func(ctx context.Context, endpoint string) error
 }
@@ -144,7 +158,7 @@ func launch(spec launchSpec, port int) (*Emulator, error) {
 	cmd := spec.command(port)
 	e := &Emulator{
 		Name:     spec.name,
-		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
+		Endpoint: "http://" + net.JoinHostPort(reachable(spec.host), strconv.Itoa(port)),
 		cmd:      cmd,
 		output:   &tail{},
 		exited:   make(chan struct{}),
@@ -194,6 +208,15 @@ func (e *Emulator) waitReady(ctx context.Context, ready func(context.Context, st
 		case <-tick.C:
 		}
 	}
+}
+
+// reachable names a host a client on this machine can dial: an address that listens on
+// every interface is reached on loopback.
+func reachable(host string) string {
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "127.0.0.1"
+	}
+	return host
 }
 
 // freePort asks the kernel for a port that is free on every interface (DynamoDB Local binds

@@ -8,6 +8,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/awsclients"
 )
 
 func localDir(t *testing.T) string {
@@ -110,5 +116,46 @@ func TestJavaMajor(t *testing.T) {
 	}
 	if _, ok := javaMajor("bash: java: command not found"); ok {
 		t.Error("read a version from no version")
+	}
+}
+
+// TestDynamoDB_DataDirKeepsTablesAcrossRestarts: with DataDir, a table written before a stop
+// is there after the next start (make dev's DEV_PERSIST); without it, nothing survives.
+func TestDynamoDB_DataDirKeepsTablesAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	tables := func(opts Options) []string {
+		t.Helper()
+		e, err := StartDynamoDB(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Stop()
+		db := awsclients.DynamoDBAt(awsclients.Static("us-east-1"), e.Endpoint)
+		out, err := db.ListTables(context.Background(), &dynamodb.ListTablesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.TableNames) == 0 {
+			_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+				TableName:            aws.String("kept"),
+				AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+				KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+				BillingMode:          types.BillingModePayPerRequest,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out.TableNames
+	}
+	persisted := Options{LocalDir: localDir(t), DataDir: dir}
+	if got := tables(persisted); len(got) != 0 {
+		t.Fatalf("a new data folder holds %v", got)
+	}
+	if got := tables(persisted); len(got) != 1 || got[0] != "kept" {
+		t.Errorf("after a restart with the same data folder: %v, want [kept]", got)
+	}
+	if got := tables(Options{LocalDir: localDir(t)}); len(got) != 0 {
+		t.Errorf("in memory, a fresh start holds %v", got)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// StartSES starts the SES v2 emulator (aws-ses-v2-local) on 127.0.0.1:opts.SESPort and waits
+// StartSES starts the SES v2 emulator (aws-ses-v2-local) on opts.Host:opts.SESPort and waits
 // until its health check answers. It keeps every message it accepts; SentMail reads them.
 func StartSES(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := install(ctx, opts.LocalDir); err != nil {
@@ -21,8 +21,9 @@ func StartSES(ctx context.Context, opts Options) (*Emulator, error) {
 	cli := filepath.Join(opts.LocalDir, "node_modules", "aws-ses-v2-local", "dist", "cli.js")
 	spec := launchSpec{
 		name: "SES emulator",
+		host: opts.host(),
 		command: func(port int) *exec.Cmd {
-			cmd := exec.Command("node", cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+			cmd := exec.Command("node", cli, "--host", opts.host(), "--port", strconv.Itoa(port))
 			cmd.Dir = opts.LocalDir
 			return cmd
 		},

@@ -1,0 +1,151 @@
+package devdata
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// The sample data that events/*.json names, so that `sam local invoke <Fn> -e events/<fn>.json`
+// against `make dev` reaches real items. The ids and secrets are fixed and public: local only.
+const (
+	SampleConversationID      = "conv_sample"       // held by ada, with the customer Sam
+	SampleGraceConversationID = "conv_sample_grace" // held by grace, who invited ada
+	SampleVisitorID           = "vis_sample"        // Sam, the customer in conv_sample
+	SampleEmailInvitationID   = "inv_sample"        // an email invitation of conv_sample (carl@example.com)
+	SamplePINInvitationID     = "inv_sample_pin"    // a PIN invitation of conv_sample
+	SampleInvitationForAdaID  = "inv_sample_for_ada"
+	SampleConnectionID        = "c2FtcGxlQ29ubj0=" // ada's open WebSocket connection
+	SamplePIN                 = "123456789"
+)
+
+// Sample secrets: 32 readable bytes in base64url, the shape of every real token (43 characters).
+var (
+	SampleVisitorSessionToken = sampleToken("sample-visitor-session-token-sam")
+	SampleJoinToken           = sampleToken("sample-join-token-for-carl-00001")
+	SampleConnectTicket       = sampleToken("sample-connect-ticket-for-ada-01")
+)
+
+func sampleToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// sampleLifetime keeps the sample secrets working for a whole working day of `make dev`, where
+// real PINs live minutes and tickets seconds.
+const sampleLifetime = 12 * time.Hour
+
+// SeedSamples writes the sample conversations, participants, invitations, ticket and
+// connection. pins must be the PIN key the functions use (PIN_HMAC_SECRET), or the sample PIN
+// would not redeem. A table that already holds them (kept by DEV_PERSIST) is left as it is:
+// they may have been used since, and every write refuses to overwrite.
+func SeedSamples(ctx context.Context, st *store.Store, pins invitation.PINKey, now time.Time) error {
+	switch _, err := st.Conversation(ctx, SampleConversationID); {
+	case err == nil:
+		return nil
+	case !store.IsNotFound(err):
+		return fmt.Errorf("look for the samples: %w", err)
+	}
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"conversation " + SampleConversationID, func() error { return seedHeldConversation(ctx, st, SampleConversationID, "ada", "Ada Lovelace", now) }},
+		{"customer " + SampleVisitorID, func() error { return seedVisitor(ctx, st, now) }},
+		{"PIN invitation", func() error { return seedCustomerInvitation(ctx, st, pinInvitation(pins, now)) }},
+		{"email invitation", func() error { return seedCustomerInvitation(ctx, st, emailInvitation(now)) }},
+		{"conversation " + SampleGraceConversationID, func() error {
+			return seedHeldConversation(ctx, st, SampleGraceConversationID, "grace", "Grace Hopper", now)
+		}},
+		{"invitation for ada", func() error { return seedInvitationForAda(ctx, st, now) }},
+		{"connect ticket", func() error {
+			return st.PutTicket(ctx, store.Ticket{Hash: ids.Hash(SampleConnectTicket), Kind: "agent", AgentID: "ada", ExpiresAt: now.Add(sampleLifetime)})
+		}},
+		{"connection", func() error {
+			return st.PutConnection(ctx, store.Connection{ID: SampleConnectionID, PrincipalKey: store.AgentPrincipal("ada"), Kind: "agent", AgentID: "ada", ConnectedAt: now})
+		}},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			return fmt.Errorf("sample %s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
+func seedHeldConversation(ctx context.Context, st *store.Store, id, agentID, name string, now time.Time) error {
+	conv := conversation.Conversation{
+		ID: id, Status: conversation.StatusOpen, Topic: "Question about my order",
+		TeamID: "support", Assignee: agentID, CreatedAt: now,
+	}
+	agent := conversation.Participant{
+		ConversationID: id, ID: conversation.AgentParticipantID(agentID), Kind: conversation.KindAgent,
+		AgentID: agentID, DisplayName: name, JoinedAt: now,
+	}
+	events := []conversation.Event{
+		{
+			ConversationID: id, Type: conversation.EventConversationStarted, At: now,
+			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"topic": conv.Topic},
+		},
+		invitation.JoinedEvent(agent, now),
+	}
+	return st.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: agent, Events: events})
+}
+
+func seedVisitor(ctx context.Context, st *store.Store, now time.Time) error {
+	sam := conversation.Participant{
+		ConversationID: SampleConversationID, ID: SampleVisitorID, Kind: conversation.KindVisitor,
+		DisplayName: "Sam Sample", JoinedAt: now, SessionHash: ids.Hash(SampleVisitorSessionToken),
+	}
+	session := store.Session{Hash: sam.SessionHash, ConversationID: sam.ConversationID, ParticipantID: sam.ID, ExpiresAt: now.Add(sampleLifetime)}
+	return st.AddParticipant(ctx, sam, &session, []conversation.Event{invitation.JoinedEvent(sam, now)})
+}
+
+func pinInvitation(pins invitation.PINKey, now time.Time) invitation.Invitation {
+	return invitation.Invitation{
+		ID: SamplePINInvitationID, ConversationID: SampleConversationID, Kind: invitation.KindPIN,
+		Status: invitation.StatusPending, CreatedBy: "ada", CreatedAt: now, ExpiresAt: now.Add(sampleLifetime),
+		SecretHash: pins.Hash(SamplePIN),
+	}
+}
+
+func emailInvitation(now time.Time) invitation.Invitation {
+	return invitation.Invitation{
+		ID: SampleEmailInvitationID, ConversationID: SampleConversationID, Kind: invitation.KindEmail,
+		Status: invitation.StatusPending, CreatedBy: "ada", CreatedAt: now, ExpiresAt: now.Add(sampleLifetime),
+		Email: "carl@example.com", Name: "Carl", SendCount: 1, LastSentAt: now,
+		SecretHash: ids.Hash(SampleJoinToken),
+	}
+}
+
+func seedCustomerInvitation(ctx context.Context, st *store.Store, inv invitation.Invitation) error {
+	created := invitation.CreatedEvent(inv, conversation.AgentParticipantID(inv.CreatedBy), inv.CreatedAt)
+	return st.CreateInvitation(ctx, inv, []conversation.Event{created})
+}
+
+func seedInvitationForAda(ctx context.Context, st *store.Store, now time.Time) error {
+	o := invitation.NewAgentInvitation(SampleGraceConversationID, "grace", invitation.Target{Kind: invitation.TargetAgent, ID: "ada"},
+		"Could you take a look at this refund?", now, sampleLifetime)
+	o.ID = SampleInvitationForAdaID
+	grace := conversation.Participant{ConversationID: SampleGraceConversationID, ID: conversation.AgentParticipantID("grace")}
+	return st.Invite(ctx, o, grace, []conversation.Event{invitation.OfferedEvent(o, grace.ID, now)})
+}
+
+// SamEnv reads the Parameters of a `sam local --env-vars` file (local/sam-env.json): the
+// settings every function gets when `sam local` runs it against this machine's stack.
+func SamEnv(path string) (map[string]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct{ Parameters map[string]string }
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Parameters, nil
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+)
+
+// After the end: EndConversation has flipped the status, so nothing can change the
+// conversation any more; what is left is bookkeeping. FinishEnd does it in small steps, each
+// idempotent, so a crash half-way is finished by the next call (a retried end, or the
+// sweeper meeting one of its invitations).
+
+// sessionBatch is how many visitor sessions one cleanup transaction deletes: far below
+// DynamoDB's 100 items, so an end never depends on the number of visitors.
+const sessionBatch = 50
+
+// FinishEnd revokes every invitation the end left pending (deleting the PINs and join tokens
+// that still belong to them) and deletes every visitor session of an ended conversation. It
+// returns the visitors, whose sockets the caller closes. It does nothing to an open one.
+func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error) {
+	head, err := s.head(ctx, conversationID)
+	if IsNotFound(err) || (err == nil && head.Status == string(conversation.StatusOpen)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range head.Pending {
+		if err := s.revokeForEnd(ctx, conversationID, id, at); err != nil {
+			return nil, err
+		}
+	}
+	parts, err := s.Participants(ctx, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	var visitors []conversation.Participant
+	for _, p := range parts {
+		if !p.IsAgent() {
+			visitors = append(visitors, p)
+		}
+	}
+	return visitors, s.endSessions(ctx, conversationID, visitors)
+}
+
+// revokeForEnd revokes one invitation the end left pending and takes it off the head.
+func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID string, at time.Time) error {
+	for range maxAttempts {
+		o, err := s.Offer(ctx, invitationID)
+		if err != nil && !IsNotFound(err) {
+			return err
+		}
+		t := s.newTx()
+		if err == nil && o.Status == invitation.StatusPending {
+			owned, err := s.ownsSecret(ctx, o.Invitation)
+			if err != nil {
+				return err
+			}
+			t.resolve(o.Invitation, invitation.StatusRevoked, "", reasonConversationEnded, at, false, owned)
+		} else {
+			t.settle(conversationID, invitationID)
+		}
+		err = t.commit(ctx)
+		if !FailedOn(err, "invitation") && !FailedOn(err, "secret") {
+			return err
+		}
+	}
+	return nil // another cleanup got there first
+}
+
+// maxAttempts bounds the re-reads of a cleanup step that lost a race with another cleanup.
+const maxAttempts = 3
+
+func (s *Store) endSessions(ctx context.Context, conversationID string, visitors []conversation.Participant) error {
+	for start := 0; start < len(visitors); start += sessionBatch {
+		t := s.newTx()
+		for _, v := range visitors[start:min(start+sessionBatch, len(visitors))] {
+			if v.SessionHash != "" {
+				t.del("session", sessionPK(v.SessionHash), sessionSK, condSessionOf(conversationID))
+			}
+		}
+		if err := t.commit(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownsSecret reports whether an invitation's PIN or join token is still its own (or gone).
+// A PIN whose time ran out may be drawn again for another invitation; that one's PIN must
+// survive the first one's expiry or revocation.
+func (s *Store) ownsSecret(ctx context.Context, inv invitation.Invitation) (bool, error) {
+	if inv.SecretHash == "" {
+		return true, nil
+	}
+	pk, sk := secretKey(inv.Kind, inv.SecretHash)
+	var it secretItem
+	err := s.getItem(ctx, pk, sk, true, &it)
+	if IsNotFound(err) {
+		return true, nil
+	}
+	return err == nil && it.InvitationID == inv.ID, err
+}
+
+// deleteSecret deletes an invitation's PIN or join token on the condition that it still
+// belongs to the invitation; owned says it did when read (if not, it is left alone).
+func (t *tx) deleteSecret(name string, inv invitation.Invitation, owned bool) *tx {
+	if inv.SecretHash == "" || !owned {
+		return t
+	}
+	pk, sk := secretKey(inv.Kind, inv.SecretHash)
+	return t.del(name, pk, sk, cond{
+		expr:   "attribute_not_exists(pk) OR invitationId = :owner",
+		values: map[string]types.AttributeValue{":owner": str(inv.ID)},
+	})
+}
