@@ -7,7 +7,7 @@
 #   make e2e     the browser test alone: the desk and customer pages in Chromium
 #   make build   build every function to .build/<function>/bootstrap (linux/arm64)
 #   make lint    gofmt, go vet, staticcheck
-#   make bench   run the benchmarks
+#   make bench   measure every function against baselines (size, cold start, RSS, round trips)
 #
 # `sam build` calls build-<LogicalId> for each function (BuildMethod: makefile); the pattern
 # rule below derives the folder from the logical id, so adding a function is a folder under
@@ -19,7 +19,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: all build test e2e dev dev-reset lint bench clean deps check-tools fuzz-seeds
+.PHONY: all build test e2e dev dev-reset lint bench bench-go clean deps check-tools fuzz-seeds
 all: build
 
 # --- tools and local packages ------------------------------------------------------------
@@ -56,11 +56,13 @@ build-%Function:
 
 # The emulators start once for the whole run; every test package reuses them (each test gets
 # its own table), and the runner stops them when the tests end, pass or fail.
+# The Go benchmarks run once each (-benchtime=1x) so that they keep working; their timings
+# mean nothing under -race.
 test: deps lint
 	@echo "==> Running every test with -race against DynamoDB Local and the SES emulator"
 	@echo "    (a first run compiles the test binaries for a few minutes before the first result)"
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
-	  $(GO) test -race -count=1 -timeout 15m ./...
+	  $(GO) test -race -count=1 -timeout 15m -bench . -benchtime=1x ./...
 	GO=$(GO) local/e2e/run.sh
 
 # The browser test (local/e2e): Debian's Chromium, installed with apt-get when missing, drives
@@ -69,7 +71,14 @@ test: deps lint
 e2e: deps
 	GO=$(GO) local/e2e/run.sh
 
+# Sizes, cold starts, peak RSS, round trips and latency of every function and action, against
+# baselines built in the same run: one table, also written to .build/bench.md.
 bench: deps
+	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
+	  $(GO) run ./local/cmd/bench -out $(BUILD_DIR)/bench.md
+
+# The Go benchmarks of the hot paths, for real (make test only runs them once).
+bench-go: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) test -run '^$$' -bench . -benchmem ./...
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -57,7 +58,7 @@ const minAnonymousKeyLen = 22
 
 var (
 	uuidShape     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	urlSafeRandom = regexp.MustCompile(`^[A-Za-z0-9_-]{22,255}$`)
+	urlSafeRandom = regexp.MustCompile(`^[A-Za-z0-9_-]{` + strconv.Itoa(minAnonymousKeyLen) + `,255}$`)
 )
 
 // checkAnonymousKey refuses an anonymous key that someone else could guess: the key alone

@@ -1,16 +1,11 @@
 package mail
 
 import (
-	"bytes"
-	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"math"
 	"net/url"
 	"strings"
-	"sync"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 
@@ -47,32 +42,7 @@ const (
 	fallbackInviter    = "Someone"
 )
 
-//go:embed templates/invitation.html templates/invitation.txt
-var templateFiles embed.FS
-
-// bodies are the two templates: html/template escapes by context; text/template gets
-// pre-cleaned values.
-type bodies struct {
-	html *htmltemplate.Template
-	text *texttemplate.Template
-}
-
-// templates parses both templates once, on first use rather than at package init: every
-// function that checks an address or a join link imports this package, and only those that
-// send mail should link the template engines (their reflection turns off the linker's
-// pruning of unused methods, which doubles a binary). Functions that send mail call Preload
-// at init, so a broken template is still a start-up failure, not a request failure.
-var templates = sync.OnceValue(func() bodies {
-	return bodies{
-		html: htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/invitation.html")),
-		text: texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/invitation.txt")),
-	}
-})
-
-// Preload parses the templates now; it panics if they are broken.
-func Preload() { templates() }
-
-// view is the data both templates see: single-line fields without control characters, the
+// view is the data both bodies show: single-line fields without control characters, the
 // note split into lines, and the expiry already spelled out.
 type view struct {
 	Subject      string
@@ -95,15 +65,7 @@ func Render(inv Invitation) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	var h, t bytes.Buffer
-	b := templates()
-	if err := b.html.Execute(&h, v); err != nil {
-		return Message{}, apperror.Internal(fmt.Errorf("mail: render HTML body: %w", err))
-	}
-	if err := b.text.Execute(&t, v); err != nil {
-		return Message{}, apperror.Internal(fmt.Errorf("mail: render text body: %w", err))
-	}
-	return Message{Subject: v.Subject, HTML: h.String(), Text: t.String()}, nil
+	return Message{Subject: v.Subject, HTML: htmlBody(v), Text: textBody(v)}, nil
 }
 
 func newView(inv Invitation) (view, error) {

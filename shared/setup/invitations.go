@@ -12,7 +12,6 @@ import (
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
-	"github.com/invite-forward/invite-forward/shared/mail"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
 )
 
@@ -200,13 +199,12 @@ func (d *Deps) SealedIdempotency() idempotency.Store {
 }
 
 // Mailer sends invitation emails through the sender the main wired (SendMailWith). Without a default join page on the allowed origins no link could be
-// built, so that stops the function at init too, as do broken templates.
+// built, so that stops the function at init too.
 func (d *Deps) Mailer() invitations.Mailer {
 	d.inv.mailerOnce.Do(func() {
 		if err := d.InvitationConfig().ValidateMail(); err != nil {
 			panic(err)
 		}
-		mail.Preload()
 		switch {
 		case d.overrides.Mailer != nil:
 			d.inv.mailer = d.overrides.Mailer

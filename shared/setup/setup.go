@@ -1,8 +1,9 @@
 // Package setup builds what a function needs, once, at init: the logger, the AWS clients,
 // the store and the use-case services, configured from environment variables that the SAM
 // template sets. Each dependency is built on first use, so a function only builds (and only
-// needs permissions for) what its handler asks for. The local gateway uses the same Deps for
-// every route.
+// needs permissions for) what its handler asks for. Clients only a few functions use (SES,
+// Secrets Manager) are not built here: those functions' mains wire them with an Option, so
+// no other binary links the service. The local gateway uses the same Deps for every route.
 package setup
 
 import (
