@@ -6,7 +6,7 @@
 // The session lives in sessionStorage (never in a URL): a reload keeps the customer in the
 // conversation; closing the tab ends it on this device.
 
-import { $, ApiError, Socket, advance, api, eventsSince, keyOf, renderEvent } from "./lib.js";
+import { $, ApiError, Socket, advance, api, enterSends, eventsSince, keyOf, renderEvent } from "./lib.js";
 
 const KEY = "customer.session";
 const mode = document.body.dataset.mode; // "start" (widget) or "pin" (join page)
@@ -161,13 +161,7 @@ $("#composer").onsubmit = act(async () => {
   $("#message").value = "";
   if (e && e.seq) show(e);
 });
-// Enter sends, Shift+Enter is a new line; every other key types as usual.
-$("#message").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    $("#composer").requestSubmit();
-  }
-});
+enterSends($("#message"), $("#composer"));
 
 $("#leave").onclick = act(async () => {
   const s = state.session;

@@ -3,7 +3,7 @@
 // words; history is the truth, so the selected conversation catches up from it whenever the
 // socket (re)connects.
 
-import { $, ApiError, Socket, api, describe, eventsSince, advance, keyOf, names, renderEvent, targetOf, timeOf } from "./lib.js";
+import { $, ApiError, Socket, api, describe, enterSends, eventsSince, advance, keyOf, names, renderEvent, targetOf, timeOf } from "./lib.js";
 
 const state = {
   token: "",
@@ -379,13 +379,7 @@ $("#composer").onsubmit = act(async () => {
   box.value = "";
   if (e && e.seq) show(e);
 });
-// Enter sends, Shift+Enter is a new line; every other key types as usual.
-$("#message").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    $("#composer").requestSubmit();
-  }
-});
+enterSends($("#message"), $("#composer"));
 
 $("#leave").onclick = act(async () => {
   const id = state.selected;

@@ -330,3 +330,13 @@ export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
 
 /** The element a selector names inside root (document by default). */
 export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** Enter sends the form, Shift+Enter is a new line; every other key types as usual. */
+export function enterSends(box, form) {
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+}
