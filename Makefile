@@ -76,6 +76,9 @@ e2e: deps
 bench: deps
 	$(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
 	  $(GO) run ./local/cmd/bench -out $(BUILD_DIR)/bench.md
+	@echo "==> Load through the local gateway: 1,000 PIN redemptions from 125 addresses, 500 starts, 100 posters"
+	LOAD=full $(GO) run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- \
+	  $(GO) test -count=1 -run TestLoad -v ./local/gateway | grep -E 'load_test|^(ok|FAIL|---)'
 
 # The Go benchmarks of the hot paths, for real (make test only runs them once).
 bench-go: deps

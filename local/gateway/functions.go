@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,8 +32,12 @@ type function struct {
 	declared    bool // in the template; others only serve conventional WebSocket routes
 
 	once    sync.Once
-	handler lambda.Handler
 	initErr error
+	// sandboxes holds idle handlers. aws-lambda-go's handler reuses one buffer for every
+	// answer, which is right in Lambda — a sandbox runs one invocation at a time — so the
+	// gateway, which runs a function's invocations at once, gives each its own handler, as
+	// Lambda gives each its own sandbox.
+	sandboxes sync.Pool
 }
 
 // errNoHandler: the template declares a function whose handler constructor does not exist yet.
@@ -101,7 +106,9 @@ func (f *function) init() error {
 				f.initErr = fmt.Errorf("init panicked: %v", p)
 			}
 		}()
-		f.handler = lambda.NewHandler(f.constructor(f.deps))
+		first := lambda.NewHandler(f.constructor(f.deps))
+		f.sandboxes.New = func() any { return lambda.NewHandler(f.constructor(f.deps)) }
+		f.sandboxes.Put(first)
 	})
 	return f.initErr
 }
@@ -161,7 +168,10 @@ func (f *function) runWithin(ctx context.Context, payload []byte) ([]byte, error
 				done <- outcome{err: fmt.Errorf("%s: panic: %v", f.logicalID, p)}
 			}
 		}()
-		result, err := f.handler.Invoke(ctx, payload)
+		h := f.sandboxes.Get().(lambda.Handler)
+		result, err := h.Invoke(ctx, payload)
+		result = bytes.Clone(result) // the handler's buffer is reused by its next invocation
+		f.sandboxes.Put(h)
 		if err != nil {
 			err = &invokeError{function: f.logicalID, err: err}
 		}
