@@ -86,7 +86,7 @@ bench-go: deps
 	  $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Go tools are `tool` directives in go.mod (pinned like any dependency, built into the
-# module's cache on first use): nothing is looked up in $GOPATH/bin or PATH.
+# module's cache on first use): nothing is looked up in the Go bin directory or PATH.
 lint: deps
 	@echo "==> gofmt, go vet, staticcheck (a first run downloads the Go modules and builds staticcheck)"
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './local/node_modules/*')); \
