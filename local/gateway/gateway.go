@@ -13,6 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
@@ -44,6 +48,10 @@ type Config struct {
 	// listens and serves its JWKS, with the gateway's URLs and the real JWT verifier pointed
 	// at that JWKS; it should pass the verifier as setup.Overrides.AgentTokens.
 	Deps func(u URLs, agents auth.AgentTokens) (*setup.Deps, error)
+	// DynamoDBEndpoint is DynamoDB Local's address: the gateway reads the table's stream there
+	// and invokes the template's DynamoDB event sources (the push function) like Lambda.
+	// Empty, nothing reads the stream and nothing is pushed.
+	DynamoDBEndpoint string
 }
 
 // URLs are where the gateway serves.
@@ -68,6 +76,8 @@ type Gateway struct {
 	errs    chan error
 	// stopSchedules ends the scheduled functions (schedules.go).
 	stopSchedules func()
+	// streams read the table's stream for the push function (streams.go).
+	streams streams
 }
 
 // Start listens on both addresses, builds every handler from the template and serves until
@@ -241,6 +251,38 @@ func (g *Gateway) mount(ctx context.Context, cfg Config) error {
 	g.httpAPI.Store(newHTTPAPI(httpDef, fns, cfg.Log))
 	g.wsAPI.Store(newWSAPI(wsDef, fns, cfg.Stage, cfg.Log))
 	g.stopSchedules = runSchedules(cfg.Template, fns, cfg.Log)
+	return g.readStreams(ctx, cfg, deps, fns)
+}
+
+// readStreams starts a stream poller for each DynamoDB event source of the template, invoking
+// its function through the JSON path like every other invocation.
+func (g *Gateway) readStreams(ctx context.Context, cfg Config, deps *setup.Deps, fns *functions) error {
+	if cfg.DynamoDBEndpoint == "" {
+		return nil
+	}
+	sources, err := StreamSources(cfg.Template)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	client := dynamodbstreams.NewFromConfig(deps.AWS(), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
+	})
+	for _, src := range sources {
+		if !fns.has(src.Function) {
+			continue
+		}
+		fn := fns.byID[src.Function]
+		invoke := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			var out events.DynamoDBEventResponse
+			err := fn.invoke(ctx, ev, &out)
+			return out, err
+		}
+		p, err := PollStream(ctx, client, deps.Store().Table(), src, invoke, cfg.Log)
+		if err != nil {
+			return fmt.Errorf("gateway: stream of %s: %w", src.Function, err)
+		}
+		g.streams.add(p)
+	}
 	return nil
 }
 
@@ -289,6 +331,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	if g.stopSchedules != nil {
 		g.stopSchedules()
 	}
+	g.streams.stop()
 	if api := g.wsAPI.Load(); api != nil {
 		errs = append(errs, api.shutdown(ctx))
 	}

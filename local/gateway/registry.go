@@ -44,4 +44,6 @@ var ByLogicalID = map[string]Constructor{
 	"AcceptInvitationFunction":    func(d *setup.Deps) any { return handlers.AcceptInvitation(d) },
 	"DeclineInvitationFunction":   func(d *setup.Deps) any { return handlers.DeclineInvitation(d) },
 	"ExpireInvitationsFunction":   func(d *setup.Deps) any { return handlers.ExpireInvitations(d) },
+	// The outbox: the table's stream drives the pushes.
+	"PushEventsFunction": func(d *setup.Deps) any { return handlers.PushEvents(d) },
 }

@@ -16,13 +16,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/push/pushtest"
+	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
@@ -42,8 +46,11 @@ type API struct {
 	Keys  *devkeys.Keys
 	Logs  *SyncBuffer
 	// Push is the WebSocket API's @connections endpoint the deployment pushes to: what each
-	// connection received, and connections made gone, failing or hanging.
+	// connection received, and connections made gone, failing or hanging. Pushes arrive after
+	// the request that committed them: AwaitPushes first.
 	Push *pushtest.Server
+
+	streams []*gateway.StreamPoller
 
 	mu       sync.Mutex
 	handlers map[string]any
@@ -72,8 +79,62 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	for _, f := range o {
 		f(&ov)
 	}
-	deps := setup.With(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ov)
-	return &API{T: t, Store: st, Deps: deps, Keys: keys, Logs: logs, Push: pushes, handlers: map[string]any{}}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	deps := setup.With(log, ov)
+	a := &API{T: t, Store: st, Deps: deps, Keys: keys, Logs: logs, Push: pushes, handlers: map[string]any{}}
+	a.readStream(log)
+	return a
+}
+
+// testPollInterval is how often the test table's stream is read when idle: many tests run at
+// once against one DynamoDB Local, so less briskly than make dev.
+const testPollInterval = 50 * time.Millisecond
+
+// readStream pushes through the real path: the table's stream, read like Lambda's event
+// source mapping reads it (the local gateway's poller, with the template's filter and batch
+// settings), drives the push function's handler. Requests never push themselves.
+func (a *API) readStream(log *slog.Logger) {
+	t := a.T
+	t.Helper()
+	path, err := samtemplate.FindRepoFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := gateway.StreamSources(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamodbstreams.NewFromConfig(awsclients.Static(testenv.Region), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(testenv.DynamoDBEndpoint(t))
+	})
+	for _, src := range sources {
+		src.PollEvery = testPollInterval
+		handler := a.handler(src.Function).(func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error))
+		p, err := gateway.PollStream(t.Context(), client, a.Store.Table(), src, handler, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Stop)
+		a.streams = append(a.streams, p)
+	}
+}
+
+// AwaitPushes waits (at most 10 s) until everything committed so far has been pushed: the
+// stream read to its end and the push function returned. Then what a connection received is
+// all it will receive for those commits, so a test can also assert that nothing came.
+func (a *API) AwaitPushes() {
+	a.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, p := range a.streams {
+		if err := p.Drained(ctx); err != nil {
+			a.T.Fatal(err)
+		}
+	}
 }
 
 // AgentToken returns a valid JWT for the agent.

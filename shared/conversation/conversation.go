@@ -63,7 +63,15 @@ type Participant struct {
 	JoinedAt       time.Time       `json:"joinedAt"`
 	// SessionHash is a visitor's session (hashed), so leaving or ending can revoke it.
 	SessionHash string `json:"-"`
+	// SinceSeq is the seq their access starts after (the last event of the change that let
+	// them in), fixed when they join: they are pushed only later events.
+	SinceSeq int64 `json:"-"`
 }
+
+// HadAccessAt reports whether the participant had access when the event was written: events
+// before they joined are in history for them, but never pushed. A push-only event (seq 0) is
+// sent as it is written.
+func (p Participant) HadAccessAt(e Event) bool { return e.Seq == 0 || e.Seq > p.SinceSeq }
 
 // IsAgent reports whether the participant is an agent.
 func (p Participant) IsAgent() bool { return p.Kind == KindAgent }

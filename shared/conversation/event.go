@@ -48,6 +48,11 @@ type Event struct {
 	Data           map[string]any `json:"data,omitempty"`
 	// PrevVisitorSeq is the previous event visitors may see, fixed when the event is written.
 	PrevVisitorSeq int64 `json:"-"`
+	// PushTo names who the event is addressed to besides the conversation's participants, as
+	// connection principal keys (store.AgentPrincipal, store.VisitorPrincipal): the target of
+	// an invitation or forward, a team's members. Decided when the event is written and kept
+	// with it, so the push function, which reads the committed event, needs nothing else.
+	PushTo []string `json:"-"`
 }
 
 // For returns the event as a reader of the given kind sees it: with the prevSeq of their

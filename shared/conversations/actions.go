@@ -113,11 +113,11 @@ func (s *Service) PostMessage(ctx context.Context, p auth.Principal, conversatio
 	case err != nil:
 		return conversation.Event{}, apperror.Internal(err)
 	}
-	s.publish(ctx, e)
 	return e.For(acc.Participant.Kind), nil
 }
 
-// Leave removes the caller from the conversation. A visitor's session ends with it; an agent
+// Leave removes the caller from the conversation. A visitor's session ends with it (and the
+// push function closes their sockets when it reads participant.left); an agent
 // who was the assignee leaves the conversation unassigned, which everyone sees, and the
 // Offerer (when set) hands it to its team unless it waits on a forward already.
 func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID string) error {
@@ -152,8 +152,6 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 	case err != nil:
 		return apperror.Internal(err)
 	}
-	s.publish(ctx, events...)
-	s.disconnectVisitors(ctx, part)
 	return nil
 }
 
@@ -162,9 +160,10 @@ var errEnded = apperror.Conflict("conversation_ended", "the conversation has end
 // End closes the conversation for everyone: first the status flips, with conversation.ended
 // as the last event (listing the invitations it revokes), so from then on nothing can join,
 // redeem, accept or post; then the pending invitations are revoked (their PINs and links stop
-// working) and visitors' sessions deleted, in idempotent steps; then everyone is told and the
-// visitors' sockets are closed. Ending an ended conversation finishes a cleanup a crash may
-// have interrupted (closing visitors' sockets again is harmless), and answers 409.
+// working) and visitors' sessions deleted, in idempotent steps. The push function tells
+// everyone and closes the visitors' sockets when it reads conversation.ended from the table's
+// stream, so a crash after the commit loses neither. Ending an ended conversation finishes a
+// cleanup a crash may have interrupted, and answers 409.
 func (s *Service) End(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := AuthorizeAgent(ctx, s.Store, p, conversationID)
 	if err != nil {
@@ -172,11 +171,9 @@ func (s *Service) End(ctx context.Context, p auth.Principal, conversationID stri
 	}
 	now := s.now()
 	if !acc.Conversation.Open() {
-		visitors, err := s.Store.FinishEnd(ctx, conversationID, now)
-		if err != nil {
+		if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
 			return apperror.Internal(err)
 		}
-		s.disconnectVisitors(ctx, visitors...)
 		return errEnded
 	}
 	conv := acc.Conversation
@@ -192,12 +189,8 @@ func (s *Service) End(ctx context.Context, p auth.Principal, conversationID stri
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	visitors, err := s.Store.FinishEnd(ctx, conversationID, now)
-	if err != nil {
+	if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
 		return apperror.Internal(err)
 	}
-	// Push before the visitors' sockets are closed, so they learn it ended.
-	s.publish(ctx, ended)
-	s.disconnectVisitors(ctx, visitors...)
 	return nil
 }

@@ -9,31 +9,11 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
-	"github.com/invite-forward/invite-forward/shared/store"
 )
-
-// Publisher delivers events to the people who may see them (WebSocket push). Publishing is
-// best effort: history is the truth, so a failed push never fails an action.
-type Publisher interface {
-	Publish(ctx context.Context, events ...conversation.Event)
-	// Disconnect closes the WebSocket connections of people who lost access (a visitor who
-	// left, or whose conversation ended): the server ends them, not the client.
-	Disconnect(ctx context.Context, principalKeys ...string)
-}
-
-// NopPublisher drops events; for functions and tests that push nothing.
-type NopPublisher struct{}
-
-// Publish does nothing.
-func (NopPublisher) Publish(context.Context, ...conversation.Event) {}
-
-// Disconnect does nothing.
-func (NopPublisher) Disconnect(context.Context, ...string) {}
 
 // Service runs the conversation actions.
 type Service struct {
 	Store      Store
-	Publisher  Publisher
 	Offers     Offerer // offers visitor-started conversations to a team; nil: none
 	Directory  AgentNames
 	Now        func() time.Time
@@ -57,42 +37,20 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (s *Service) publish(ctx context.Context, events ...conversation.Event) {
-	if s.Publisher != nil && len(events) > 0 {
-		s.Publisher.Publish(context.WithoutCancel(ctx), events...)
-	}
-}
-
-// disconnectVisitors closes the sockets of visitors who lost access to the conversation. An
-// agent's socket serves all their conversations and stays.
-func (s *Service) disconnectVisitors(ctx context.Context, visitors ...conversation.Participant) {
-	var keys []string
-	for _, v := range visitors {
-		if !v.IsAgent() {
-			keys = append(keys, store.VisitorPrincipal(v.ID))
-		}
-	}
-	if s.Publisher != nil && len(keys) > 0 {
-		s.Publisher.Disconnect(context.WithoutCancel(ctx), keys...)
-	}
-}
-
 // Offerer offers a conversation nobody holds to a team exactly like a forward (SPEC §4): one
 // a visitor starts, and one whose assignee leaves. shared/handover implements it.
 type Offerer interface {
 	// OfferToTeam prepares the offer of a new conversation to the team; it writes nothing, so
 	// the offer is saved with the conversation. An unknown team is 404 team_not_found.
 	OfferToTeam(ctx context.Context, conv conversation.Conversation, teamID string) (TeamOffer, error)
-	// Announce pushes a saved offer to the team's members (and the participants).
-	Announce(ctx context.Context, o TeamOffer)
 	// LeaveAsAssignee lets the assignee of an open conversation leave with the given events;
 	// unless the conversation waits on a forward, it is offered to its team in the same
-	// transaction. It pushes what it wrote.
+	// transaction.
 	LeaveAsAssignee(ctx context.Context, leaver conversation.Participant, events []conversation.Event) error
 }
 
-// TeamOffer is a prepared offer of a conversation to a team: the invitation, the events that
-// tell it, and the members to push it to.
+// TeamOffer is a prepared offer of a conversation to a team: the invitation and the events
+// that tell it, addressed to the team's members (Event.PushTo).
 type TeamOffer struct {
 	Invitation invitation.Offer
 	Events     []conversation.Event

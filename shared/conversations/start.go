@@ -70,7 +70,6 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 	if err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Events: events}); err != nil {
 		return Started{}, apperror.Internal(err)
 	}
-	s.publish(ctx, events...)
 	return Started{ConversationID: conv.ID, ParticipantID: part.ID}, nil
 }
 
@@ -99,13 +98,6 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	}
 	if err := s.Store.CreateConversation(ctx, n); err != nil {
 		return Started{}, apperror.Internal(err)
-	}
-	// Pushed as written: with the seqs the store gave them.
-	events = n.Events[:len(events)]
-	s.publish(ctx, events...)
-	if offer != nil {
-		offer.Events = n.Events[len(events):]
-		s.Offers.Announce(ctx, *offer)
 	}
 	return Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires}, nil
 }

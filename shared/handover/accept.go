@@ -24,7 +24,8 @@ type Accepted struct {
 // Accept lets the invited agent, or a member of the invited team, join the conversation:
 // POST /invitations/{invitationId}/accept. History is per conversation, so the whole of it is
 // theirs to read at once. For a team the first accept wins; later ones get 409
-// invitation_taken and the other members are pushed invitation.taken. Accepting a forward
+// invitation_taken and the other members are pushed invitation.taken. The forwarder who
+// leaves is no participant once it commits, so nothing more is pushed to them. Accepting a forward
 // makes the accepter the assignee and, in on-accept mode, the forwarder leaves — one
 // transaction, so there is never a moment with nobody or two people holding it.
 func (s *Service) Accept(ctx context.Context, p auth.Principal, invitationID string) (Accepted, error) {
@@ -61,6 +62,7 @@ func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) 
 		return Accepted{}, err
 	}
 	a.Events = acceptEvents(a, now)
+	a.Notices = s.takenNotice(ctx, o, agentID, now)
 	err = s.Store.Accept(ctx, a)
 	switch {
 	case store.FailedOn(err, "participant") && !o.IsForward():
@@ -70,8 +72,6 @@ func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) 
 	case err != nil:
 		return Accepted{}, apperror.Internal(err)
 	}
-	s.push(ctx, nil, a.Events...) // the forwarder who left is no participant: nothing for them
-	s.tellTaken(ctx, o, agentID, now)
 	return Accepted{InvitationID: o.ID, ConversationID: o.ConversationID, ParticipantID: a.Accepter.ID, Assigned: o.IsForward()}, nil
 }
 
@@ -165,12 +165,17 @@ func acceptEvents(a store.Acceptance, now time.Time) []conversation.Event {
 	return events
 }
 
-// tellTaken pushes to a team's other members that a colleague accepted first.
-func (s *Service) tellTaken(ctx context.Context, o invitation.Offer, accepterID string, now time.Time) {
+// takenNotice tells a team's other members that a colleague accepted first: pushed with the
+// accept (written in its transaction), kept in no history.
+func (s *Service) takenNotice(ctx context.Context, o invitation.Offer, accepterID string, now time.Time) []conversation.Event {
 	if o.TargetTeamID == "" {
-		return
+		return nil
 	}
-	if others := without(s.recipients(ctx, o), accepterID); len(others) > 0 {
-		s.push(ctx, others, invitation.TakenEvent(o, accepterID, now))
+	others := without(s.recipients(ctx, o), accepterID)
+	if len(others) == 0 {
+		return nil
 	}
+	taken := []conversation.Event{invitation.TakenEvent(o, accepterID, now)}
+	addressTo(others, taken)
+	return taken
 }

@@ -51,6 +51,10 @@ func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason
 		d.Return = &ret
 		d.Events = append(d.Events, s.returnEvents(ctx, ret, now)...)
 	}
+	// Who made the offer hears of the decline as a participant, if they still are one when it
+	// is pushed: a forwarder whose forward another target accepted has lost access. A forward
+	// coming back is addressed to the forwarder as its new target.
+	addressTo(returnTarget(d.Return), d.Events)
 	err = s.Store.Decline(ctx, d)
 	if lostRace(err) {
 		return errRetry // another member declined, someone accepted, or the conversation changed
@@ -58,10 +62,6 @@ func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason
 	if err != nil {
 		return apperror.Internal(err)
 	}
-	// Who made the offer hears of the decline as a participant, if they still are one: a
-	// forwarder whose forward another target accepted has lost access. A forward coming back
-	// is addressed to the forwarder as its new target.
-	s.push(ctx, returnTarget(d.Return), d.Events...)
 	return nil
 }
 

@@ -29,7 +29,7 @@ const (
 
 // Sweep expires every pending invitation whose time has run out, of every kind, found by
 // the due index (never a scan): each is marked expired by a conditional write, with its
-// event, and pushed to the participants (the inviter, if still one) and the targets. An
+// event, addressed to the targets (the participants — the inviter, if still one — get it too). An
 // expired forward comes back to the forwarder like a declined one. An invitation of an ended
 // conversation makes the sweep finish that end's cleanup. Reads never wait for
 // this: expiry is enforced at read time everywhere; the sweep makes it visible (pushes,
@@ -141,6 +141,7 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 			e.Events = append(e.Events, s.returnEvents(ctx, ret, now)...)
 		}
 	}
+	addressTo(append(s.addressees(ctx, o), returnTarget(e.Return)...), e.Events)
 	err = s.Store.Expire(ctx, e)
 	if lostRace(err) {
 		return skipped, errRetry
@@ -148,24 +149,15 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 	if err != nil {
 		return failed, err
 	}
-	s.push(ctx, append(s.addressees(ctx, o), returnTarget(e.Return)...), e.Events...)
 	return expired, nil
 }
 
 // revokeEnded finishes the end of the invitation's conversation, which a crash may have
-// interrupted: it revokes every invitation the end left pending, this one included, and
-// closes the visitors' sockets (again, harmlessly, if the end got that far).
+// interrupted: it revokes every invitation the end left pending, this one included. (The
+// visitors' sockets were closed by the push function when it read conversation.ended.)
 func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
-	visitors, err := s.Store.FinishEnd(ctx, o.ConversationID, now)
-	if err != nil {
+	if _, err := s.Store.FinishEnd(ctx, o.ConversationID, now); err != nil {
 		return failed, apperror.Internal(err)
-	}
-	if s.Pusher != nil && len(visitors) > 0 {
-		keys := make([]string, len(visitors))
-		for i, v := range visitors {
-			keys[i] = store.VisitorPrincipal(v.ID)
-		}
-		s.Pusher.Disconnect(context.WithoutCancel(ctx), keys...)
 	}
 	return revoked, nil
 }

@@ -59,6 +59,8 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 		return invitation.Offer{}, err
 	}
 	events := forwardEvents(fw, target, acc.Participant.ID, now)
+	addressTo(replacedTo, replaced)
+	addressTo(target.Members, events)
 	fw.Events = append(replaced, events...)
 	err = s.Store.Forward(ctx, fw)
 	switch {
@@ -71,10 +73,6 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 	case err != nil:
 		return invitation.Offer{}, apperror.Internal(err)
 	}
-	// Pushed as written: with the seqs the store gave them.
-	replaced, events = fw.Events[:len(replaced)], fw.Events[len(replaced):]
-	s.push(ctx, replacedTo, replaced...)
-	s.push(ctx, target.Members, events...)
 	return fw.Forward, nil
 }
 

@@ -2,7 +2,8 @@
 // agent or a team, forward to an agent or a team, the agent's inbox, accept and decline, the
 // expiry sweep, and the offer of a conversation nobody holds to its team (a visitor's new
 // conversation, or one whose assignee left). One file per action; each loads, decides with
-// the rules of shared/invitation, writes in one transaction, and pushes.
+// the rules of shared/invitation, and writes in one transaction with its events, each
+// addressed to whom it concerns besides the participants; the push function pushes them.
 //
 // The promise it keeps is that a customer is never left with nobody: an open conversation
 // always has an assignee or a pending forward or offer that a person will see. Every write
@@ -99,18 +100,9 @@ type Store interface {
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 
-// Pusher delivers events to the participants who may see them and, for offers, to the
-// agents they are addressed to (setup.Pusher). Pushing is best effort.
-type Pusher interface {
-	Publish(ctx context.Context, events ...conversation.Event)
-	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
-	Disconnect(ctx context.Context, principalKeys ...string)
-}
-
 // Service runs the hand-over actions.
 type Service struct {
 	Store  Store
-	Pusher Pusher
 	Config Config
 	Now    func() time.Time
 }
@@ -149,17 +141,16 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// push sends events to the participants and the given agents, once the write is done.
-func (s *Service) push(ctx context.Context, agentIDs []string, events ...conversation.Event) {
-	if s.Pusher == nil || len(events) == 0 {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
+// addressTo addresses events to the agents besides the participants (Event.PushTo): the push
+// function, reading the committed events, pushes to both.
+func addressTo(agentIDs []string, events []conversation.Event) {
 	if len(agentIDs) == 0 {
-		s.Pusher.Publish(ctx, events...)
 		return
 	}
-	s.Pusher.PublishToAgents(ctx, agentIDs, events...)
+	keys := store.AgentPrincipals(agentIDs)
+	for i := range events {
+		events[i].PushTo = keys
+	}
 }
 
 // Errors of the directory lookups.

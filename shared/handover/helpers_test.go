@@ -59,7 +59,8 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // world is one deployment: real handlers through the real authorizer against DynamoDB Local,
-// pushing through the real publisher to a recording @connections endpoint, on a test clock.
+// pushing through the table's stream and the real push function to a recording @connections
+// endpoint, on a test clock.
 type world struct {
 	t     *testing.T
 	api   *apitest.API
@@ -124,7 +125,9 @@ func (w *world) connectVisitor(participantID string) {
 	}
 }
 
+// pushes is what the connection received once everything committed so far was pushed.
 func (w *world) pushes(connectionID string) []push.Message {
+	w.api.AwaitPushes()
 	return w.api.Push.Messages(w.t, connectionID)
 }
 

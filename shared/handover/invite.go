@@ -33,6 +33,7 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 	}
 	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL)
 	events := []conversation.Event{invitation.OfferedEvent(o, acc.Participant.ID, now)}
+	addressTo(target.Members, events)
 	err = s.Store.Invite(ctx, o, acc.Participant, events)
 	switch {
 	case store.FailedOn(err, "open"):
@@ -46,7 +47,6 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 	case err != nil:
 		return invitation.Offer{}, apperror.Internal(err)
 	}
-	s.push(ctx, target.Members, events...)
 	return o, nil
 }
 

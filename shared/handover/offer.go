@@ -38,15 +38,12 @@ func (s *Service) teamOffer(ctx context.Context, conversationID, teamID string, 
 		return conversations.TeamOffer{}, apperror.Internal(err)
 	}
 	o := invitation.NewIncomingOffer(conversationID, teamID, at)
-	return conversations.TeamOffer{Invitation: o, Members: team.Members, Events: []conversation.Event{
+	events := []conversation.Event{
 		invitation.OfferedEvent(o, "", at),
 		invitation.ForwardNotice(conversationID, "", team.Name, invitation.TargetTeam, at),
-	}}, nil
-}
-
-// Announce pushes a written offer to the team's members and the participants.
-func (s *Service) Announce(ctx context.Context, o conversations.TeamOffer) {
-	s.push(ctx, o.Members, o.Events...)
+	}
+	addressTo(team.Members, events)
+	return conversations.TeamOffer{Invitation: o, Members: team.Members, Events: events}, nil
 }
 
 // LeaveAsAssignee lets the agent who holds an open conversation leave. Unless the
@@ -79,6 +76,7 @@ func (s *Service) leaveOnce(ctx context.Context, leaver conversation.Participant
 	var o *invitation.Offer
 	if offer != nil {
 		o, events = &offer.Invitation, append(events, offer.Events...)
+		addressTo(offer.Members, events)
 	}
 	err = s.Store.LeaveAsAssignee(ctx, leaver, read, o, events)
 	switch {
@@ -88,11 +86,6 @@ func (s *Service) leaveOnce(ctx context.Context, leaver conversation.Participant
 		return errRetry
 	case err != nil:
 		return apperror.Internal(err)
-	}
-	if offer != nil {
-		s.push(ctx, offer.Members, events...)
-	} else {
-		s.push(ctx, nil, events...)
 	}
 	return nil
 }
@@ -112,6 +105,5 @@ func (s *Service) plainLeave(ctx context.Context, leaver conversation.Participan
 	case err != nil:
 		return apperror.Internal(err)
 	}
-	s.push(ctx, nil, kept...)
 	return nil
 }

@@ -64,7 +64,6 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 	if err := s.Store.CreateInvitation(ctx, inv, events); err != nil {
 		return EmailSent{}, writeError(err)
 	}
-	s.publish(ctx, events...)
 	return s.send(ctx, acc, inv, msg)
 }
 
@@ -88,7 +87,6 @@ func (s *Service) resendEmail(ctx context.Context, acc conversations.Access, inv
 	if err := s.Store.RenewInvitation(ctx, inv, renewed, events); err != nil {
 		return Resent{}, writeError(err)
 	}
-	s.publish(ctx, events...)
 	sent, err := s.send(ctx, acc, renewed, msg)
 	if err != nil {
 		return Resent{}, err
@@ -150,7 +148,6 @@ func (s *Service) recordFailure(ctx context.Context, acc conversations.Access, i
 		// email did not go out; the log keeps why the record was not written.
 		return notSent.WithCause(errors.Join(notSent.Cause, fmt.Errorf("record failure: %w", err)))
 	}
-	s.publish(ctx, events...)
 	return notSent
 }
 

@@ -39,12 +39,6 @@ type Store interface {
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
 }
 
-// AgentPublisher also reaches agents who are not participants: the agent or team members an
-// invitation was addressed to, whose inbox changes when it is revoked.
-type AgentPublisher interface {
-	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
-}
-
 // Mailer sends one rendered email (mail.Sender in production).
 type Mailer interface {
 	Send(ctx context.Context, to string, msg mail.Message) (messageID string, err error)
@@ -108,10 +102,9 @@ func (c Config) ValidateMail() error {
 
 // Service runs the invitation actions.
 type Service struct {
-	Store     Store
-	Publisher conversations.Publisher
-	Limiter   Limiter
-	Config    Config
+	Store   Store
+	Limiter Limiter
+	Config  Config
 	// PINKey hashes PINs; only actions that create, renew or redeem PINs need it.
 	PINKey *invitation.PINKey
 	// Mailer sends invitation emails; only actions that send need it.
@@ -126,36 +119,20 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// publishToAddressees pushes to the participants and to the agents the invitation was
-// addressed to (its target agent, or its target team's members now).
-func (s *Service) publishToAddressees(ctx context.Context, inv invitation.Invitation, events ...conversation.Event) {
-	ap, ok := s.Publisher.(AgentPublisher)
-	addressees := s.addressees(ctx, inv)
-	if !ok || len(addressees) == 0 {
-		s.publish(ctx, events...)
-		return
-	}
-	ap.PublishToAgents(context.WithoutCancel(ctx), addressees, events...)
-}
-
+// addressees are whom a change of the invitation is pushed to besides the participants: its
+// target agent, or its target team's members now, whose inboxes change.
 func (s *Service) addressees(ctx context.Context, inv invitation.Invitation) []string {
 	switch {
 	case inv.TargetAgentID != "":
-		return []string{inv.TargetAgentID}
+		return []string{store.AgentPrincipal(inv.TargetAgentID)}
 	case inv.TargetTeamID != "":
 		members, err := s.Store.TeamMembers(ctx, inv.TargetTeamID)
 		if err != nil {
 			return nil // pushes are a convenience; the inbox is the truth
 		}
-		return members
+		return store.AgentPrincipals(members)
 	}
 	return nil
-}
-
-func (s *Service) publish(ctx context.Context, events ...conversation.Event) {
-	if s.Publisher != nil && len(events) > 0 {
-		s.Publisher.Publish(context.WithoutCancel(ctx), events...)
-	}
 }
 
 // errNotConfigured is a wiring mistake: the handler's function was built without a part.

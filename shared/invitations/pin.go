@@ -47,7 +47,6 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 	if err != nil {
 		return PINIssued{}, writeError(err)
 	}
-	s.publish(ctx, events...)
 	return PINIssued{InvitationID: inv.ID, PIN: pin, ExpiresAt: inv.ExpiresAt}, nil
 }
 
@@ -89,6 +88,5 @@ func (s *Service) renewPIN(ctx context.Context, acc conversations.Access, inv in
 	if err != nil {
 		return Resent{}, writeError(err)
 	}
-	s.publish(ctx, events...)
 	return Resent{InvitationID: inv.ID, Status: renewed.Status, ExpiresAt: renewed.ExpiresAt, PIN: pin}, nil
 }

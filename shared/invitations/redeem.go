@@ -181,7 +181,6 @@ func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displa
 	if err != nil {
 		return Joined{}, err
 	}
-	s.publish(ctx, events...)
 	return Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt}, nil
 }
 

@@ -40,7 +40,9 @@ func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invi
 	if err := inv.AsSeen(now, acc.Conversation.Open()).CheckRevocable(now); err != nil {
 		return invitation.Invitation{}, err
 	}
-	events := []conversation.Event{invitation.RevokedEvent(inv, acc.Participant.ID, "", now)}
+	revoked := invitation.RevokedEvent(inv, acc.Participant.ID, "", now)
+	revoked.PushTo = s.addressees(ctx, inv)
+	events := []conversation.Event{revoked}
 	err := s.Store.RevokeInvitation(ctx, inv, acc.Participant.AgentID, now, events)
 	if store.FailedOn(err, "invitation") {
 		return invitation.Invitation{}, err
@@ -48,7 +50,6 @@ func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invi
 	if err != nil {
 		return invitation.Invitation{}, apperror.Internal(err)
 	}
-	s.publishToAddressees(ctx, inv, events...)
 	inv.Status, inv.ResolvedAt, inv.ResolvedBy, inv.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
 	return inv, nil
 }

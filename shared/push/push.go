@@ -1,20 +1,25 @@
 // Package push delivers conversation events to the WebSocket connections of the people who
-// may see them, through API Gateway's @connections management API (SPEC §6). It owns who
-// receives an event (the conversation's current participants, filtered by the event's
-// audience, plus agents an invitation or forward is addressed to), the message format, and
-// the fan-out: parallel with a bound, one timeout per send, stale connections removed on
-// GoneException, every other failure logged and isolated. Pushing is best effort — history
-// is the truth — so nothing here ever fails or holds up an action beyond a fixed budget.
+// may see them, through API Gateway's @connections management API (SPEC §6). It is the push
+// function's handler: the committed event is the outbox (store/outbox.go), the table's stream
+// brings each committed event here, and no request waits for the fan-out. It owns who
+// receives an event (rules.go, decided at send time), the message format, and the fan-out:
+// parallel with a bound, one timeout per send, stale connections removed on GoneException,
+// every other failure logged and isolated. A lookup that fails is reported back to the
+// stream as a batch item failure, so Lambda retries from that record on.
 package push
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
@@ -37,8 +42,8 @@ type Options struct {
 	// SendTimeout bounds one message to one connection (default 2s): a hanging connection
 	// holds one worker for at most this long.
 	SendTimeout time.Duration
-	// Budget bounds a whole Publish, lookups included (default 5s, well within the
-	// functions' 10s timeout): whatever is not delivered by then is dropped.
+	// Budget bounds the pushes of one conversation in one batch, lookups included (default
+	// 5s, well within the function's timeout): whatever is not delivered by then is dropped.
 	Budget time.Duration
 }
 
@@ -48,6 +53,9 @@ const (
 	DefaultSendTimeout = 2 * time.Second
 	DefaultBudget      = 5 * time.Second
 )
+
+// conversationsAtOnce bounds how many conversations of one batch are pushed in parallel.
+const conversationsAtOnce = 8
 
 func (o Options) withDefaults() Options {
 	if o.Concurrency <= 0 {
@@ -62,7 +70,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Publisher implements conversations.Publisher over the management API.
+// Publisher pushes committed events read from the table's stream.
 type Publisher struct {
 	mgmt    Management
 	store   Store
@@ -85,20 +93,113 @@ const (
 	failed         // an error, a timeout, or the budget ran out
 )
 
-// Publish sends each event to the connections of the conversation's current participants
-// who may see it: visitors never receive agents-only events, and someone who has left
-// receives nothing more.
-func (p *Publisher) Publish(ctx context.Context, events ...conversation.Event) {
-	p.deliver(ctx, nil, events)
+// pending is one record's event, with the record's sequence number to report it by.
+type pending struct {
+	store.Pushed
+	sequenceNumber string
 }
 
-// PublishToAgents is Publish that also reaches the given agents whether or not they take
-// part in the conversation: the target of an invitation or forward, or a team's members.
-func (p *Publisher) PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event) {
-	p.deliver(ctx, agentIDs, events)
+// HandleStream is the push function's handler: it pushes each committed event of the batch.
+// Records are grouped by conversation and each conversation's pushes go out in seq order
+// (Lambda keeps a partition key's records in order across batches); conversations are pushed
+// in parallel. When a conversation's lookups fail, its first record is reported as a batch
+// item failure: Lambda retries the batch from there (the earlier records of other
+// conversations may be pushed twice; clients tell a repeat by its seq). A record that cannot
+// be decoded is logged and skipped: retrying would not mend it.
+func (p *Publisher) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	groups := p.group(ctx, ev.Records)
+	var (
+		mu       sync.Mutex
+		failures = []events.DynamoDBBatchItemFailure{} // never null: Lambda reads an empty list as "all done"
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, conversationsAtOnce)
+	)
+	for _, g := range groups {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := p.pushConversation(ctx, g); err != nil {
+				p.log.WarnContext(ctx, "push", "outcome", "lookup_failed", "conversationId", g[0].ConversationID,
+					"seq", g[0].Seq, "cause", err.Error())
+				mu.Lock()
+				failures = append(failures, events.DynamoDBBatchItemFailure{ItemIdentifier: g[0].sequenceNumber})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return events.DynamoDBEventResponse{BatchItemFailures: failures}, nil
 }
 
-// delivery is everything one connection receives from one Publish, in event order.
+// group decodes the records into each conversation's events, in commit order.
+func (p *Publisher) group(ctx context.Context, records []events.DynamoDBEventRecord) [][]pending {
+	byConv := map[string][]pending{}
+	var order []string
+	for _, r := range records {
+		if r.EventName != string(events.DynamoDBOperationTypeInsert) {
+			continue
+		}
+		e, ok, err := store.StreamEvent(r.Change.NewImage)
+		if err != nil {
+			p.log.ErrorContext(ctx, "push", "outcome", "undecodable_record", "sequenceNumber", r.Change.SequenceNumber, "cause", err.Error())
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if _, seen := byConv[e.ConversationID]; !seen {
+			order = append(order, e.ConversationID)
+		}
+		byConv[e.ConversationID] = append(byConv[e.ConversationID], pending{Pushed: e, sequenceNumber: r.Change.SequenceNumber})
+	}
+	out := make([][]pending, 0, len(order))
+	for _, id := range order {
+		g := byConv[id]
+		slices.SortStableFunc(g, func(a, b pending) int { return cmp.Compare(a.Order(), b.Order()) })
+		out = append(out, g)
+	}
+	return out
+}
+
+// pushConversation sends one conversation's events to whoever may receive each now, then
+// closes the sockets of visitors who lost access.
+func (p *Publisher) pushConversation(ctx context.Context, evs []pending) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Budget)
+	defer cancel()
+	parts, err := p.store.Participants(ctx, evs[0].ConversationID)
+	if err != nil {
+		return err
+	}
+	recipients := make([]map[string]bool, len(evs))
+	keys := map[string]bool{}
+	var closing []string
+	for i, e := range evs {
+		rule, known := ruleFor(e.Type)
+		if !known {
+			p.log.WarnContext(ctx, "push", "outcome", "no_rule", "eventType", e.Type)
+		}
+		recipients[i] = rule.recipients(e.Event, parts)
+		for k := range recipients[i] {
+			keys[k] = true
+		}
+		if rule.Close != nil {
+			closing = append(closing, rule.Close(e.Event, parts)...)
+		}
+	}
+	conns, err := p.store.ConnectionsOf(ctx, slices.Collect(maps.Keys(keys)))
+	if err != nil {
+		return err
+	}
+	deliveries, err := assign(evs, recipients, conns)
+	if err != nil {
+		return err
+	}
+	p.send(ctx, deliveries)
+	p.disconnect(ctx, closing)
+	return nil
+}
+
+// delivery is everything one connection receives from one conversation's batch, in order.
 type delivery struct {
 	conn     store.Connection
 	messages []outgoing
@@ -109,87 +210,11 @@ type outgoing struct {
 	payload []byte
 }
 
-func (p *Publisher) deliver(ctx context.Context, extraAgents []string, events []conversation.Event) {
-	if len(events) == 0 {
-		return
-	}
-	// The action has answered or is about to: neither its cancellation nor its deadline
-	// decides how long we push, the budget does.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Budget)
-	defer cancel()
-	deliveries, err := p.plan(ctx, extraAgents, events)
-	if err != nil {
-		p.log.WarnContext(ctx, "push", "outcome", "lookup_failed", "conversationId", events[0].ConversationID, "cause", err.Error())
-		return
-	}
-	p.send(ctx, deliveries)
-}
-
-// plan works out which connection gets which events: recipients per event, their live
-// connections, and each event encoded once.
-func (p *Publisher) plan(ctx context.Context, extraAgents []string, events []conversation.Event) ([]*delivery, error) {
-	recipients, err := p.recipients(ctx, extraAgents, events)
-	if err != nil {
-		return nil, err
-	}
-	keys := map[string]bool{}
-	for _, r := range recipients {
-		for k := range r {
-			keys[k] = true
-		}
-	}
-	conns, err := p.store.ConnectionsOf(ctx, setToSlice(keys))
-	if err != nil {
-		return nil, err
-	}
-	return assign(events, recipients, conns)
-}
-
-// recipients returns, per event, the principal keys that may receive it.
-func (p *Publisher) recipients(ctx context.Context, extraAgents []string, events []conversation.Event) ([]map[string]bool, error) {
-	participants := map[string][]conversation.Participant{}
-	out := make([]map[string]bool, len(events))
-	for i, e := range events {
-		parts, ok := participants[e.ConversationID]
-		if !ok {
-			var err error
-			if parts, err = p.store.Participants(ctx, e.ConversationID); err != nil {
-				return nil, err
-			}
-			participants[e.ConversationID] = parts
-		}
-		out[i] = audience(e, parts, extraAgents)
-	}
-	return out, nil
-}
-
-// audience is the rule of who receives an event: every current participant who may see it,
-// and the addressed agents (agents see every audience).
-func audience(e conversation.Event, parts []conversation.Participant, extraAgents []string) map[string]bool {
-	keys := map[string]bool{}
-	for _, part := range parts {
-		if !e.VisibleTo(part.Kind) {
-			continue
-		}
-		if part.IsAgent() {
-			keys[store.AgentPrincipal(part.AgentID)] = true
-		} else {
-			keys[store.VisitorPrincipal(part.ID)] = true
-		}
-	}
-	for _, id := range extraAgents {
-		if id != "" {
-			keys[store.AgentPrincipal(id)] = true
-		}
-	}
-	return keys
-}
-
-func assign(events []conversation.Event, recipients []map[string]bool, conns []store.Connection) ([]*delivery, error) {
+func assign(evs []pending, recipients []map[string]bool, conns []store.Connection) ([]*delivery, error) {
 	var out []*delivery
 	byConn := map[string]*delivery{}
-	for i, e := range events {
-		payloads, err := encode(e)
+	for i, e := range evs {
+		payloads, err := encode(e.Event)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +228,7 @@ func assign(events []conversation.Event, recipients []map[string]bool, conns []s
 				byConn[c.ID] = d
 				out = append(out, d)
 			}
-			d.messages = append(d.messages, outgoing{event: e, payload: payloads[kindOf(c)]})
+			d.messages = append(d.messages, outgoing{event: e.Event, payload: payloads[kindOfPrincipal(c.PrincipalKey)]})
 		}
 	}
 	return out, nil
@@ -222,9 +247,9 @@ func encode(e conversation.Event) (map[conversation.ParticipantKind][]byte, erro
 	return out, nil
 }
 
-// kindOf is the stream a connection follows: an agent's, unless it is a visitor's.
-func kindOf(c store.Connection) conversation.ParticipantKind {
-	if strings.HasPrefix(c.PrincipalKey, store.VisitorPrincipal("")) {
+// kindOfPrincipal is the stream a principal follows: an agent's, unless it is a visitor's.
+func kindOfPrincipal(principalKey string) conversation.ParticipantKind {
+	if strings.HasPrefix(principalKey, store.VisitorPrincipal("")) {
 		return conversation.KindVisitor
 	}
 	return conversation.KindAgent
@@ -234,30 +259,28 @@ func kindOf(c store.Connection) conversation.ParticipantKind {
 // messages in order, on one worker, so a slow connection delays only itself. One log line
 // tells the fan-out's outcome, with its metrics (connections sent to, gone, failed).
 func (p *Publisher) send(ctx context.Context, deliveries []*delivery) {
+	if len(deliveries) == 0 {
+		return
+	}
 	work := make(chan *delivery)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	tally := map[outcome]int{}
 	for range min(p.opts.Concurrency, len(deliveries)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for d := range work {
 				o := p.sendTo(ctx, d)
 				mu.Lock()
 				tally[o]++
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	for _, d := range deliveries {
 		work <- d
 	}
 	close(work)
 	wg.Wait()
-	if len(deliveries) == 0 {
-		return
-	}
 	attrs := append([]slog.Attr{slog.String("outcome", "fan_out"), slog.Int("connections", len(deliveries))},
 		p.metrics.Attrs(time.Now(), nil,
 			metrics.Metric{Name: "PushSent", Unit: metrics.Count, Value: float64(tally[sent])},
@@ -300,17 +323,15 @@ func (p *Publisher) forget(ctx context.Context, c store.Connection) {
 	p.log.InfoContext(ctx, "push", "outcome", "stale_connection_removed", "connectionId", c.ID)
 }
 
-// Disconnect closes every connection of the given principals and forgets them: for a
-// visitor whose session has ended, whose connection can never receive anything again.
-func (p *Publisher) Disconnect(ctx context.Context, principalKeys ...string) {
+// disconnect closes every connection of the given principals and forgets them: visitors who
+// lost access, whose connections can never receive anything again. Best effort, like a push.
+func (p *Publisher) disconnect(ctx context.Context, principalKeys []string) {
 	if len(principalKeys) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Budget)
-	defer cancel()
 	conns, err := p.store.ConnectionsOf(ctx, principalKeys)
 	if err != nil {
-		p.log.WarnContext(ctx, "push", "outcome", "lookup_failed", "cause", err.Error())
+		p.log.WarnContext(ctx, "push", "outcome", "close_lookup_failed", "cause", err.Error())
 		return
 	}
 	for _, c := range conns {
@@ -332,12 +353,4 @@ func (p *Publisher) close(ctx context.Context, c store.Connection) {
 	if err := p.store.DeleteConnection(ctx, c); err != nil {
 		p.log.WarnContext(ctx, "push", "outcome", "stale_connection_not_removed", "connectionId", c.ID, "cause", err.Error())
 	}
-}
-
-func setToSlice(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

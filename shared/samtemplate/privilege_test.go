@@ -151,6 +151,9 @@ func TestPolicies_GrantExactlyWhatTheCodeCanReach(t *testing.T) {
 	var report []string
 	for _, fn := range tpl.Functions() {
 		want := needed(g, roots[samtemplate.FolderFor(fn.LogicalID)])
+		for a := range eventSourceNeeds(fn) {
+			want.actions[a] = true
+		}
 		got := granted(fn.Policies)
 		extra, missing := diff(got.actions, want.actions), diff(want.actions, got.actions)
 		xi, mi := diff(got.indexes, want.indexes), diff(want.indexes, got.indexes)
@@ -162,6 +165,26 @@ func TestPolicies_GrantExactlyWhatTheCodeCanReach(t *testing.T) {
 	for _, r := range report {
 		t.Error(r)
 	}
+}
+
+// eventSourceNeeds is what a function's event sources do with its role, not its code: Lambda
+// reads a DynamoDB stream with the function's permissions, and sends what it gave up on to the
+// on-failure destination with them too.
+func eventSourceNeeds(fn samtemplate.Function) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range fn.Events {
+		if e.Type != "DynamoDB" {
+			continue
+		}
+		for _, a := range []string{"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"} {
+			out["dynamodb:"+a] = true
+		}
+		onFailure := asMap(asMap(asMap(e.Raw["Properties"])["DestinationConfig"])["OnFailure"])
+		if onFailure["Type"] == "SQS" {
+			out["sqs:SendMessage"] = true
+		}
+	}
+	return out
 }
 
 func diff(a, b map[string]bool) []string {

@@ -39,7 +39,7 @@ func (d *Deps) Handover() *handover.Service {
 		if err := cfg.Validate(); err != nil {
 			panic(fmt.Sprintf("config: %v", err))
 		}
-		d.ho.svc = &handover.Service{Store: d.Store(), Pusher: d.Push(), Config: cfg, Now: d.Now}
+		d.ho.svc = &handover.Service{Store: d.Store(), Config: cfg, Now: d.Now}
 	})
 	return d.ho.svc
 }

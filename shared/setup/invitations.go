@@ -83,11 +83,10 @@ const (
 // Invitations is the invitation service with the parts the caller needs.
 func (d *Deps) Invitations(needs ...Need) *invitations.Service {
 	svc := &invitations.Service{
-		Store:     d.Store(),
-		Publisher: d.Publisher(),
-		Limiter:   d.RateLimiter(),
-		Config:    d.InvitationConfig(),
-		Now:       d.Now,
+		Store:   d.Store(),
+		Limiter: d.RateLimiter(),
+		Config:  d.InvitationConfig(),
+		Now:     d.Now,
 	}
 	for _, n := range needs {
 		switch n {

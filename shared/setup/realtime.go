@@ -1,20 +1,17 @@
 package setup
 
 import (
-	"context"
 	"sync"
 
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/config"
-	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/realtime"
 )
 
 // ManagementURLVar names the WebSocket API's @connections endpoint: in AWS
 // https://{api-id}.execute-api.{region}.amazonaws.com/{stage} (set by the template), locally
-// the gateway's. Unset, nothing is pushed.
+// the gateway's. The push function and $default (pong) need it.
 const ManagementURLVar = "WEBSOCKET_MANAGEMENT_URL"
 
 // realtimeDeps are the push and WebSocket parts of Deps.
@@ -23,17 +20,10 @@ type realtimeDeps struct {
 	mgmt     push.Management
 
 	pushOnce sync.Once
-	push     Pusher
+	push     *push.Publisher
 
 	ticketsOnce sync.Once
 	tickets     *realtime.Service
-}
-
-// Pusher is a Publisher that can also address agents who are not (yet) participants: the
-// target of an invitation or forward, a team's members.
-type Pusher interface {
-	conversations.Publisher
-	PublishToAgents(ctx context.Context, agentIDs []string, events ...conversation.Event)
 }
 
 // Management is the @connections client, or nil when neither the Management override nor
@@ -51,18 +41,15 @@ func (d *Deps) Management() push.Management {
 	return d.rt.mgmt
 }
 
-// Push delivers events over the WebSocket API: the Publisher override if given, else the
-// management API when configured, else nothing.
-func (d *Deps) Push() Pusher {
+// Push is the push function's fan-out over the WebSocket API. Without an @connections
+// endpoint it cannot start.
+func (d *Deps) Push() *push.Publisher {
 	d.rt.pushOnce.Do(func() {
-		switch {
-		case d.overrides.Publisher != nil:
-			d.rt.push = asPusher(d.overrides.Publisher)
-		case d.Management() != nil:
-			d.rt.push = push.New(d.Management(), d.Store(), d.Log, push.Options{})
-		default:
-			d.rt.push = nopPusher{}
+		mgmt := d.Management()
+		if mgmt == nil {
+			panic("config: environment variable " + ManagementURLVar + " is required")
 		}
+		d.rt.push = push.New(mgmt, d.Store(), d.Log, push.Options{})
 	})
 	return d.rt.push
 }
@@ -74,22 +61,3 @@ func (d *Deps) Realtime() *realtime.Service {
 	})
 	return d.rt.tickets
 }
-
-// asPusher lets a plain Publisher (a test's recorder) stand in: events addressed to agents
-// then reach only the participants.
-func asPusher(p conversations.Publisher) Pusher {
-	if pp, ok := p.(Pusher); ok {
-		return pp
-	}
-	return publisherOnly{p}
-}
-
-type publisherOnly struct{ conversations.Publisher }
-
-func (p publisherOnly) PublishToAgents(ctx context.Context, _ []string, events ...conversation.Event) {
-	p.Publish(ctx, events...)
-}
-
-type nopPusher struct{ conversations.NopPublisher }
-
-func (nopPusher) PublishToAgents(context.Context, []string, ...conversation.Event) {}

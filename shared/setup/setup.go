@@ -60,9 +60,8 @@ type Deps struct {
 // Overrides lets tests and the local gateway supply ready-made parts instead of building
 // them from the environment.
 type Overrides struct {
-	AWS       *aws.Config
-	Store     *store.Store
-	Publisher conversations.Publisher
+	AWS   *aws.Config
+	Store *store.Store
 	// AgentTokens replaces JWT verification against JWKS_URL (tests with their own keys).
 	AgentTokens auth.AgentTokens
 	// Management replaces the @connections client built from WEBSOCKET_MANAGEMENT_URL (the
@@ -121,16 +120,12 @@ func (d *Deps) Store() *store.Store {
 	return d.store
 }
 
-// Publisher pushes events to WebSocket connections (see Push).
-func (d *Deps) Publisher() conversations.Publisher { return d.Push() }
-
 // Conversations is the conversation service.
 func (d *Deps) Conversations() *conversations.Service {
 	d.convOnce.Do(func() {
 		st := d.Store()
 		d.conv = &conversations.Service{
 			Store:         st,
-			Publisher:     d.Publisher(),
 			Now:           d.Now,
 			Directory:     d.Store(),
 			SessionTTL:    sessionTTL(),

@@ -31,6 +31,15 @@ const connSK = "CONN"
 // AgentPrincipal is the principal key of an agent's connections.
 func AgentPrincipal(agentID string) string { return "agent#" + agentID }
 
+// AgentPrincipals are the principal keys of the agents' connections.
+func AgentPrincipals(agentIDs []string) []string {
+	out := make([]string, 0, len(agentIDs))
+	for _, id := range agentIDs {
+		out = append(out, AgentPrincipal(id))
+	}
+	return out
+}
+
 // VisitorPrincipal is the principal key of a visitor's connections: a visitor is one
 // participant of one conversation, so the participant id names them.
 func VisitorPrincipal(participantID string) string { return "visitor#" + participantID }

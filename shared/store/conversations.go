@@ -74,11 +74,15 @@ type participantItem struct {
 	DisplayName string `dynamodbav:"displayName,omitempty"`
 	JoinedAt    int64  `dynamodbav:"joinedAt"`
 	SessionHash string `dynamodbav:"sessionHash,omitempty"`
+	// SinceSeq is written at commit (history.go, stampJoins).
+	SinceSeq int64 `dynamodbav:"sinceSeq,omitempty"`
 }
+
+const itemParticipant = "participant"
 
 func toParticipantItem(p conversation.Participant) participantItem {
 	return participantItem{
-		PK: convPK(p.ConversationID), SK: partSK(p.ID), Type: "participant", ID: p.ID,
+		PK: convPK(p.ConversationID), SK: partSK(p.ID), Type: itemParticipant, ID: p.ID,
 		Kind: string(p.Kind), AgentID: p.AgentID, DisplayName: p.DisplayName,
 		JoinedAt: p.JoinedAt.UnixMilli(), SessionHash: p.SessionHash,
 	}
@@ -88,7 +92,7 @@ func (it participantItem) domain(conversationID string) conversation.Participant
 	return conversation.Participant{
 		ConversationID: conversationID, ID: it.ID, Kind: conversation.ParticipantKind(it.Kind),
 		AgentID: it.AgentID, DisplayName: it.DisplayName, JoinedAt: time.UnixMilli(it.JoinedAt).UTC(),
-		SessionHash: it.SessionHash,
+		SessionHash: it.SessionHash, SinceSeq: it.SinceSeq,
 	}
 }
 
@@ -103,19 +107,21 @@ type eventItem struct {
 	Audience       string         `dynamodbav:"audience"`
 	ActorID        string         `dynamodbav:"actorId,omitempty"`
 	Data           map[string]any `dynamodbav:"data,omitempty"`
+	// PushTo: who the event is addressed to besides the participants (outbox.go).
+	PushTo []string `dynamodbav:"pushTo,stringset,omitempty"`
 }
 
 func toEventItem(e conversation.Event) eventItem {
 	return eventItem{
-		PK: convPK(e.ConversationID), SK: eventSK(e.Seq), Type: "event", Seq: e.Seq, PrevVisitorSeq: e.PrevVisitorSeq, Event: e.Type,
-		At: e.At.UnixMilli(), Audience: string(e.Audience), ActorID: e.ActorID, Data: e.Data,
+		PK: convPK(e.ConversationID), SK: eventSK(e.Seq), Type: itemEvent, Seq: e.Seq, PrevVisitorSeq: e.PrevVisitorSeq, Event: e.Type,
+		At: e.At.UnixMilli(), Audience: string(e.Audience), ActorID: e.ActorID, Data: e.Data, PushTo: e.PushTo,
 	}
 }
 
 func (it eventItem) domain(conversationID string) conversation.Event {
 	return conversation.Event{
 		Seq: it.Seq, PrevVisitorSeq: it.PrevVisitorSeq, ConversationID: conversationID, Type: it.Event, At: time.UnixMilli(it.At).UTC(),
-		Audience: conversation.Audience(it.Audience), ActorID: it.ActorID, Data: it.Data,
+		Audience: conversation.Audience(it.Audience), ActorID: it.ActorID, Data: it.Data, PushTo: it.PushTo,
 	}
 }
 

@@ -291,6 +291,8 @@ type Acceptance struct {
 	// Removes is the forwarder leaving at the accept (the on-accept hand-over), if still in.
 	Removes *conversation.Participant
 	Events  []conversation.Event
+	// Notices are pushed but not kept in history (invitation.taken): outbox items (outbox.go).
+	Notices []conversation.Event
 	At      time.Time
 }
 
@@ -318,7 +320,7 @@ func (s *Store) Accept(ctx context.Context, a Acceptance) error {
 	if a.Removes != nil {
 		t.del("forwarder", convPK(convID), partSK(a.Removes.ID), cond{expr: "attribute_exists(pk)"})
 	}
-	return t.events(a.Events).commit(ctx)
+	return t.events(a.Events).pushOnly(a.Notices).commit(ctx)
 }
 
 // Declining is everything a decline writes: all or nothing.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -101,6 +102,7 @@ type historyChange struct {
 	capped         bool                   // adds must fit under MaxPending
 	settles        []string               // invitations that stop being pending
 	ends           bool                   // the transaction ends the conversation
+	pushOnly       []conversation.Event   // pushed but not kept: outbox items (outbox.go)
 	// prepare, when set, completes the events from the head as read, on every attempt.
 	prepare func(head headItem)
 }
@@ -161,7 +163,7 @@ func (t *tx) commitHistory(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		items := append(slices.Clone(t.items), op.items...)
+		items := append(stampJoins(t.items, op.seq), op.items...)
 		names := append(slices.Clone(t.names), op.names...)
 		last = t.transact(ctx, names, items)
 		if !FailedOn(last, "head") && !conflictOnly(last) {
@@ -183,6 +185,28 @@ func conflictOnly(err error) bool {
 type headOp struct {
 	names []string
 	items []types.TransactWriteItem
+	seq   int64 // the conversation's last seq once it commits
+}
+
+// stampJoins copies the transaction's items, giving each participant it adds the seq its
+// access starts after (sinceSeq: the last event of the transaction that lets them in). Pushes
+// are sent only for the events a recipient had access to (shared/push): someone who joins
+// later is not pushed what came before (history has it).
+func stampJoins(items []types.TransactWriteItem, seq int64) []types.TransactWriteItem {
+	out := slices.Clone(items)
+	for i, it := range out {
+		if it.Put == nil {
+			continue
+		}
+		if typ, ok := it.Put.Item["type"].(*types.AttributeValueMemberS); !ok || typ.Value != itemParticipant {
+			continue
+		}
+		put := *it.Put
+		put.Item = maps.Clone(put.Item)
+		put.Item["sinceSeq"] = num(seq)
+		out[i] = types.TransactWriteItem{Put: &put}
+	}
+	return out
 }
 
 // apply works out the head after the change, from the head as read: the events' numbers, the
@@ -219,8 +243,17 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 			}})
 		}
 	}
+	for _, e := range h.pushOnly {
+		item, err := marshal(toOutboxItem(e, head.Seq, t.s.now()))
+		if err != nil {
+			return headOp{}, err
+		}
+		op.names = append(op.names, "outbox")
+		op.items = append(op.items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.s.table), Item: item}})
+	}
 	op.names = append(op.names, "head")
 	op.items = append(op.items, types.TransactWriteItem{Update: h.headUpdate(t.s.table, read, head, pending)})
+	op.seq = head.Seq
 	return op, nil
 }
 

@@ -73,5 +73,6 @@ func (s *Store) AddParticipant(ctx context.Context, p conversation.Participant, 
 	if session != nil {
 		t.put("session", toSessionItem(*session), notExists)
 	}
+	t.change(p.ConversationID) // through the head even without events: it stamps the join
 	return t.events(events).commit(ctx)
 }

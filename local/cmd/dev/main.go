@@ -114,6 +114,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Keys:           keys,
 		DemoDir:        filepath.Join(repo, "local", "demo"),
 		Log:            log,
+		// The push function reads the table's stream, as in AWS.
+		DynamoDBEndpoint: emus.DynamoDB.Endpoint,
 		Deps: func(u gateway.URLs, agents auth.AgentTokens) (*setup.Deps, error) {
 			if err := configure(u, emus, table); err != nil {
 				return nil, err
