@@ -13,23 +13,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/invite-forward/invite-forward/local/gateway"
+	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/push/pushtest"
+	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// world is a table, a fake @connections endpoint and a publisher pushing to it through the
-// real SDK client.
+// world is a table whose stream drives the publisher (read like Lambda's event source
+// mapping does, by the local gateway's poller), and a fake @connections endpoint it pushes to
+// through the real SDK client. Nothing ever calls the publisher: events are committed through
+// the store, and their pushes arrive.
 type world struct {
-	st   *store.Store
-	srv  *pushtest.Server
-	pub  *push.Publisher
-	logs *syncBuffer
+	st     *store.Store
+	srv    *pushtest.Server
+	pub    *push.Publisher
+	stream *gateway.StreamPoller
+	logs   *syncBuffer
 }
 
 func newWorld(t testing.TB, opts push.Options) *world {
@@ -38,7 +47,78 @@ func newWorld(t testing.TB, opts push.Options) *world {
 	srv := pushtest.New(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return &world{st: st, srv: srv, pub: push.New(srv.Client(), st, log, opts), logs: logs}
+	w := &world{st: st, srv: srv, pub: push.New(srv.Client(), st, log, opts), logs: logs}
+	w.stream = readStream(t, st.Table(), w.pub.HandleStream, log)
+	return w
+}
+
+// readStream runs the template's event source of the push function over the table's stream.
+func readStream(t testing.TB, table string, invoke gateway.StreamInvoker, log *slog.Logger) *gateway.StreamPoller {
+	t.Helper()
+	return pollWith(t, table, pushSource(t), invoke, log)
+}
+
+// fromTheStart is the push function's event source reading the stream from its beginning.
+func fromTheStart(t testing.TB) gateway.StreamSource {
+	src := pushSource(t)
+	src.FromLatest = false
+	return src
+}
+
+func pushSource(t testing.TB) gateway.StreamSource {
+	t.Helper()
+	path, err := samtemplate.FindRepoFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := gateway.StreamSources(tmpl)
+	if err != nil || len(sources) != 1 {
+		t.Fatalf("stream sources %v, %v: want the push function's", sources, err)
+	}
+	return sources[0]
+}
+
+func pollWith(t testing.TB, table string, src gateway.StreamSource, invoke gateway.StreamInvoker, log *slog.Logger) *gateway.StreamPoller {
+	t.Helper()
+	client := dynamodbstreams.NewFromConfig(awsclients.Static(testenv.Region), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(testenv.DynamoDBEndpoint(t))
+	})
+	p, err := gateway.PollStream(t.Context(), client, table, src, invoke, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// commit writes the events to their conversation's history (as ada, a participant of every
+// conversation here) and waits until the stream has been pushed to its end.
+func (w *world) commit(t testing.TB, events ...conversation.Event) []conversation.Event {
+	t.Helper()
+	out := make([]conversation.Event, len(events))
+	for i, e := range events {
+		written, err := w.st.PostMessage(t.Context(), e, conversation.AgentParticipantID("ada"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = written
+	}
+	w.settle(t)
+	return out
+}
+
+// settle waits until everything committed so far has been pushed.
+func (w *world) settle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.stream.Drained(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // conversation starts a conversation with the given agents and visitors in it and returns
@@ -53,6 +133,12 @@ func (w *world) conversation(t testing.TB, agents []string, visitors int) (strin
 	}
 	for _, a := range agents[1:] {
 		if err := w.st.AddParticipant(t.Context(), agentIn(conv.ID, a, now), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if agents[0] != "ada" && !slices.Contains(agents, "ada") {
+		// commit posts as ada: she is in every conversation, connected or not.
+		if err := w.st.AddParticipant(t.Context(), agentIn(conv.ID, "ada", now), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +197,7 @@ func TestPublish_ReachesOnlyParticipantsWhoMaySeeTheEvent(t *testing.T) {
 
 	message := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
 	forwardNote := event(conv, conversation.EventConversationForwarded, conversation.AudienceAgents, map[string]any{"message": "VIP, be nice"})
-	w.pub.Publish(t.Context(), message, forwardNote)
+	w.commit(t, message, forwardNote)
 
 	both := []string{conversation.EventMessageCreated, conversation.EventConversationForwarded}
 	for _, c := range []string{"ada-1", "ada-2"} {
@@ -134,28 +220,29 @@ func TestPublish_MessageFormat(t *testing.T) {
 	w := newWorld(t, push.Options{})
 	conv, _ := w.conversation(t, []string{"ada"}, 0)
 	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	first := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hi"})
 	e := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
-	e.Seq, e.PrevVisitorSeq = 7, 5
-	w.pub.Publish(t.Context(), e)
+	written := w.commit(t, first, e)
 
 	raw := w.srv.Raw("ada-1")
-	if len(raw) != 1 {
-		t.Fatalf("received %d messages, want 1", len(raw))
+	if len(raw) != 2 {
+		t.Fatalf("received %d messages, want 2", len(raw))
 	}
 	var got map[string]any
-	if err := json.Unmarshal(raw[0], &got); err != nil {
+	if err := json.Unmarshal(raw[1], &got); err != nil {
 		t.Fatal(err)
 	}
+	seq := written[1].Seq
 	want := map[string]any{
-		"type": e.Type, "conversationId": conv, "seq": 7, "prevSeq": 6, "at": e.At.Format(time.RFC3339Nano),
+		"type": e.Type, "conversationId": conv, "seq": seq, "prevSeq": seq - 1, "at": e.At.Truncate(time.Millisecond).Format(time.RFC3339Nano), // stored in ms
 		"actorId": e.ActorID, "data": map[string]any{"text": "hello"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("message = %s\nwant      %v", raw[0], want)
+		t.Fatalf("message = %s\nwant      %v", raw[1], want)
 	}
 }
 
-func TestPublishToAgents_AlsoReachesTheAddressedAgents(t *testing.T) {
+func TestPush_AlsoReachesTheAddressedAgents(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, push.Options{})
 	conv, visitors := w.conversation(t, []string{"ada"}, 1)
@@ -165,7 +252,8 @@ func TestPublishToAgents_AlsoReachesTheAddressedAgents(t *testing.T) {
 	w.connect(t, "dee-1", store.AgentPrincipal("dee"))
 
 	invited := event(conv, conversation.EventInvitationCreated, conversation.AudienceAgents, map[string]any{"message": "can you help?"})
-	w.pub.PublishToAgents(t.Context(), []string{"cy", "ada"}, invited)
+	invited.PushTo = store.AgentPrincipals([]string{"cy", "ada"})
+	w.commit(t, invited)
 
 	for c, want := range map[string]int{"ada-1": 1, "cy-1": 1, "vis-1": 0, "dee-1": 0} {
 		if got := len(w.srv.Raw(c)); got != want {
@@ -186,7 +274,7 @@ func TestPublish_ParticipantWhoLeftGetsNothingMore(t *testing.T) {
 	if err := w.st.Leave(t.Context(), part, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
 	if got := len(w.srv.Raw("vis-1")); got != 0 {
 		t.Fatalf("a visitor who left received %d messages", got)
 	}
@@ -200,7 +288,7 @@ func TestPublish_GoneConnectionIsDeleted(t *testing.T) {
 	w.connect(t, "ada-live", store.AgentPrincipal("ada"))
 	w.srv.Set("ada-gone", pushtest.Gone)
 
-	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
 
 	if _, err := w.st.ConnectionByID(t.Context(), "ada-gone"); !store.IsNotFound(err) {
 		t.Fatalf("gone connection still stored: %v", err)
@@ -265,7 +353,7 @@ func TestFanOut_OneDeadConnectionDoesNotHoldUpTheOthers(t *testing.T) {
 			})
 
 			secret := "my card number is 4111"
-			w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": secret}))
+			w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": secret}))
 
 			for _, c := range conns {
 				got, want := len(w.srv.Raw(c)), 1
@@ -293,14 +381,25 @@ func TestFanOut_OneDeadConnectionDoesNotHoldUpTheOthers(t *testing.T) {
 	}
 }
 
-func TestDisconnect_ClosesAndForgetsThePrincipalsConnections(t *testing.T) {
+// TestLeave_TheVisitorsSocketsAreClosedAndForgotten: a visitor's participant.left, read from
+// the stream, closes their sockets (SPEC §5: losing access is immediate); an agent's stays.
+func TestLeave_TheVisitorsSocketsAreClosedAndForgotten(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, push.Options{})
-	vis := store.VisitorPrincipal("vis_gone")
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	vis := store.VisitorPrincipal(visitors[0])
 	w.connect(t, "vis-1", vis)
 	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
-
-	w.pub.Disconnect(t.Context(), vis)
+	part, err := w.st.Participant(t.Context(), conv, visitors[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := event(conv, conversation.EventParticipantLeft, conversation.AudienceEveryone,
+		map[string]any{"participantId": part.ID, "kind": string(conversation.KindVisitor)})
+	if err := w.st.Leave(t.Context(), part, false, []conversation.Event{left}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(t)
 
 	if !w.srv.Closed("vis-1") || w.srv.Closed("ada-1") {
 		t.Fatalf("closed: vis-1 %v, ada-1 %v; want only vis-1", w.srv.Closed("vis-1"), w.srv.Closed("ada-1"))
@@ -319,21 +418,22 @@ func TestPublish_GivesUpWithinItsBudget(t *testing.T) {
 	for _, c := range conns {
 		w.srv.Set(c, pushtest.Hang)
 	}
-	w.pub.Publish(context.Background(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
 	got, err := w.st.ConnectionsOf(t.Context(), []string{store.AgentPrincipal("agent-0")})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("connections after a budget overrun = %v, %v", got, err)
 	}
 }
 
-// BenchmarkFanOut measures one event pushed to 100 connections through the real SDK client:
-// participant and connection lookups in DynamoDB Local, then the parallel sends.
+// BenchmarkFanOut measures one event committed and pushed to 100 connections through the real
+// path: the commit, the table's stream, participant and connection lookups in DynamoDB Local,
+// then the parallel sends through the real SDK client.
 func BenchmarkFanOut(b *testing.B) {
 	w := newWorld(b, push.Options{})
 	conv, _ := w.fanOut(b, 100)
 	e := event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"})
 	for b.Loop() {
-		w.pub.Publish(b.Context(), e)
+		w.commit(b, e)
 	}
 	if got := len(w.srv.Raw("conn-000")); got == 0 {
 		b.Fatal("nothing delivered")
@@ -369,7 +469,7 @@ func TestFanOut_LogsItsOutcomeAsMetrics(t *testing.T) {
 	w.srv.Set("ada-gone", pushtest.Gone)
 	w.srv.Set("ada-broken", pushtest.Fail)
 
-	w.pub.Publish(t.Context(), event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, nil))
 
 	var line struct {
 		Outcome                        string `json:"outcome"`
