@@ -124,7 +124,7 @@ func TestEmailInvitation_WhenSESFails_RecordedFailedEmailNotSentAndResendWorks(t
 	if failed.Status != invitation.StatusFailed || failed.Reason != "email_not_sent" {
 		t.Fatalf("invitation after the failure: %+v", failed)
 	}
-	if len(e.pushed.ofType(conversation.EventInvitationFailed)) != 1 {
+	if len(e.committed(conv, conversation.EventInvitationFailed)) != 1 {
 		t.Error("agents were not told that the email failed")
 	}
 	if n := len(testenv.MailTo(t, to)); n != 0 {

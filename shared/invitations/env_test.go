@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,7 +39,6 @@ type env struct {
 	st     *store.Store
 	convs  *conversations.Service
 	svc    *invitations.Service
-	pushed *recorder
 	mailer *switchMailer
 }
 
@@ -63,12 +61,11 @@ func newEnv(t *testing.T, configure ...func(*invitations.Config)) *env {
 	}
 	ses := testenv.SES(t)
 	mailer := &switchMailer{working: sesmail.NewSender(ses, mailFrom, ""), broken: sesmail.NewSender(ses, "", "")}
-	pushed := &recorder{}
 	return &env{
-		t: t, st: st, pushed: pushed, mailer: mailer,
-		convs: &conversations.Service{Store: st, Publisher: pushed, SessionTTL: 12 * time.Hour},
+		t: t, st: st, mailer: mailer,
+		convs: &conversations.Service{Store: st, SessionTTL: 12 * time.Hour},
 		svc: &invitations.Service{
-			Store: st, Publisher: pushed, Limiter: &ratelimit.Limiter{Counters: st, Shard: roundRobin()},
+			Store: st, Limiter: &ratelimit.Limiter{Counters: st, Shard: roundRobin()},
 			Config: cfg, PINKey: &key, Mailer: mailer,
 		},
 	}
@@ -180,31 +177,18 @@ func address(t *testing.T) string { return "customer-" + randomHex(t, 8) + "@exa
 
 func ip(n int) string { return fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255) }
 
-// recorder keeps what was published.
-type recorder struct {
-	mu     sync.Mutex
-	events []conversation.Event
-}
-
-func (r *recorder) Publish(_ context.Context, events ...conversation.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, events...)
-}
-
-func (r *recorder) Disconnect(context.Context, ...string) {}
-
-func (r *recorder) all() []conversation.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]conversation.Event(nil), r.events...)
-}
-
-func (r *recorder) ofType(typ string) []conversation.Event {
+// committed are the events of one type in the conversation's history as agents see it:
+// what the push function reads from the table's stream.
+func (e *env) committed(conversationID, typ string) []conversation.Event {
+	e.t.Helper()
+	page, err := e.st.Events(e.t.Context(), conversationID, 0, 1000, conversation.KindAgent)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var out []conversation.Event
-	for _, e := range r.all() {
-		if e.Type == typ {
-			out = append(out, e)
+	for _, ev := range page.Events {
+		if ev.Type == typ {
+			out = append(out, ev)
 		}
 	}
 	return out

@@ -340,11 +340,11 @@ func TestEndConversation_PINsAndLinksStopWorking(t *testing.T) {
 		}
 	}
 	// What the end revoked is listed in conversation.ended, the last event: nothing follows it.
-	ended := e.pushed.ofType(conversation.EventConversationEnded)
+	ended := e.committed(conv, conversation.EventConversationEnded)
 	if len(ended) != 1 {
-		t.Fatalf("%d conversation.ended pushed, want 1", len(ended))
+		t.Fatalf("%d conversation.ended committed, want 1", len(ended))
 	}
-	if revoked, _ := ended[0].Data["revokedInvitationIds"].([]string); len(revoked) != 2 {
+	if revoked, _ := ended[0].Data["revokedInvitationIds"].([]any); len(revoked) != 2 {
 		t.Errorf("conversation.ended lists %v as revoked, want the 2 invitations", ended[0].Data["revokedInvitationIds"])
 	}
 }
@@ -379,7 +379,7 @@ func TestPINInvitation_HistoryTellsAgentsAndShowsVisitorsANeutralJoin(t *testing
 			t.Errorf("the visitor sees %s", ev.Type)
 		}
 	}
-	for _, ev := range append(agentView.Events, e.pushed.all()...) {
+	for _, ev := range agentView.Events {
 		for k, v := range ev.Data {
 			if s, ok := v.(string); ok && strings.Contains(s, out.PIN) {
 				t.Errorf("%s carries the PIN in %s", ev.Type, k)
