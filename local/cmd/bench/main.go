@@ -88,7 +88,13 @@ func run(runs, warm int, out string) error {
 		return err
 	}
 
-	report := render(append(baselines, fns...), bins, starts, actions, runs, warm)
+	log.Printf("fan-out: commit → push received for 1, 10 and 100 connections through the table's stream…")
+	fanOut, err := measureFanOut(root, work)
+	if err != nil {
+		return err
+	}
+
+	report := render(append(baselines, fns...), bins, starts, actions, runs, warm) + renderFanOut(fanOut)
 	fmt.Print(report)
 	path := filepath.Join(root, out)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -260,5 +266,31 @@ func measureActions(root, work string) ([]action, error) {
 		return nil, err
 	}
 	var out []action
+	return out, json.Unmarshal(b, &out)
+}
+
+// fanOut is one line of shared/push's fan-out measurement.
+type fanOut struct {
+	Connections int
+	Rounds      int
+	P50, P99    time.Duration
+}
+
+// measureFanOut runs shared/push's fan-out test in full: a message committed through the
+// store, read from the table's stream like Lambda does, pushed by the real push function.
+func measureFanOut(root, work string) ([]fanOut, error) {
+	path := filepath.Join(work, "fanout.json")
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^TestFanOut_CommitToPushReceivedThroughTheStream$", "./shared/push",
+		"-args", "-fanout.out="+path)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("fan-out test: %w", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []fanOut
 	return out, json.Unmarshal(b, &out)
 }
