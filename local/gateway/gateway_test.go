@@ -69,6 +69,8 @@ func start(t *testing.T, opts ...option) *stack {
 		AllowedOrigins: []string{webOrigin},
 		Keys:           keys,
 		Log:            log,
+		// Pushes come from the table's stream, read here like Lambda's event source mapping.
+		DynamoDBEndpoint: testenv.DynamoDBEndpoint(t),
 		Deps: func(u gateway.URLs, agents auth.AgentTokens) (*setup.Deps, error) {
 			// The real management client, pointed at this gateway's @connections endpoint.
 			mgmt := awsclients.Management(awsCfg, u.Management)

@@ -121,6 +121,7 @@ func TestWebSocket_VisitorConnectsWithATicketAndReceivesPushes(t *testing.T) {
 	if msg.Status != 201 {
 		t.Fatalf("post message: %d %s", msg.Status, msg.Body)
 	}
+	api.AwaitPushes() // the push function reads the commit from the table's stream
 	got := api.Push.Messages(t, conn)
 	if len(got) != 1 || got[0].Type != conversation.EventMessageCreated || got[0].ConversationID != s.ConversationID || got[0].Data["text"] != "Where is my order?" || got[0].Seq == 0 {
 		t.Fatalf("pushed %+v, want the message.created event", got)
