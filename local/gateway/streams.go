@@ -46,8 +46,12 @@ type StreamSource struct {
 	Filters    []map[string]any // FilterCriteria patterns; a record passes if any matches
 	FromLatest bool             // StartingPosition LATEST (else TRIM_HORIZON)
 	// PollEvery is how long an idle shard waits before it is read again (local only; zero:
-	// StreamPollInterval). Tests with many tables at once poll less briskly.
+	// StreamPollInterval).
 	PollEvery time.Duration
+	// IdleBackoff, when above PollEvery, lets the wait double while the stream stays idle, up
+	// to it (local only): tests run many tables at once, and each waits for its pushes with
+	// Drained, which reads at once.
+	IdleBackoff time.Duration
 }
 
 // StreamSources lists the template's DynamoDB event sources.
@@ -120,7 +124,8 @@ type StreamPoller struct {
 	mu        sync.Mutex
 	rounds    uint64
 	idleRound uint64
-	rolled    bool // a shard closed: list the shards again before the next read
+	rolled    bool          // a shard closed: list the shards again before the next read
+	kick      chan struct{} // Drained asks for a read now
 }
 
 type shard struct {
@@ -135,7 +140,7 @@ type shard struct {
 // starting position, so that nothing committed after it returns is missed.
 func PollStream(ctx context.Context, client *dynamodbstreams.Client, table string, src StreamSource, invoke StreamInvoker, log *slog.Logger) (*StreamPoller, error) {
 	p := &StreamPoller{client: client, table: table, source: src, invoke: invoke, log: log,
-		shards: map[string]*shard{}, done: make(chan struct{})}
+		shards: map[string]*shard{}, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := p.discover(ctx, true); err != nil {
 		return nil, err
 	}
@@ -154,6 +159,8 @@ func (p *StreamPoller) Stop() {
 func (p *StreamPoller) run(ctx context.Context) {
 	defer close(p.done)
 	lastRefresh := time.Now()
+	every := cmp.Or(p.source.PollEvery, StreamPollInterval)
+	wait := every
 	for ctx.Err() == nil {
 		p.mu.Lock()
 		p.rounds++
@@ -178,8 +185,14 @@ func (p *StreamPoller) run(ctx context.Context) {
 			p.idleRound = round
 			p.mu.Unlock()
 		}
-		if !busy {
-			sleep(ctx, cmp.Or(p.source.PollEvery, StreamPollInterval))
+		switch {
+		case busy:
+			wait = every
+		default:
+			p.idle(ctx, wait)
+			if wait < p.source.IdleBackoff {
+				wait = min(2*wait, p.source.IdleBackoff)
+			}
 		}
 	}
 }
@@ -190,6 +203,10 @@ func (p *StreamPoller) Drained(ctx context.Context) error {
 	p.mu.Lock()
 	after := p.rounds
 	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
 	for {
 		p.mu.Lock()
 		idle := p.idleRound
@@ -204,6 +221,17 @@ func (p *StreamPoller) Drained(ctx context.Context) error {
 			return errors.New("stream poller stopped")
 		case <-time.After(2 * time.Millisecond):
 		}
+	}
+}
+
+// idle waits d, or less if Drained asks for a read.
+func (p *StreamPoller) idle(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-p.kick:
 	}
 }
 

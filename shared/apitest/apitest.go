@@ -86,9 +86,9 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	return a
 }
 
-// testPollInterval is how often the test table's stream is read when idle: many tests run at
-// once against one DynamoDB Local, so less briskly than make dev.
-const testPollInterval = 50 * time.Millisecond
+// testIdleBackoff bounds how long an idle test table's stream waits between reads: many tests
+// run at once against one DynamoDB Local, so an idle one backs off (AwaitPushes reads at once).
+const testIdleBackoff = 500 * time.Millisecond
 
 // readStream pushes through the real path: the table's stream, read like Lambda's event
 // source mapping reads it (the local gateway's poller, with the template's filter and batch
@@ -112,7 +112,7 @@ func (a *API) readStream(log *slog.Logger) {
 		o.BaseEndpoint = aws.String(testenv.DynamoDBEndpoint(t))
 	})
 	for _, src := range sources {
-		src.PollEvery = testPollInterval
+		src.IdleBackoff = testIdleBackoff
 		handler := a.handler(src.Function).(func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error))
 		p, err := gateway.PollStream(t.Context(), client, a.Store.Table(), src, handler, log)
 		if err != nil {

@@ -63,8 +63,8 @@ type Participant struct {
 	JoinedAt       time.Time       `json:"joinedAt"`
 	// SessionHash is a visitor's session (hashed), so leaving or ending can revoke it.
 	SessionHash string `json:"-"`
-	// SinceSeq is the seq their access starts after (the last event of the change that let
-	// them in), fixed when they join: they are pushed only later events.
+	// SinceSeq is the seq their access starts after (the last event before the change that
+	// let them in), fixed when they join: they are pushed only the events from that change on.
 	SinceSeq int64 `json:"-"`
 }
 

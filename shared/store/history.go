@@ -185,13 +185,14 @@ func conflictOnly(err error) bool {
 type headOp struct {
 	names []string
 	items []types.TransactWriteItem
-	seq   int64 // the conversation's last seq once it commits
+	seq   int64 // the conversation's last seq before this transaction
 }
 
 // stampJoins copies the transaction's items, giving each participant it adds the seq its
-// access starts after (sinceSeq: the last event of the transaction that lets them in). Pushes
-// are sent only for the events a recipient had access to (shared/push): someone who joins
-// later is not pushed what came before (history has it).
+// access starts after (sinceSeq: the last event before the transaction that lets them in, so
+// they are pushed its events and every later one). Pushes are sent only for the events a
+// recipient had access to (shared/push): someone who joins later is not pushed what came
+// before (history has it).
 func stampJoins(items []types.TransactWriteItem, seq int64) []types.TransactWriteItem {
 	out := slices.Clone(items)
 	for i, it := range out {
@@ -229,7 +230,7 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	}
 	pending = append(slices.Clone(pending), h.adds...)
 	read := head.Rev
-	var op headOp
+	op := headOp{seq: head.Seq}
 	for _, evs := range h.events {
 		head.number(evs)
 		for _, e := range evs {
@@ -253,7 +254,6 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	}
 	op.names = append(op.names, "head")
 	op.items = append(op.items, types.TransactWriteItem{Update: h.headUpdate(t.s.table, read, head, pending)})
-	op.seq = head.Seq
 	return op, nil
 }
 
