@@ -332,10 +332,13 @@ func nextAny(t *testing.T, c *websocket.Conn) pushMessage {
 	return m
 }
 
-// TestWebSocket_VisitorSocketClosedWithinASecondOfLeaveOrEnd: the server closes a visitor's
-// socket when they leave or their conversation ends (@connections DELETE through the real
-// push code), while the agent's socket stays open for their other conversations.
-func TestWebSocket_VisitorSocketClosedWithinASecondOfLeaveOrEnd(t *testing.T) {
+// TestWebSocket_VisitorSocketClosedByTheServerOnLeaveOrEnd: the server closes a visitor's
+// socket when they leave or their conversation ends (@connections DELETE by the push function,
+// which reads participant.left and conversation.ended from the table's stream), while the
+// agent's socket stays open for their other conversations. The bound is a hang's, not a
+// measure (tens of milliseconds on a quiet machine; make bench measures the stream path).
+func TestWebSocket_VisitorSocketClosedByTheServerOnLeaveOrEnd(t *testing.T) {
+	const closeBound = 5 * time.Second // a loaded 2-core machine runs the stream late
 	s := start(t)
 	ada := s.agentToken("ada")
 	conv := s.startConversation(ada)
@@ -348,12 +351,12 @@ func TestWebSocket_VisitorSocketClosedWithinASecondOfLeaveOrEnd(t *testing.T) {
 	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/leave", leaver, nil); r.status != http.StatusNoContent {
 		t.Fatalf("leave: %d %s", r.status, r.body)
 	}
-	closedWithin(t, leaverWS, time.Second, "the visitor who left")
+	closedWithin(t, leaverWS, closeBound, "the visitor who left")
 	if r := s.do(http.MethodPost, "/conversations/"+conv.ConversationID+"/end", ada, nil); r.status != http.StatusNoContent {
 		t.Fatalf("end: %d %s", r.status, r.body)
 	}
 	next(t, stayerWS, "conversation.ended")
-	closedWithin(t, stayerWS, time.Second, "the visitor of the ended conversation")
+	closedWithin(t, stayerWS, closeBound, "the visitor of the ended conversation")
 	if err := agentWS.Write(context.Background(), websocket.MessageText, []byte(`{"action":"ping"}`)); err != nil {
 		t.Fatalf("the agent's socket: %v", err)
 	}
