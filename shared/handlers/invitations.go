@@ -67,7 +67,7 @@ func RevokeInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.NoBody())
+	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()))
 }
 
 // ResendInvitation: POST /conversations/{id}/invitations/{invitationId}/resend — a new PIN,
