@@ -79,9 +79,10 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 
 // instrument lets a request's context count its DynamoDB calls (shared/roundtrips) and, in
 // tests and the local stack, fail chosen ones (shared/faults); without either in the context
-// a call costs two context lookups more.
+// a call costs two context lookups more. Each call gets its own deadline (deadline.go),
+// outermost so that it bounds an injected delay like a real hang.
 func instrument(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware)
+	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls)
 }
 
 // Management returns a client for a WebSocket API's @connections endpoint

@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,4 +141,55 @@ func (l *Log) lastCall() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return fmt.Sprintf("call %d", len(l.calls))
+}
+
+// ParsePlan reads a plan as the local gateway takes it from a request's X-Dev-Fault header:
+// what to fail — an operation name or a call number — then optionally how: "refuse" (the
+// default), "lose-answer" or "delay=<duration>". For example "SendEmail",
+// "TransactWriteItems;lose-answer", "3;delay=12s".
+func ParsePlan(s string) (Plan, error) {
+	target, how, _ := strings.Cut(s, ";")
+	target = strings.TrimSpace(target)
+	var p Plan
+	if n, err := strconv.Atoi(target); err == nil {
+		if n < 1 {
+			return Plan{}, fmt.Errorf("fault plan %q: call numbers start at 1", s)
+		}
+		p.Call = n
+	} else if validOperation(target) {
+		p.Operation = target
+	} else {
+		return Plan{}, fmt.Errorf("fault plan %q: want an operation name or a call number", s)
+	}
+	switch how = strings.TrimSpace(how); {
+	case how == "" || how == "refuse":
+		p.Mode = Refuse
+	case how == "lose-answer":
+		p.Mode = LoseAnswer
+	case strings.HasPrefix(how, "delay="):
+		d, err := time.ParseDuration(strings.TrimPrefix(how, "delay="))
+		if err != nil || d <= 0 || d > maxDelay {
+			return Plan{}, fmt.Errorf("fault plan %q: delay must be a duration up to %v", s, maxDelay)
+		}
+		p.Mode, p.Delay = Delay, d
+	default:
+		return Plan{}, fmt.Errorf("fault plan %q: unknown mode %q", s, how)
+	}
+	return p, nil
+}
+
+// maxDelay bounds a delay longer than any function's timeout needs.
+const maxDelay = 5 * time.Minute
+
+// validOperation: an SDK operation name, e.g. GetItem.
+func validOperation(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
