@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
 
 // CallTimeout bounds one DynamoDB call, the SDK's retries included. A healthy call takes
@@ -25,17 +27,29 @@ func boundCalls(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CallDeadline", boundCall), middleware.Before)
 }
 
+// A context without a deadline is not an invocation (a local tool), and table
+// administration is not a function's (tests create tables, which takes DynamoDB Local
+// seconds): their calls are left alone.
 func boundCall(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	ctx, cancel := context.WithTimeout(ctx, callBudget(ctx))
+	budget, ok := callBudget(ctx)
+	if !ok || administration[roundtrips.Operation(in.Parameters)] {
+		return next.HandleInitialize(ctx, in)
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	return next.HandleInitialize(ctx, in)
 }
 
+var administration = map[string]bool{
+	"CreateTable": true, "DeleteTable": true, "DescribeTable": true, "UpdateTable": true,
+	"UpdateTimeToLive": true, "DescribeTimeToLive": true, "ListTables": true,
+}
+
 // callBudget is CallTimeout, or less when the invocation ends sooner.
-func callBudget(ctx context.Context) time.Duration {
-	budget := CallTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		budget = min(budget, max(time.Until(deadline)-OutcomeReserve, minCall))
+func callBudget(ctx context.Context) (time.Duration, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
 	}
-	return budget
+	return min(CallTimeout, max(time.Until(deadline)-OutcomeReserve, minCall)), true
 }

@@ -38,17 +38,22 @@ func TestBoundCall_AHangingCallLeavesTheInvocationTimeToAnswer(t *testing.T) {
 }
 
 func TestCallBudget(t *testing.T) {
-	if got := callBudget(context.Background()); got != CallTimeout {
-		t.Errorf("no deadline: %v, want %v", got, CallTimeout)
+	if _, ok := callBudget(context.Background()); ok {
+		t.Errorf("a context without a deadline got a call budget")
+	}
+	long, cancel0 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel0()
+	if got, _ := callBudget(long); got != CallTimeout {
+		t.Errorf("long invocation: %v, want %v", got, CallTimeout)
 	}
 	soon, cancel := context.WithTimeout(context.Background(), OutcomeReserve+500*time.Millisecond)
 	defer cancel()
-	if got := callBudget(soon); got > 500*time.Millisecond || got < minCall {
+	if got, _ := callBudget(soon); got > 500*time.Millisecond || got < minCall {
 		t.Errorf("invocation ending soon: %v", got)
 	}
 	late, cancel2 := context.WithTimeout(context.Background(), OutcomeReserve/2)
 	defer cancel2()
-	if got := callBudget(late); got != minCall {
+	if got, _ := callBudget(late); got != minCall {
 		t.Errorf("invocation nearly out of time: %v, want %v", got, minCall)
 	}
 }

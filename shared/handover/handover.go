@@ -55,13 +55,17 @@ type Config struct {
 	ForwardTimeout time.Duration
 	// InvitationTTL is how long an agent or team invitation can be accepted.
 	InvitationTTL time.Duration
+	// UnansweredAfter is how long a conversation nobody holds is offered to its team before
+	// it ends as unanswered.
+	UnansweredAfter time.Duration
 	// DefaultTeamID receives a conversation nobody holds when it names no team of its own.
 	DefaultTeamID string
 }
 
 // DefaultConfig is the on-accept hand-over with the default lifetimes.
 func DefaultConfig() Config {
-	return Config{Mode: ModeOnAccept, ForwardTimeout: invitation.DefaultForwardTimeout, InvitationTTL: invitation.DefaultInvitationTTL}
+	return Config{Mode: ModeOnAccept, ForwardTimeout: invitation.DefaultForwardTimeout, InvitationTTL: invitation.DefaultInvitationTTL,
+		UnansweredAfter: invitation.DefaultUnansweredAfter}
 }
 
 // Validate refuses settings the rules do not allow; the function does not start with them.
@@ -72,6 +76,7 @@ func (c Config) Validate() error {
 	return errors.Join(
 		invitation.CheckOfferTTL("forward timeout", c.ForwardTimeout),
 		invitation.CheckOfferTTL("invitation lifetime", c.InvitationTTL),
+		invitation.CheckOfferTTL("wait for an agent", c.UnansweredAfter),
 	)
 }
 
@@ -96,6 +101,7 @@ type Store interface {
 	Accept(ctx context.Context, a store.Acceptance) error
 	Decline(ctx context.Context, d store.Declining) error
 	Expire(ctx context.Context, e store.Expiry) error
+	EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 

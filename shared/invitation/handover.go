@@ -86,6 +86,9 @@ func (o Offer) DeclinedByAgent(agentID string) bool { return slices.Contains(o.D
 const (
 	DefaultInvitationTTL  = 60 * time.Minute
 	DefaultForwardTimeout = 10 * time.Minute
+	// DefaultUnansweredAfter is how long a conversation nobody holds waits for an agent of
+	// its team before it ends as unanswered.
+	DefaultUnansweredAfter = 30 * time.Minute
 	MaxOfferTTL           = 24 * time.Hour
 	MaxDeclineReasonLen   = 500
 )
@@ -105,10 +108,12 @@ func NewForward(conversationID, forwarderID string, to Target, message string, n
 	return newOffer(KindForward, PurposeForward, conversationID, forwarderID, to, message, now, ValidUntil(now, timeout))
 }
 
-// NewIncomingOffer offers a conversation nobody holds to its team. It has no inviter and no
-// expiry: it waits until a member takes it or the conversation ends.
-func NewIncomingOffer(conversationID, teamID string, now time.Time) Offer {
-	return newOffer(KindForward, PurposeIncoming, conversationID, "", Target{Kind: TargetTeam, ID: teamID}, "", now, time.Time{})
+// NewIncomingOffer offers a conversation nobody holds to its team. It has no inviter; if no
+// member takes it within unansweredAfter, the conversation ends as unanswered — a customer
+// is told, rather than wait for ever, and nobody can fill the inboxes with offers that never
+// go away.
+func NewIncomingOffer(conversationID, teamID string, now time.Time, unansweredAfter time.Duration) Offer {
+	return newOffer(KindForward, PurposeIncoming, conversationID, "", Target{Kind: TargetTeam, ID: teamID}, "", now, ValidUntil(now, unansweredAfter))
 }
 
 // NewReturn offers a conversation back to the agent whose forward was declined or timed

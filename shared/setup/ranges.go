@@ -15,6 +15,7 @@ var Ranges = map[string]config.Range{
 	SessionTTLHoursVar:               {Min: 1, Max: 168},
 	ForwardTimeoutMinutesVar:         {Min: 1, Max: 1440},
 	InvitationTTLMinutesVar:          {Min: 1, Max: 1440},
+	UnansweredMinutesVar:             {Min: 1, Max: 1440},
 	RatePINFailuresPerIPVar:          {Min: 5, Max: 100},
 	RatePINFailuresEverywhereVar:     {Min: 8, Max: 100000},
 	RateJoinTokenFailuresPerIPVar:    {Min: 1, Max: 1000},

@@ -82,7 +82,7 @@ func putOffers(t *testing.T, s *Store, convID string, from, n int, at time.Time)
 	}
 	var batch []types.WriteRequest
 	for i := from; i < from+n; i++ {
-		o := invitation.NewIncomingOffer(convID, "support", at.Add(-time.Duration(i)*time.Millisecond))
+		o := invitation.NewIncomingOffer(convID, "support", at.Add(-time.Duration(i)*time.Millisecond), time.Hour)
 		o.ID = fmt.Sprintf("inv_flood_%06d", i)
 		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: mustMarshal(t, toOfferItem(o))}})
 		if len(batch) == 25 {
