@@ -89,8 +89,8 @@ const (
 	// DefaultUnansweredAfter is how long a conversation nobody holds waits for an agent of
 	// its team before it ends as unanswered.
 	DefaultUnansweredAfter = 30 * time.Minute
-	MaxOfferTTL           = 24 * time.Hour
-	MaxDeclineReasonLen   = 500
+	MaxOfferTTL            = 24 * time.Hour
+	MaxDeclineReasonLen    = 500
 )
 
 // NewAgentInvitation invites one agent into a conversation; it expires after ttl.
