@@ -1,6 +1,10 @@
 package invitation
 
-import "github.com/invite-forward/invite-forward/shared/conversation"
+import (
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+)
 
 // OfferContext is what an offer shows its addressees so they can decide before taking it
 // (SPEC §9.4): the conversation's context and the invitation's or forward's message.
@@ -15,11 +19,12 @@ func (o Offer) ContextOf(c conversation.Context) OfferContext {
 }
 
 // ContextData is the offer's context as it travels in the data of its invitation.created
-// event (history and push), the shape of OfferContext's JSON.
+// event (history and push), the shape of OfferContext's JSON (times as encoding/json writes
+// them).
 func (oc OfferContext) ContextData() map[string]any {
 	recent := make([]any, len(oc.RecentMessages))
 	for i, m := range oc.RecentMessages {
-		recent[i] = map[string]any{"author": m.Author, "text": m.Text, "at": m.At.UTC().Format(timeFormat)}
+		recent[i] = map[string]any{"author": m.Author, "text": m.Text, "at": m.At.UTC().Format(time.RFC3339Nano)}
 	}
 	d := map[string]any{"recentMessages": recent}
 	set := func(k, v string) {
@@ -32,10 +37,7 @@ func (oc OfferContext) ContextData() map[string]any {
 	set("customerName", oc.CustomerName)
 	set("message", oc.Message)
 	if !oc.WaitingSince.IsZero() {
-		d["waitingSince"] = oc.WaitingSince.UTC().Format(timeFormat)
+		d["waitingSince"] = oc.WaitingSince.UTC().Format(time.RFC3339Nano)
 	}
 	return d
 }
-
-// timeFormat is how times are written in event data: as encoding/json writes time.Time.
-const timeFormat = "2006-01-02T15:04:05.999999999Z07:00"
