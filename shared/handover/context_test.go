@@ -1,6 +1,7 @@
 package handover_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -99,6 +100,7 @@ func TestOfferContext_AnInvitationShowsItsMessageAndIsRefreshedByEachMessageWhil
 	t.Parallel()
 	w := newWorld(t, handover.ModeOnAccept)
 	convID, _, visitor := w.startAsAgent("ada")
+	w.connect("mia")
 	w.say(convID, visitor, "my parcel is lost")
 	w.say(convID, w.bearer("ada"), "let me ask billing")
 	r := w.inviteTeam(convID, "ada", "billing", "can you refund?")
@@ -116,6 +118,18 @@ func TestOfferContext_AnInvitationShowsItsMessageAndIsRefreshedByEachMessageWhil
 	}
 	if e.InvitedBy == nil || e.InvitedBy.Name != "Ada" || e.To.Name != "Billing" {
 		t.Errorf("names: invited by %+v, to %+v", e.InvitedBy, e.To)
+	}
+	// The push that brought it shows the same.
+	if created := w.pushed("ws-mia", conversation.EventInvitationCreated); len(created) != 1 {
+		t.Errorf("mia got %d invitation.created pushes", len(created))
+	} else {
+		var pushed invitation.OfferContext
+		if err := json.Unmarshal([]byte(mustJSON(t, created[0].Data["context"])), &pushed); err != nil {
+			t.Fatal(err)
+		}
+		if mustJSON(t, pushed) != mustJSON(t, e.Context) {
+			t.Errorf("pushed context %s, inbox %s", mustJSON(t, pushed), mustJSON(t, e.Context))
+		}
 	}
 	w.say(convID, visitor, "thanks!")
 	for _, member := range []string{"grace", "mia"} {
