@@ -176,7 +176,7 @@ function offerItem(o) {
     ["Topic", ctx.topic || o.topic],
     ["Customer", ctx.customerName],
     ["Page", ctx.pageUrl],
-    ["Waiting since", ctx.waitingSince && timeOf(ctx.waitingSince)],
+    ["Waiting", ctx.waitingSince && waitingFor(ctx.waitingSince)],
     ["Message", ctx.message || o.message],
     ["Offered at", timeOf(o.createdAt)],
     ["Answer by", o.expiresAt && timeOf(o.expiresAt)],
@@ -192,11 +192,16 @@ function offerItem(o) {
   }
   li.append(dl);
   if (ctx.recentMessages && ctx.recentMessages.length) {
+    const caption = document.createElement("p");
+    caption.className = "recent-caption";
+    caption.textContent = "Last messages the customer saw";
+    li.append(caption);
     const ol = document.createElement("ol");
     ol.className = "recent";
     for (const m of ctx.recentMessages) {
       const item = document.createElement("li");
       item.textContent = `${m.author}: ${m.text}`;
+      item.title = timeOf(m.at);
       ol.append(item);
     }
     li.append(ol);
@@ -224,6 +229,12 @@ function offerItem(o) {
   row.append(accept, decline);
   li.append(row);
   return li;
+}
+
+/** How long a customer has waited for an agent, e.g. "4 min (since 10:02)". */
+function waitingFor(since) {
+  const min = Math.max(0, Math.floor((Date.now() - new Date(since)) / 60000));
+  return `${min < 1 ? "under a minute" : `${min} min`} (since ${timeOf(since)})`;
 }
 
 // --- my conversations --------------------------------------------------------------------------

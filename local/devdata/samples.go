@@ -93,6 +93,10 @@ func seedHeldConversation(ctx context.Context, st *store.Store, id, agentID, nam
 			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"topic": conv.Topic},
 		},
 		invitation.JoinedEvent(agent, now),
+		{
+			ConversationID: id, Type: conversation.EventConversationAssigned, At: now,
+			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"agentId": agentID, "displayName": name},
+		},
 	}
 	return st.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: agent, Events: events})
 }
@@ -132,6 +136,7 @@ func seedInvitationForAda(ctx context.Context, st *store.Store, now time.Time) e
 	o := invitation.NewAgentInvitation(SampleGraceConversationID, "grace", invitation.Target{Kind: invitation.TargetAgent, ID: "ada"},
 		"Could you take a look at this refund?", now, sampleLifetime)
 	o.ID = SampleInvitationForAdaID
+	o.CreatedByName, o.TargetName = "Grace Hopper", "Ada Lovelace" // as the inbox shows them
 	grace := conversation.Participant{ConversationID: SampleGraceConversationID, ID: conversation.AgentParticipantID("grace")}
 	return st.Invite(ctx, o, grace, []conversation.Event{invitation.OfferedEvent(o, grace.ID, now)})
 }

@@ -234,6 +234,9 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       const offer = ada.locator("#inbox .offer", { hasText: "Refund for order 1042" });
       await offer.waitFor({ timeout: WAIT });
       assert.match(await offer.textContent(), /New customer conversation for team Support/);
+      // The offer shows what the agent needs to judge it (SPEC §9.4): who waits, and since when.
+      assert.match(await offer.locator("dl").textContent(), /CustomerVera/);
+      assert.match(await offer.locator("dl").textContent(), /Waiting(under a minute|\d+ min) \(since/);
       await sees(grace, "#inbox .offer", "Refund for order 1042");
       await offer.getByRole("button", { name: "Accept", exact: true }).click();
       await sees(ada, "#conv-title", "Refund for order 1042");
@@ -376,6 +379,8 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await offer.waitFor({ timeout: WAIT });
       assert.match(await offer.textContent(), /Ada Lovelace invites you to join/);
       assert.match(await offer.textContent(), /Refund for order 1042/);
+      // The last messages the customer saw, oldest first.
+      assert.match(await offer.locator(".recent").textContent(), /Vera: Hello, I was charged twice\./);
       await readmeShot(grace, "inbox");
       await offer.getByRole("button", { name: "Accept", exact: true }).click();
       // The invited agent sees the whole history.

@@ -93,7 +93,6 @@ type Store interface {
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
 	AgentName(ctx context.Context, agentID string) (string, error)
 	InboxPage(ctx context.Context, from map[string]string, limit int) ([]store.InboxOffer, error)
-	Conversations(ctx context.Context, ids []string) (map[string]conversation.Conversation, error)
 	DueInvitations(ctx context.Context, now time.Time, after string, limit int) ([]invitation.Offer, string, error)
 
 	Invite(ctx context.Context, o invitation.Offer, inviter conversation.Participant, events []conversation.Event) error
@@ -229,6 +228,15 @@ func (s *Service) displayName(ctx context.Context, agentID string) string {
 		return name
 	}
 	return agentID
+}
+
+// nameOf is how an offer names the agent participant who made it: their display name, or
+// their id when they have none.
+func nameOf(p conversation.Participant) string {
+	if p.DisplayName != "" {
+		return p.DisplayName
+	}
+	return p.AgentID
 }
 
 // without returns ids minus the excluded ones.

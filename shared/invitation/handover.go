@@ -55,6 +55,12 @@ type Offer struct {
 	// decline, the decliner's reason.
 	ReturnedBecause string `json:"returnedBecause,omitempty"`
 	ReturnedReason  string `json:"returnedReason,omitempty"`
+	// Context is the conversation as the offer shows it (SPEC §9.4), and CreatedByName and
+	// TargetName the names it shows: written with the offer, and the context refreshed while
+	// it is pending, so the inbox reads nothing else (see context.go).
+	Context       conversation.Context `json:"-"`
+	CreatedByName string               `json:"-"`
+	TargetName    string               `json:"-"`
 }
 
 // Why a forward came back to the forwarder.
@@ -123,6 +129,7 @@ func NewIncomingOffer(conversationID, teamID string, now time.Time, unansweredAf
 func NewReturn(f Offer, because, reason string, now time.Time) Offer {
 	r := newOffer(KindForward, PurposeReturn, f.ConversationID, "", Target{Kind: TargetAgent, ID: f.CreatedBy}, f.Message, now, time.Time{})
 	r.ReturnedBecause, r.ReturnedReason = because, reason
+	r.TargetName = f.CreatedByName
 	return r
 }
 

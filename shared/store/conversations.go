@@ -162,12 +162,14 @@ func (s *Store) CreateConversation(ctx context.Context, n NewConversation) error
 		conv.PendingForward = n.Offer.ID
 		pending = []string{n.Offer.ID}
 	}
+	head := newHead(n.Conversation, n.Events, pending)
+	head.Offers = pending
 	t := s.newTx().
 		put("conversation", conv, notExists).
-		put("head", newHead(n.Conversation.ID, n.Events, pending), notExists).
+		put("head", head, notExists).
 		put("participant", toParticipantItem(n.Participant), notExists)
 	if n.Offer != nil {
-		t.put("offer", toOfferItem(*n.Offer), notExists)
+		t.put("offer", offerWithContext(*n.Offer, head.Context.domain(), [][]conversation.Event{n.Events}), notExists)
 	}
 	if n.Session != nil {
 		t.put("session", toSessionItem(*n.Session), notExists)
