@@ -98,6 +98,7 @@ func (s *Store) RecordDelivery(ctx context.Context, invitationID string, decide 
 func (s *Store) writeDelivery(ctx context.Context, read invitationItem, up DeliveryUpdate, events []conversation.Event) error {
 	inv := up.Invitation
 	set, values := deliverySet(inv)
+	set = "SET " + set
 	c := cond{expr: "attribute_not_exists(deliveryRev)", values: values}
 	if read.DeliveryRev != 0 {
 		c.expr = "deliveryRev = :readRev"
