@@ -129,14 +129,9 @@ func emailInvitation(now time.Time) invitation.Invitation {
 
 // seedSentEmail records SES's answer to inv_sample's email, as the create function does.
 func seedSentEmail(ctx context.Context, st *store.Store, now time.Time) error {
-	_, err := st.RecordDelivery(ctx, SampleEmailInvitationID, func(read invitation.Invitation) (store.DeliveryUpdate, bool) {
-		sent, change := read.SentAs(SampleSESMessageID, read.SendCount, now)
-		if change == invitation.DeliveryUnchanged {
-			return store.DeliveryUpdate{}, false
-		}
-		return store.DeliveryUpdate{Invitation: sent, Events: []conversation.Event{invitation.DeliveryEvent(sent, now)}}, true
-	})
-	return err
+	waiting := emailInvitation(now)
+	sent, _ := waiting.SentAs(SampleSESMessageID, waiting.SendCount, now)
+	return st.RecordSent(ctx, waiting, sent)
 }
 
 func seedCustomerInvitation(ctx context.Context, st *store.Store, inv invitation.Invitation) error {

@@ -31,6 +31,7 @@ type scene struct {
 	t              *testing.T
 	api            *apitest.API
 	ada            string // ada's Authorization
+	sam            string // the customer's Authorization
 	conversationID string
 	visitorID      string
 	adaConn        string
@@ -61,6 +62,7 @@ func newScene(t *testing.T, o ...func(*setup.Overrides)) *scene {
 	var joined invitations.Joined
 	r.Decode(t, &joined)
 	s.visitorID = joined.ParticipantID
+	s.sam = apitest.Bearer(joined.SessionToken)
 	s.adaConn, s.visitorConn = "conn-ada-"+s.conversationID, "conn-sam-"+s.conversationID
 	ctx := context.Background()
 	now := time.Now()
@@ -207,13 +209,14 @@ func TestEmailInvitation_SentThenDelivered_PushedToAgentsOnly(t *testing.T) {
 	}
 	s.wantDelivery(inv.ID, invitation.DeliveryDelivered, "")
 
+	// SendEmail's answer is told to the sender in the answer; SES's notifications to all agents.
 	pushes := s.deliveryPushes(s.adaConn)
-	if len(pushes) != 2 || pushes[0].Data["delivery"] != "sent" || pushes[1].Data["delivery"] != "delivered" ||
-		pushes[1].Data["invitationId"] != inv.ID || pushes[1].Seq == 0 || pushes[1].ConversationID != s.conversationID {
-		t.Fatalf("ada's invitation.delivery pushes %+v, want sent then delivered", pushes)
+	if len(pushes) != 1 || pushes[0].Data["delivery"] != "delivered" || pushes[0].Data["invitationId"] != inv.ID ||
+		pushes[0].Seq == 0 || pushes[0].ConversationID != s.conversationID {
+		t.Fatalf("ada's invitation.delivery pushes %+v, want delivered", pushes)
 	}
-	if _, has := pushes[1].Data["detail"]; has {
-		t.Errorf("delivered carries a detail: %v", pushes[1].Data)
+	if _, has := pushes[0].Data["detail"]; has {
+		t.Errorf("delivered carries a detail: %v", pushes[0].Data)
 	}
 	for _, m := range s.api.Push.Messages(t, s.visitorConn) {
 		if m.Type == invitation.EventDelivery || m.Type == invitation.EventResent {
@@ -221,8 +224,11 @@ func TestEmailInvitation_SentThenDelivered_PushedToAgentsOnly(t *testing.T) {
 		}
 	}
 	// History tells it to agents, never to the customer.
-	if n := historyCount(t, s, s.ada, invitation.EventDelivery); n != 2 {
-		t.Errorf("agent history has %d invitation.delivery events, want 2", n)
+	if n := historyCount(t, s, s.ada, invitation.EventDelivery); n != 1 {
+		t.Errorf("agent history has %d invitation.delivery events, want 1", n)
+	}
+	if n := historyCount(t, s, s.sam, invitation.EventDelivery); n != 0 {
+		t.Errorf("the customer's history has %d invitation.delivery events", n)
 	}
 }
 
@@ -270,8 +276,8 @@ func TestDelivery_MovesOnlyForward_AndADuplicatePushesNothing(t *testing.T) {
 	for _, m := range s.deliveryPushes(s.adaConn) {
 		states = append(states, m.Data["delivery"])
 	}
-	if fmt.Sprint(states) != "[sent delayed delivered]" {
-		t.Fatalf("pushed %v, want each change once: [sent delayed delivered]", states)
+	if fmt.Sprint(states) != "[delayed delivered]" {
+		t.Fatalf("pushed %v, want each change once: [delayed delivered]", states)
 	}
 }
 

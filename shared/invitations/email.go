@@ -155,39 +155,28 @@ func (s *Service) send(ctx context.Context, acc conversations.Access, inv invita
 		Delivery: s.recordSent(ctx, inv, messageID)}, nil
 }
 
-// recordSent records SES's answer. The email is out whatever happens here, so a failure to
-// record it is logged, not answered: the invitation then shows `sending`, and SES's
-// notifications about this email find nothing to update.
+// recordSent records SES's answer (one write, no event: the caller learns `sent` from the
+// answer, the other agents from SES's notifications that follow). The email is out whatever
+// happens here, so a failure to record it is logged, not answered: the invitation then shows
+// `sending`, and SES's notifications about this email find nothing to update.
 func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, messageID string) invitation.Delivery {
-	ctx = context.WithoutCancel(ctx)
-	now := s.now()
-	events, err := s.Store.RecordDelivery(ctx, inv.ID, func(read invitation.Invitation) (store.DeliveryUpdate, bool) {
-		sent, change := read.SentAs(messageID, inv.SendCount, now)
-		if change == invitation.DeliveryUnchanged {
-			return store.DeliveryUpdate{}, false
-		}
-		return store.DeliveryUpdate{Invitation: sent, Events: deliveryEvents(sent, change, now)}, true
-	})
-	if err != nil || messageID == "" {
-		if s.Log != nil {
-			cause := "SES answered without a MessageId"
-			if err != nil {
-				cause = err.Error()
-			}
-			s.Log.WarnContext(ctx, "delivery not recorded", "invitationId", inv.ID, "conversationId", inv.ConversationID, "cause", cause)
-		}
-		return invitation.DeliverySending
+	sent, change := inv.SentAs(messageID, inv.SendCount, s.now())
+	if change == invitation.DeliveryUnchanged || messageID == "" {
+		s.warn(ctx, inv, "SES answered without a MessageId")
+		return inv.Delivery
 	}
-	s.publish(ctx, events...)
-	return invitation.DeliverySent
+	if err := s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent); err != nil {
+		// Sent again or settled meanwhile: the newer state stands.
+		s.warn(ctx, inv, err.Error())
+		return inv.Delivery
+	}
+	return sent.Delivery
 }
 
-// deliveryEvents tells a change of delivery; a change of its time alone tells nobody.
-func deliveryEvents(inv invitation.Invitation, change invitation.DeliveryChange, at time.Time) []conversation.Event {
-	if change != invitation.DeliveryChanged {
-		return nil
+func (s *Service) warn(ctx context.Context, inv invitation.Invitation, cause string) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "delivery not recorded", "invitationId", inv.ID, "conversationId", inv.ConversationID, "cause", cause)
 	}
-	return []conversation.Event{invitation.DeliveryEvent(inv, at)}
 }
 
 func (s *Service) recordFailure(ctx context.Context, acc conversations.Access, inv invitation.Invitation, sendErr error) error {

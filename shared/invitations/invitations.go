@@ -35,7 +35,7 @@ type Store interface {
 	RedeemInvitation(ctx context.Context, r store.Redemption) error
 	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error
 	FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
-	RecordDelivery(ctx context.Context, invitationID string, decide func(invitation.Invitation) (store.DeliveryUpdate, bool)) ([]conversation.Event, error)
+	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
 	AgentName(ctx context.Context, agentID string) (string, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)

@@ -49,6 +49,33 @@ func (s *Store) SentMessage(ctx context.Context, messageID string) (SentMessage,
 	return SentMessage{InvitationID: it.InvitationID, ConversationID: it.ConversationID}, nil
 }
 
+// RecordSent records SES's answer to SendEmail — sent, its MessageId, and the item that leads
+// from the MessageId to the invitation — in one transaction, without an event: the sender is
+// told in the answer, and SES's notifications tell the rest. It holds only while the
+// invitation still waits for that answer (same email, nothing recorded since); otherwise it
+// fails on "invitation" and the newer state stands.
+func (s *Store) RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error {
+	set, values := deliverySet(sent)
+	values[":messageId"] = str(sent.MessageID)
+	values[":sendCount"] = num(int64(waiting.SendCount))
+	values[":waiting"] = str(string(waiting.Delivery))
+	return s.newTx().
+		update("invitation", invitationPK(sent.ID), invitationSK, "SET "+set+", messageId = :messageId", cond{
+			expr:   "sendCount = :sendCount AND delivery = :waiting AND attribute_not_exists(messageId)",
+			values: values,
+		}).
+		put("message", s.messageItem(sent), cond{}).
+		commit(ctx)
+}
+
+func (s *Store) messageItem(inv invitation.Invitation) sesMessageItem {
+	return sesMessageItem{
+		PK: sesMessagePK(inv.MessageID), SK: sesMessageSK, Type: "sesMessage",
+		InvitationID: inv.ID, ConversationID: inv.ConversationID,
+		ExpiresAt: s.now().Add(sesMessageLifetime).Unix(),
+	}
+}
+
 // DeliveryUpdate is what a caller of RecordDelivery decided from the invitation as read.
 type DeliveryUpdate struct {
 	Invitation invitation.Invitation // with its new delivery (and MessageID, for a new email)
@@ -110,11 +137,7 @@ func (s *Store) writeDelivery(ctx context.Context, read invitationItem, up Deliv
 	}
 	t := s.newTx().update("invitation", invitationPK(inv.ID), invitationSK, set, c)
 	if inv.MessageID != "" && inv.MessageID != read.MessageID {
-		t.put("message", sesMessageItem{
-			PK: sesMessagePK(inv.MessageID), SK: sesMessageSK, Type: "sesMessage",
-			InvitationID: inv.ID, ConversationID: inv.ConversationID,
-			ExpiresAt: s.now().Add(sesMessageLifetime).Unix(),
-		}, cond{})
+		t.put("message", s.messageItem(inv), cond{})
 	}
 	return t.events(events).commit(ctx)
 }
