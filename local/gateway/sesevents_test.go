@@ -56,4 +56,3 @@ func TestDevSESEvents_HandsOneRecordToTheDeliveryFunction(t *testing.T) {
 		t.Fatalf("invitation %q (%q) %v, want bounced (Permanent/General)", got.Delivery, got.DeliveryDetail, err)
 	}
 }
-

@@ -185,7 +185,9 @@ func rejected(id string, at time.Time) string {
 	return record("Reject", id, at, map[string]any{"reject": map[string]any{"reason": "Bad content"}})
 }
 
-func sendEvent(id string, at time.Time) string { return record("Send", id, at, map[string]any{"send": map[string]any{}}) }
+func sendEvent(id string, at time.Time) string {
+	return record("Send", id, at, map[string]any{"send": map[string]any{}})
+}
 
 func (s *scene) wantDelivery(id string, state invitation.Delivery, detail string) {
 	s.t.Helper()

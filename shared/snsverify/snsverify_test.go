@@ -119,7 +119,9 @@ func TestVerify_RefusesATamperedMessage(t *testing.T) {
 	v := s.verifier()
 	signed := s.sign(t, notification(), "2")
 	for name, tamper := range map[string]func(*snsverify.Message){
-		"message":   func(m *snsverify.Message) { m.Message = `{"eventType":"Bounce","mail":{"messageId":"0100019a-x-000000"}}` },
+		"message": func(m *snsverify.Message) {
+			m.Message = `{"eventType":"Bounce","mail":{"messageId":"0100019a-x-000000"}}`
+		},
 		"topic":     func(m *snsverify.Message) { m.TopicArn = "arn:aws:sns:eu-central-1:123456789012:other" },
 		"timestamp": func(m *snsverify.Message) { m.Timestamp = "2026-12-03T07:00:01.123Z" },
 		"subject":   func(m *snsverify.Message) { m.Subject = "added" },
