@@ -16,7 +16,13 @@ const TestTopic = "arn:aws:sns:us-east-1:123456789012:invite-forward-ses-events"
 // Message), unsigned, as the local gateway does.
 func (a *API) SESEvent(record string) (delivery.Report, error) {
 	a.T.Helper()
-	return a.SNS(snsverify.Message{
+	return a.SESEventContext(context.Background(), record)
+}
+
+// SESEventContext is SESEvent with ctx handed to the handler (a round-trip counter, say).
+func (a *API) SESEventContext(ctx context.Context, record string) (delivery.Report, error) {
+	a.T.Helper()
+	return a.SNSContext(ctx, snsverify.Message{
 		Type: "Notification", MessageID: "sns-" + time.Now().Format("150405.000000000"), TopicArn: TestTopic,
 		Message: record, Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), SignatureVersion: "1",
 	})
@@ -24,6 +30,12 @@ func (a *API) SESEvent(record string) (delivery.Report, error) {
 
 // SNS hands EmailDeliveryFunction one SNS message, through JSON as Lambda delivers it.
 func (a *API) SNS(m snsverify.Message) (delivery.Report, error) {
+	a.T.Helper()
+	return a.SNSContext(context.Background(), m)
+}
+
+// SNSContext is SNS with ctx handed to the handler.
+func (a *API) SNSContext(ctx context.Context, m snsverify.Message) (delivery.Report, error) {
 	a.T.Helper()
 	raw, err := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": m}}})
 	if err != nil {
@@ -34,5 +46,5 @@ func (a *API) SNS(m snsverify.Message) (delivery.Report, error) {
 		a.T.Fatal(err)
 	}
 	h := a.handler("EmailDeliveryFunction").(func(context.Context, delivery.SNSEvent) (delivery.Report, error))
-	return h(context.Background(), ev)
+	return h(ctx, ev)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/mail"
 	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/roundtrips"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
@@ -527,5 +530,33 @@ func TestBounceAfterTheEnd_IsRecordedWithoutAnEvent(t *testing.T) {
 	r.Decode(t, &page)
 	if n := len(page.Events); n == 0 || page.Events[n-1].Type != conversation.EventConversationEnded {
 		t.Fatalf("history does not end with conversation.ended: %+v", page.Events[n-1])
+	}
+}
+
+// TestNotification_FindsItsInvitationWithOneGetItem: a notification is matched by its
+// MessageId with one GetItem, never a scan; applying it costs the invitation's read, the
+// history head's, one transaction and the push's two lookups; a duplicate stops after the reads.
+func TestNotification_FindsItsInvitationWithOneGetItem(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	inv := s.invite()
+	for _, c := range []struct {
+		name string
+		want []string
+	}{
+		{"first", []string{"GetItem", "GetItem", "GetItem", "TransactWriteItems", "Query", "Query"}},
+		{"duplicate", []string{"GetItem", "GetItem"}},
+	} {
+		ctx, counter := roundtrips.Start(context.Background())
+		if _, err := s.api.SESEventContext(ctx, delivered(inv.MessageID, time.Unix(1_800_000_000, 0))); err != nil {
+			t.Fatal(err)
+		}
+		if got := counter.Operations(); !slices.Equal(got, c.want) {
+			t.Errorf("%s notification: %v, want %v", c.name, got, c.want)
+		}
+		t.Logf("%s notification: %d DynamoDB calls, %d sequential: %v", c.name, counter.Calls(), counter.Sequential(), counter.Operations())
+	}
+	if strings.Contains(s.api.Logs.String(), inv.Email) {
+		t.Error("an address reached the log")
 	}
 }
