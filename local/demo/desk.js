@@ -559,7 +559,8 @@ function invitationItem(i) {
   if (i.status === "pending") {
     const row = document.createElement("div");
     row.className = "row";
-    if (i.kind === "email") {
+    // An address that bounced or complained is not mailed again (409 email_bounced).
+    if (i.kind === "email" && i.delivery !== "bounced" && i.delivery !== "complained") {
       const resend = document.createElement("button");
       resend.className = "secondary resend";
       resend.textContent = "Resend";

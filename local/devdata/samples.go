@@ -25,6 +25,9 @@ const (
 	SampleInvitationForAdaID  = "inv_sample_for_ada"
 	SampleConnectionID        = "c2FtcGxlQ29ubj0=" // ada's open WebSocket connection
 	SamplePIN                 = "123456789"
+	// SampleSESMessageID is the MessageId SES "gave" inv_sample's email: the SES event record
+	// of events/email-delivery.json names it.
+	SampleSESMessageID = "0100019ac0ffee00-sample-carl-000000"
 )
 
 // Sample secrets: 32 readable bytes in base64url, the shape of every real token (43 characters).
@@ -59,6 +62,7 @@ func SeedSamples(ctx context.Context, st *store.Store, pins invitation.PINKey, n
 		{"customer " + SampleVisitorID, func() error { return seedVisitor(ctx, st, now) }},
 		{"PIN invitation", func() error { return seedCustomerInvitation(ctx, st, pinInvitation(pins, now)) }},
 		{"email invitation", func() error { return seedCustomerInvitation(ctx, st, emailInvitation(now)) }},
+		{"email invitation's MessageId", func() error { return seedSentEmail(ctx, st, now) }},
 		{"conversation " + SampleGraceConversationID, func() error {
 			return seedHeldConversation(ctx, st, SampleGraceConversationID, "grace", "Grace Hopper", now)
 		}},
@@ -123,8 +127,15 @@ func emailInvitation(now time.Time) invitation.Invitation {
 		ID: SampleEmailInvitationID, ConversationID: SampleConversationID, Kind: invitation.KindEmail,
 		Status: invitation.StatusPending, CreatedBy: "ada", CreatedAt: now, ExpiresAt: now.Add(sampleLifetime),
 		Email: "carl@example.com", Name: "Carl", SendCount: 1, LastSentAt: now,
-		SecretHash: ids.Hash(SampleJoinToken),
+		SecretHash: ids.Hash(SampleJoinToken), Delivery: invitation.DeliverySending, DeliveryAt: now,
 	}
+}
+
+// seedSentEmail records SES's answer to inv_sample's email, as the create function does.
+func seedSentEmail(ctx context.Context, st *store.Store, now time.Time) error {
+	waiting := emailInvitation(now)
+	sent, _ := waiting.SentAs(SampleSESMessageID, waiting.SendCount, now)
+	return st.RecordSent(ctx, waiting, sent)
 }
 
 func seedCustomerInvitation(ctx context.Context, st *store.Store, inv invitation.Invitation) error {

@@ -281,6 +281,20 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(ada, "#notices", "Email sent again to cleo@example.test");
       const mail = (await mailsTo(stack.ses, "cleo@example.test", 2)).pop();
       assert.match(mail.subject, /Ada Lovelace invites you/);
+      // SES reports the email delivered (locally through /_dev/ses-events): the desk shows it.
+      const now = new Date().toISOString();
+      const reported = await fetch(stack.http + "/_dev/ses-events", {
+        method: "POST",
+        body: JSON.stringify({
+          eventType: "Delivery",
+          mail: { messageId: mail.messageId, timestamp: now, destination: ["cleo@example.test"] },
+          delivery: { timestamp: now, recipients: ["cleo@example.test"], smtpResponse: "250 ok" },
+        }),
+      });
+      assert.equal(reported.status, 202, await reported.text());
+      await sees(ada, "#invitations li[data-kind=email]", "delivery: delivered");
+      await sees(ada, "#timeline .sys.agents-only", "cleo@example.test>: delivered");
+      await neverSees(vera, "#timeline .sys", "delivered");
       const link = /href="([^"]+#join=[^"]+)"/.exec(mail.body.html)[1];
 
       const joinCalls = [];

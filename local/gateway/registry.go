@@ -44,4 +44,6 @@ var ByLogicalID = map[string]Constructor{
 	"AcceptInvitationFunction":    func(d *setup.Deps) any { return handlers.AcceptInvitation(d) },
 	"DeclineInvitationFunction":   func(d *setup.Deps) any { return handlers.DeclineInvitation(d) },
 	"ExpireInvitationsFunction":   func(d *setup.Deps) any { return handlers.ExpireInvitations(d) },
+	// SES's event notifications about invitation emails (SNS; locally POST /_dev/ses-events).
+	"EmailDeliveryFunction": func(d *setup.Deps) any { return handlers.EmailDelivery(d) },
 }

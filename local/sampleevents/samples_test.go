@@ -36,7 +36,8 @@ var designed = map[string]string{
 	"CreateConnectTicketFunction":   "201",
 	"CreateEmailInvitationFunction": "201", // the mail lands in the SES emulator
 	"CreatePinInvitationFunction":   "201",
-	"DeclineInvitationFunction":     "204", // ada declines inv_sample_for_ada with a reason
+	"DeclineInvitationFunction":     "204",                    // ada declines inv_sample_for_ada with a reason
+	"EmailDeliveryFunction":         `"outcomes":["applied"]`, // SES delivered inv_sample's email
 	"EndConversationFunction":       "204",
 	"ExpireInvitationsFunction":     `"failed":0`, // the sweep's tally: nothing failed
 	"ForwardConversationFunction":   "201",

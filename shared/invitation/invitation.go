@@ -76,6 +76,13 @@ type Invitation struct {
 	// Emails: how many were attempted and when the last one was.
 	SendCount  int       `json:"sendCount,omitempty"`
 	LastSentAt time.Time `json:"lastSentAt,omitzero"`
+	// Emails: what became of the last one (delivery.go). DeliveryAt is when the recorded
+	// report happened, which orders bounces, complaints and refusals; MessageID is SES's id of
+	// the last email, which its notifications name.
+	Delivery       Delivery  `json:"delivery,omitempty"`
+	DeliveryDetail string    `json:"deliveryDetail,omitempty"`
+	DeliveryAt     time.Time `json:"-"`
+	MessageID      string    `json:"-"`
 
 	// SecretHash keys the live PIN or join-token item of a pending customer invitation, so
 	// revoking, renewing or ending can delete it. Never shown to anyone.
@@ -164,6 +171,7 @@ func (i Invitation) Renewed(secretHash string, now, expiresAt time.Time) Invitat
 	if i.Kind == KindEmail {
 		i.SendCount++
 		i.LastSentAt = now
+		i.Delivery, i.DeliveryDetail, i.DeliveryAt, i.MessageID = DeliverySending, "", now, ""
 	}
 	return i
 }

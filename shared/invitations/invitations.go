@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -33,7 +34,8 @@ type Store interface {
 	LiveSecret(ctx context.Context, kind invitation.Kind, hash string) (store.LiveSecret, error)
 	RedeemInvitation(ctx context.Context, r store.Redemption) error
 	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error
-	FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
+	FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
+	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
 	AgentName(ctx context.Context, agentID string) (string, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
@@ -117,6 +119,8 @@ type Service struct {
 	// Mailer sends invitation emails; only actions that send need it.
 	Mailer Mailer
 	Now    func() time.Time
+	// Log notes what went wrong after an answer was decided (an email sent but not recorded).
+	Log *slog.Logger
 }
 
 func (s *Service) now() time.Time {

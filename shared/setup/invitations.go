@@ -88,6 +88,7 @@ func (d *Deps) Invitations(needs ...Need) *invitations.Service {
 		Limiter:   d.RateLimiter(),
 		Config:    d.InvitationConfig(),
 		Now:       d.Now,
+		Log:       d.Log,
 	}
 	for _, n := range needs {
 		switch n {
