@@ -145,7 +145,9 @@ func TestLobby_TwoAdmitters_ExactlyOneLetsThemIn(t *testing.T) {
 		var first, second apitest.Response
 		concurrently(
 			func() { first = lobbyAnswer(api, conv.ConversationID, lou.ParticipantID, "admit", ada) },
-			func() { second = lobbyAnswer(api, conv.ConversationID, lou.ParticipantID, "admit", apitest.Bearer(sam.SessionToken)) },
+			func() {
+				second = lobbyAnswer(api, conv.ConversationID, lou.ParticipantID, "admit", apitest.Bearer(sam.SessionToken))
+			},
 		)
 		if (first.Status == 200) == (second.Status == 200) {
 			t.Fatalf("round %d: agent %d %s, customer %d %s: want exactly one admission", round, first.Status, first.Body, second.Status, second.Body)
