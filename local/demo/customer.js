@@ -86,9 +86,13 @@ async function enter(session) {
   only("chat");
   state.socket = new Socket(session.token, {
     onPush,
-    onState: (s) => {
+    onState: (s, err) => {
       $("#socket-state").textContent = s === "live" ? "connected" : s;
       $("#socket-state").dataset.state = s;
+      // No ticket for this session any more: it ended while the socket was away — for an
+      // invitee in the lobby, refused before the push could reach them.
+      if (err && err.status === 401 && state.session)
+        over(state.session.waiting ? "You were not let into the conversation." : "Your session for this conversation has ended.");
     },
     onOpen: () => (state.session && state.session.waiting ? null : catchUp().catch(showError)),
   });

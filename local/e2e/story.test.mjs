@@ -362,6 +362,7 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
         return page;
       };
       const lou = await join("Lou");
+      await sees(lou, "#socket-state", "connected"); // Rex below may be refused before his socket is up
       await neverSees(lou, "#timeline .msg", "Pat here, on my phone.");
       assert.equal(await lou.locator("#composer").isVisible(), false);
       await ada.locator("#lobby li", { hasText: "Lou" }).getByRole("button", { name: "Admit", exact: true }).click();
@@ -373,7 +374,9 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       const rex = await join("Rex");
       await ada.locator("#lobby li", { hasText: "Rex" }).getByRole("button", { name: "Refuse", exact: true }).click();
       await sees(rex, "#over", "You were not let into the conversation.");
+      await sees(ada, "#timeline .sys.agents-only", "Rex is waiting to be let in");
       await sees(ada, "#timeline .sys.agents-only", "Rex was not let in");
+      await neverSees(vera, "#timeline .sys", "Rex"); // only agents let in, and hear of, this wait
       assert.equal(await ada.locator("#lobby li").count(), 0);
       await ada.getByLabel("Who lets a customer invited by PIN or email in", { exact: true }).selectOption("none");
       await lou.close();

@@ -120,6 +120,7 @@ func AdmittedEvent(p Participant, by string, at time.Time) Event {
 func RefusedEvent(p Participant, by, reason string, at time.Time) Event {
 	data := lobbyData(p)
 	data["reason"] = reason
+	data["admit"] = string(p.Admit)
 	if by != "" {
 		data["refusedBy"] = by
 	}
