@@ -364,13 +364,15 @@ func TestLobby_AWaitNobodyAnswersIsARefusalAtOnceAndPushedByTheSweep(t *testing.
 	connectAs(t, api, "lou=", store.VisitorPrincipal(lou.ParticipantID))
 	louAuthz := apitest.Bearer(lou.SessionToken)
 
-	clock.set(conversation.DefaultLobbyTimeout - 2*time.Second)
+	// The clock moves relative to the deadline, not to when the wait began: a loaded
+	// machine takes seconds between the two.
+	clock.set(time.Until(lou.WaitingUntil) - 30*time.Second)
 	if rep := sweep(t, api); rep.Lobby.Refused != 0 {
 		t.Fatalf("the sweep refused a wait that had not run out: %+v", rep)
 	}
 	waitingSeesNothing(t, api, conv.ConversationID, louAuthz)
 
-	clock.set(conversation.DefaultLobbyTimeout + time.Second)
+	clock.set(time.Until(lou.WaitingUntil) + time.Second)
 	// Exact at read, before any sweep: the session has ended, nobody lists them, nobody
 	// can let them in.
 	if resp := call(api, "GetConversationFunction", "GET", "/conversations/{id}", conv.ConversationID, louAuthz, nil); resp.Status != 401 {
@@ -422,5 +424,33 @@ func TestLobby_TheTimeoutIsASetting(t *testing.T) {
 			}()
 			apitest.New(t, func(o *setup.Overrides) { o.Invitations = nil }).Deps.InvitationConfig()
 		}()
+	}
+}
+
+func TestLobby_TheSweepEmptiesTheLobbyOfAnEndedConversation(t *testing.T) {
+	t.Parallel()
+	api, clock := clockedAPI(t)
+	conv := startAsAgent(t, api, "ada")
+	ada := apitest.Bearer(api.AgentToken("ada"))
+	lou := joinLobby(t, api, conv.ConversationID, ada, "agent")
+	if resp := call(api, "EndConversationFunction", "POST", "/conversations/{id}/end", conv.ConversationID, ada, nil); resp.Status != 204 {
+		t.Fatalf("end: %d %s", resp.Status, resp.Body)
+	}
+	if resp := call(api, "GetConversationFunction", "GET", "/conversations/{id}", conv.ConversationID, apitest.Bearer(lou.SessionToken), nil); resp.Status != 401 {
+		t.Errorf("a waiting invitee after the end: %d %s, want 401", resp.Status, resp.Body)
+	}
+	clock.set(time.Until(lou.WaitingUntil) + time.Second)
+	if rep := sweep(t, api); rep.Lobby.Refused != 1 || rep.Lobby.Failed != 0 {
+		t.Fatalf("sweep: %+v, want the wait removed", rep)
+	}
+	if _, err := api.Store.Participant(t.Context(), conv.ConversationID, lou.ParticipantID); !store.IsNotFound(err) {
+		t.Errorf("the waiting participant of an ended conversation is still there: %v", err)
+	}
+	o := outcomeOf(t, api, conv.ConversationID, ada, lou)
+	if o.lastType != conversation.EventConversationEnded || o.refused != 0 {
+		t.Errorf("history after the sweep: %+v, want nothing after conversation.ended", o)
+	}
+	if rep := sweep(t, api); rep.Lobby.Refused != 0 || rep.Lobby.Skipped != 0 {
+		t.Errorf("the next sweep found it again: %+v", rep)
 	}
 }
