@@ -76,9 +76,16 @@ func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversat
 
 var errSessionEnded = apperror.Unauthenticated("session_revoked", "the visitor session has ended")
 
-// AuthorizeAgent is Authorize for actions only an agent participant may take.
+// AuthorizeAgent is Authorize for actions only an agent participant may take. An invitee
+// waiting in the lobby hears that they are waiting (403 waiting_for_admission), as on every
+// other conversation route, rather than that they are no agent.
 func AuthorizeAgent(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
 	if err := p.RequireAgent(); err != nil {
+		if p.IsVisitor() && p.ConversationID == conversationID {
+			if acc, perr := AuthorizePresent(ctx, st, p, conversationID); perr == nil && !acc.Participant.Active() {
+				return Access{}, conversation.ErrWaitingForAdmission
+			}
+		}
 		return Access{}, err
 	}
 	return Authorize(ctx, st, p, conversationID)

@@ -125,8 +125,16 @@ func waitingSeesNothing(t *testing.T, api *apitest.API, conversationID, authz st
 			t.Errorf("waiting invitee %s %s: %d %s, want 403 waiting_for_admission", r.method, r.route, resp.Status, resp.Body)
 		}
 	}
-	if resp := call(api, "ListInvitationsFunction", "GET", "/conversations/{id}/invitations", conversationID, authz, nil); resp.Status != 403 {
-		t.Errorf("waiting invitee lists invitations: %d %s, want 403", resp.Status, resp.Body)
+	// The agents' routes too: the invitee hears that they wait, not that they are no agent.
+	for _, r := range []struct{ fn, method, route string }{
+		{"ListInvitationsFunction", "GET", "/conversations/{id}/invitations"},
+		{"CreatePinInvitationFunction", "POST", "/conversations/{id}/invitations/pin"},
+		{"EndConversationFunction", "POST", "/conversations/{id}/end"},
+	} {
+		resp := call(api, r.fn, r.method, r.route, conversationID, authz, nil)
+		if resp.Status != 403 || resp.ErrorCode() != "waiting_for_admission" {
+			t.Errorf("waiting invitee %s %s: %d %s, want 403 waiting_for_admission", r.method, r.route, resp.Status, resp.Body)
+		}
 	}
 }
 

@@ -26,9 +26,6 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 	if s.PINKey == nil {
 		return PINIssued{}, errNotConfigured("the PIN key")
 	}
-	if err := p.RequireAgent(); err != nil {
-		return PINIssued{}, err
-	}
 	if err := req.Normalize(); err != nil {
 		return PINIssued{}, err
 	}
