@@ -23,7 +23,9 @@ const (
 	SampleEmailInvitationID   = "inv_sample"        // an email invitation of conv_sample (carl@example.com)
 	SamplePINInvitationID     = "inv_sample_pin"    // a PIN invitation of conv_sample
 	SampleInvitationForAdaID  = "inv_sample_for_ada"
-	SampleConnectionID        = "c2FtcGxlQ29ubj0=" // ada's open WebSocket connection
+	SampleWaitingID           = "vis_sample_lobby"         // Lou, waiting in conv_sample's lobby (admitted by the sample)
+	SampleWaitingRefusedID    = "vis_sample_lobby_refused" // Rex, waiting in conv_sample's lobby (refused by the sample)
+	SampleConnectionID        = "c2FtcGxlQ29ubj0="         // ada's open WebSocket connection
 	SamplePIN                 = "123456789"
 	// SampleSESMessageID is the MessageId SES "gave" inv_sample's email: the SES event record
 	// of events/email-delivery.json names it.
@@ -60,6 +62,7 @@ func SeedSamples(ctx context.Context, st *store.Store, pins invitation.PINKey, n
 	}{
 		{"conversation " + SampleConversationID, func() error { return seedHeldConversation(ctx, st, SampleConversationID, "ada", "Ada Lovelace", now) }},
 		{"customer " + SampleVisitorID, func() error { return seedVisitor(ctx, st, now) }},
+		{"waiting customers", func() error { return seedWaiting(ctx, st, now) }},
 		{"PIN invitation", func() error { return seedCustomerInvitation(ctx, st, pinInvitation(pins, now)) }},
 		{"email invitation", func() error { return seedCustomerInvitation(ctx, st, emailInvitation(now)) }},
 		{"email invitation's MessageId", func() error { return seedSentEmail(ctx, st, now) }},
@@ -112,6 +115,21 @@ func seedVisitor(ctx context.Context, st *store.Store, now time.Time) error {
 	}
 	session := store.Session{Hash: sam.SessionHash, ConversationID: sam.ConversationID, ParticipantID: sam.ID, ExpiresAt: now.Add(sampleLifetime)}
 	return st.AddParticipant(ctx, sam, &session, []conversation.Event{invitation.JoinedEvent(sam, now)})
+}
+
+// seedWaiting puts two invitees in conv_sample's lobby, as a redemption of an invitation with
+// admit "agent" does, for the admit and refuse samples.
+func seedWaiting(ctx context.Context, st *store.Store, now time.Time) error {
+	for id, name := range map[string]string{SampleWaitingID: "Lou Lobby", SampleWaitingRefusedID: "Rex Lobby"} {
+		p := conversation.Participant{
+			ConversationID: SampleConversationID, ID: id, Kind: conversation.KindVisitor, DisplayName: name, JoinedAt: now,
+			State: conversation.StateWaiting, Admit: conversation.AdmitAgent, WaitingUntil: now.Add(sampleLifetime).Truncate(time.Second),
+		}
+		if err := st.AddParticipant(ctx, p, nil, []conversation.Event{conversation.WaitingEvent(p, now)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func pinInvitation(pins invitation.PINKey, now time.Time) invitation.Invitation {

@@ -21,6 +21,8 @@ var ByLogicalID = map[string]Constructor{
 	"PostMessageFunction":         func(d *setup.Deps) any { return handlers.PostMessage(d) },
 	"LeaveConversationFunction":   func(d *setup.Deps) any { return handlers.LeaveConversation(d) },
 	"EndConversationFunction":     func(d *setup.Deps) any { return handlers.EndConversation(d) },
+	"AdmitParticipantFunction":    func(d *setup.Deps) any { return handlers.AdmitParticipant(d) },
+	"RefuseParticipantFunction":   func(d *setup.Deps) any { return handlers.RefuseParticipant(d) },
 	"ListAgentsFunction":          func(d *setup.Deps) any { return handlers.ListAgents(d) },
 	"ListTeamsFunction":           func(d *setup.Deps) any { return handlers.ListTeams(d) },
 	"CreateConnectTicketFunction": func(d *setup.Deps) any { return handlers.CreateConnectTicket(d) },

@@ -59,6 +59,8 @@ var budgets = map[string]budget{
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {9, 9},
 	"end conversation":             {19, 19}, // parallel: 15 measured
+	"admit":                        {10, 10}, // parallel: 9 measured; like leave, plus reading the waiting participant
+	"refuse":                       {11, 11}, // parallel: 10 measured; admit, plus closing the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
@@ -231,6 +233,12 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 	a.do("create connect ticket", 201, apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket", Authorization: ada})
 	a.do("leave (visitor)", 204, apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
 		Params: onConv(vc), Authorization: vs})
+	lobby := startAsAgent(t, api, "ada").ConversationID
+	lou, rex := joinLobby(t, api, lobby, ada, "agent"), joinLobby(t, api, lobby, ada, "agent")
+	a.do("admit", 200, apitest.Request{Function: "AdmitParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/admit",
+		Params: map[string]string{"id": lobby, "participantId": lou.ParticipantID}, Authorization: ada})
+	a.do("refuse", 204, apitest.Request{Function: "RefuseParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/refuse",
+		Params: map[string]string{"id": lobby, "participantId": rex.ParticipantID}, Authorization: ada})
 	a.do("end conversation", 204, apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
 		Params: onConv(c), Authorization: ada})
 	return a.out

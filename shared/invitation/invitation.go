@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/conversation"
 )
 
 // Kind says whom an invitation is for and how it is answered.
@@ -61,6 +62,9 @@ type Invitation struct {
 	Email string `json:"email,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Note  string `json:"note,omitempty"`
+	// Admit, on a customer invitation, makes whoever redeems it wait to be let in: "agent" or
+	// "customer" (SPEC §9.3); empty for "none".
+	Admit conversation.Admit `json:"admit,omitempty"`
 
 	// Agent, team and forward invitations.
 	TargetAgentID string `json:"targetAgentId,omitempty"`

@@ -55,7 +55,7 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		ID: ids.New("inv"), ConversationID: conversationID, Kind: invitation.KindEmail,
 		Status: invitation.StatusPending, CreatedBy: p.AgentID, CreatedAt: now,
 		ExpiresAt: invitation.ValidUntil(now, s.Config.JoinTokenTTL),
-		Email:     req.Email, Name: req.Name, Note: req.Note,
+		Email:     req.Email, Name: req.Name, Note: req.Note, Admit: lobbyAdmit(req.Admit),
 		SendCount: 1, LastSentAt: now, SecretHash: hash,
 		Delivery: invitation.DeliverySending, DeliveryAt: now,
 	}

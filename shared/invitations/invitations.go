@@ -66,6 +66,8 @@ type Config struct {
 	JoinTokenTTL time.Duration
 	// SessionTTL is the life of the visitor session a redemption hands out.
 	SessionTTL time.Duration
+	// LobbyTimeout is how long an invitee waits to be let in before they are refused.
+	LobbyTimeout time.Duration
 	// AllowedOrigins may receive invitation links; DefaultJoinPage (on one of them) is used
 	// when the conversation's page is elsewhere.
 	AllowedOrigins  []string
@@ -81,6 +83,7 @@ func DefaultConfig() Config {
 		PINTTL:       invitation.DefaultPINTTL,
 		JoinTokenTTL: invitation.DefaultJoinTokenTTL,
 		SessionTTL:   12 * time.Hour,
+		LobbyTimeout: conversation.DefaultLobbyTimeout,
 		Limits:       ratelimit.DefaultLimits(),
 	}
 }
@@ -95,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL <= 0 {
 		return errors.New("invitations: the visitor session lifetime must be positive")
+	}
+	if c.LobbyTimeout < time.Minute {
+		return errors.New("invitations: the lobby timeout must be at least a minute")
 	}
 	return c.Limits.Validate()
 }

@@ -12,6 +12,7 @@ var Ranges = map[string]config.Range{
 	PINLengthVar:                     {Min: 6, Max: 18},
 	PINTTLMinutesVar:                 {Min: 1, Max: 10},
 	JoinTokenTTLHoursVar:             {Min: 1, Max: 168},
+	LobbyTimeoutMinutesVar:           {Min: 1, Max: 1440},
 	SessionTTLHoursVar:               {Min: 1, Max: 168},
 	ForwardTimeoutMinutesVar:         {Min: 1, Max: 1440},
 	InvitationTTLMinutesVar:          {Min: 1, Max: 1440},

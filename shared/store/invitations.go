@@ -52,6 +52,7 @@ type invitationItem struct {
 	Email          string `dynamodbav:"email,omitempty"`
 	Name           string `dynamodbav:"name,omitempty"`
 	Note           string `dynamodbav:"note,omitempty"`
+	Admit          string `dynamodbav:"admit,omitempty"`
 	TargetAgentID  string `dynamodbav:"targetAgentId,omitempty"`
 	TargetTeamID   string `dynamodbav:"targetTeamId,omitempty"`
 	Message        string `dynamodbav:"message,omitempty"`
@@ -97,7 +98,7 @@ func toInvitationItem(inv invitation.Invitation) invitationItem {
 		PK: invitationPK(inv.ID), SK: invitationSK, Type: "invitation", ID: inv.ID,
 		ConversationID: inv.ConversationID, Kind: string(inv.Kind), Status: string(inv.Status),
 		CreatedBy: inv.CreatedBy, CreatedAt: inv.CreatedAt.UnixMilli(),
-		Email: inv.Email, Name: inv.Name, Note: inv.Note,
+		Email: inv.Email, Name: inv.Name, Note: inv.Note, Admit: string(inv.Admit),
 		TargetAgentID: inv.TargetAgentID, TargetTeamID: inv.TargetTeamID, Message: inv.Message,
 		ResolvedAt: unixMilliOrZero(inv.ResolvedAt), ResolvedBy: inv.ResolvedBy, Reason: inv.Reason,
 		SendCount: inv.SendCount, LastSentAt: unixMilliOrZero(inv.LastSentAt), SecretHash: inv.SecretHash,
@@ -138,7 +139,7 @@ func (it invitationItem) domain() invitation.Invitation {
 	inv := invitation.Invitation{
 		ID: it.ID, ConversationID: it.ConversationID, Kind: invitation.Kind(it.Kind),
 		Status: invitation.Status(it.Status), CreatedBy: it.CreatedBy, CreatedAt: timeFromMilli(it.CreatedAt),
-		Email: it.Email, Name: it.Name, Note: it.Note,
+		Email: it.Email, Name: it.Name, Note: it.Note, Admit: conversation.Admit(it.Admit),
 		TargetAgentID: it.TargetAgentID, TargetTeamID: it.TargetTeamID, Message: it.Message,
 		ResolvedAt: timeFromMilli(it.ResolvedAt), ResolvedBy: it.ResolvedBy, Reason: it.Reason,
 		SendCount: it.SendCount, LastSentAt: timeFromMilli(it.LastSentAt), SecretHash: it.SecretHash,
