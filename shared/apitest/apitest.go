@@ -56,10 +56,28 @@ type API struct {
 	handlers map[string]any
 }
 
-// New builds an API over a fresh table. Extra overrides (a publisher, …) may be given.
+// New builds an API over a fresh table whose stream drives the push function. Extra
+// overrides may be given.
 func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	t.Helper()
-	st := store.New(testenv.DynamoDB(t), testenv.NewTable(t))
+	return build(t, true, o)
+}
+
+// NewWithoutPushes builds an API over a fresh table without a stream: nothing is ever pushed
+// (AwaitPushes returns at once). For tests that never look at pushes, such as races and the
+// fault matrix, whose load would otherwise double with the push function's lookups.
+func NewWithoutPushes(t testing.TB, o ...func(*setup.Overrides)) *API {
+	t.Helper()
+	return build(t, false, o)
+}
+
+func build(t testing.TB, withStream bool, o []func(*setup.Overrides)) *API {
+	t.Helper()
+	table := testenv.NewTableWithoutStream
+	if withStream {
+		table = testenv.NewTable
+	}
+	st := store.New(testenv.DynamoDB(t), table(t))
 	keys, err := devkeys.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +92,8 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	}
 	logs := &SyncBuffer{}
 	pushes := pushtest.New(t)
-	ov := setup.Overrides{Store: st, AgentTokens: verifier, Management: pushes.Client()}
+	// SES events reach the handler unsigned unless a test gives a verifier of its own.
+	ov := setup.Overrides{Store: st, AgentTokens: verifier, Management: pushes.Client(), UnsignedSESEvents: true}
 	withInvitationDefaults(t, &ov)
 	for _, f := range o {
 		f(&ov)
@@ -82,7 +101,9 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps := setup.With(log, ov)
 	a := &API{T: t, Store: st, Deps: deps, Keys: keys, Logs: logs, Push: pushes, handlers: map[string]any{}}
-	a.readStream(log)
+	if withStream {
+		a.readStream(log)
+	}
 	return a
 }
 

@@ -132,6 +132,9 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 	if !read.Conversation.Open() {
 		return s.revokeEnded(ctx, o, now)
 	}
+	if o.Purpose == invitation.PurposeIncoming && read.Conversation.Assignee == "" && read.PendingForward == o.ID {
+		return s.endUnanswered(ctx, o, read, now)
+	}
 	e := store.Expiry{Invitation: o, At: now, Events: []conversation.Event{invitation.ExpiredEvent(o.Invitation, now)}}
 	if o.IsForward() && read.PendingForward == o.ID {
 		e.Read = &read
@@ -147,6 +150,34 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 		return skipped, errRetry
 	}
 	if err != nil {
+		return failed, err
+	}
+	return expired, nil
+}
+
+// endUnanswered ends a conversation whose offer to its team ran out with nobody taking it:
+// the customer is told (conversation.ended, reason unanswered, addressed to the team's
+// members too; the push function closes the visitors' sockets) instead of waiting for ever,
+// and the offer leaves the inboxes with the end's cleanup. An agent who accepted first wins:
+// the end is conditional on nobody holding the conversation.
+func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read store.HandoverState, now time.Time) (outcome, error) {
+	conv := read.Conversation
+	conv.EndedAt = now
+	ended := conversation.Event{
+		ConversationID: conv.ID, Type: conversation.EventConversationEnded, At: now,
+		Audience: conversation.AudienceEveryone, Data: map[string]any{"reason": conversation.EndedUnanswered},
+	}
+	if to := s.addressees(ctx, o); len(to) > 0 {
+		ended.PushTo = store.AgentPrincipals(to) // their inboxes lose the offer
+	}
+	err := s.Store.EndUnanswered(ctx, conv, o.ID, &ended)
+	if store.FailedOn(err, "open") || lostRace(err) {
+		return skipped, errRetry
+	}
+	if err != nil {
+		return failed, err
+	}
+	if _, err := s.revokeEnded(ctx, o, now); err != nil {
 		return failed, err
 	}
 	return expired, nil

@@ -70,11 +70,23 @@ type world struct {
 
 func newWorld(t *testing.T, mode handover.Mode, more ...func(*setup.Overrides)) *world {
 	t.Helper()
+	return buildWorld(t, apitest.New, mode, more)
+}
+
+// newQuietWorld is a world that pushes nothing (its table has no stream): for races that
+// never look at pushes, whose load the push function's lookups would double.
+func newQuietWorld(t *testing.T, mode handover.Mode, more ...func(*setup.Overrides)) *world {
+	t.Helper()
+	return buildWorld(t, apitest.NewWithoutPushes, mode, more)
+}
+
+func buildWorld(t *testing.T, newAPI func(testing.TB, ...func(*setup.Overrides)) *apitest.API, mode handover.Mode, more []func(*setup.Overrides)) *world {
+	t.Helper()
 	c := newClock()
 	cfg := handover.DefaultConfig()
 	cfg.Mode, cfg.DefaultTeamID = mode, "support"
 	var st *store.Store
-	api := apitest.New(t, func(o *setup.Overrides) {
+	api := newAPI(t, func(o *setup.Overrides) {
 		o.Store = o.Store.WithClock(c.Now)
 		st = o.Store
 		o.Handover = &cfg

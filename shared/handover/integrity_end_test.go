@@ -23,7 +23,7 @@ const endRaceRounds = 40
 // last event of the history.
 func TestEnd_RacingFiftyRedemptionsAndAccepts_NothingSurvives(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept, unlimited)
+	w := newQuietWorld(t, handover.ModeOnAccept, unlimited)
 	n := rounds(endRaceRounds)
 	joinedBeforeEnd := 0
 	for round := range n {
@@ -194,7 +194,7 @@ func TestEnd_With150VisitorsAnd20PendingInvitations_EndsEverything(t *testing.T)
 // counter follows settlements: a revocation makes room for exactly one more.
 func TestInvitations_FortyParallelCreates_ExactlyTwentyPending(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept, unlimited)
+	w := newQuietWorld(t, handover.ModeOnAccept, unlimited)
 	convID, _, _ := w.startAsAgent("ada")
 	calls := make([]func() apitest.Response, 40)
 	for i := range calls {

@@ -32,6 +32,7 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 		return invitation.Offer{}, err
 	}
 	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL)
+	o.CreatedByName, o.TargetName = nameOf(acc.Participant), target.Name
 	events := []conversation.Event{invitation.OfferedEvent(o, acc.Participant.ID, now)}
 	addressTo(target.Members, events)
 	err = s.Store.Invite(ctx, o, acc.Participant, events)

@@ -109,7 +109,7 @@ func (h *history) record(client int, in convOp, call func() convResult) convResu
 
 func TestIntegrity_ConversationStateIsLinearizable(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept, unlimited)
+	w := newQuietWorld(t, handover.ModeOnAccept, unlimited)
 	w.clock.skew(-3*time.Second, 0, 4*time.Second)
 	for round := range 8 {
 		convID := w.startEmpty("ada")

@@ -21,7 +21,7 @@ func TestForward_RacingTheForwardersLeave_NeverOrphans(t *testing.T) {
 	for _, mode := range []handover.Mode{handover.ModeOnAccept, handover.ModeImmediate} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, mode)
+			w := newQuietWorld(t, mode)
 			outcomes := map[string]int{}
 			for i := range raceIterations {
 				convID, _, _ := w.startAsAgent("ada")
@@ -52,7 +52,7 @@ func TestForward_RacingTheForwardersLeave_NeverOrphans(t *testing.T) {
 // thing happens to it, and the conversation ends in a consistent state.
 func TestForward_RacingRevokeAcceptAndANewerForward_ConsistentState(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept)
+	w := newQuietWorld(t, handover.ModeOnAccept)
 	outcomes := map[string]int{}
 	for i := range raceIterations {
 		convID, _, _ := w.startAsAgent("ada")
@@ -104,7 +104,7 @@ func TestForward_RacingRevokeAcceptAndANewerForward_ConsistentState(t *testing.T
 // An accept racing with the sweep that expires the same forward: one or the other.
 func TestForward_RacingItsExpiry_OneOrTheOther(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeImmediate)
+	w := newQuietWorld(t, handover.ModeImmediate)
 	for i := range raceIterations {
 		convID, _, _ := w.startAsAgent("ada")
 		f := w.mustForward(convID, "ada", "agent", "grace", "")

@@ -488,3 +488,59 @@ func TestFanOut_LogsItsOutcomeAsMetrics(t *testing.T) {
 		t.Fatalf("fan-out line %+v in:\n%s", line, w.logs.String())
 	}
 }
+
+// TestPublish_AWaitingInviteeReceivesOnlyTheAnswerToTheirWait is the lobby's recipient rule
+// (SPEC §9.3): a participant waiting to be let in is pushed nothing, whatever the audience,
+// except their own participant.refused — which reaches them although the refusal has taken
+// them out of the conversation, and after which their sockets are closed — and, once
+// admitted, what any participant receives from the admission on.
+func TestPublish_AWaitingInviteeReceivesOnlyTheAnswerToTheirWait(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	now := time.Now().UTC()
+	waiting := func(name string) conversation.Participant {
+		p := conversation.Participant{ConversationID: conv, ID: ids.New("vis"), Kind: conversation.KindVisitor, DisplayName: name, JoinedAt: now,
+			State: conversation.StateWaiting, Admit: conversation.AdmitCustomer, WaitingUntil: now.Add(time.Hour).Truncate(time.Second)}
+		if err := w.st.AddParticipant(t.Context(), p, nil, []conversation.Event{conversation.WaitingEvent(p, now)}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lou, rex := waiting("Lou"), waiting("Rex")
+	w.settle(t) // their participant.waiting are pushed before anyone connects
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	w.connect(t, "sam-1", store.VisitorPrincipal(visitors[0]))
+	w.connect(t, "lou-1", store.VisitorPrincipal(lou.ID))
+	w.connect(t, "rex-1", store.VisitorPrincipal(rex.ID))
+
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"}))
+	refused := conversation.RefusedEvent(rex, conversation.AgentParticipantID("ada"), conversation.RefusedByParticipant, now)
+	if err := w.st.RefuseParticipant(t.Context(), rex, false, []conversation.Event{refused}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(t)
+	if err := w.st.AdmitParticipant(t.Context(), lou, []conversation.Event{conversation.AdmittedEvent(lou, conversation.AgentParticipantID("ada"), now)}); err != nil {
+		t.Fatal(err)
+	}
+	w.commit(t, event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "welcome"}))
+
+	msg := conversation.EventMessageCreated
+	lobby := []string{conversation.EventParticipantRefused, conversation.EventParticipantAdmitted, msg}
+	for c, want := range map[string][]string{
+		"ada-1": append([]string{msg}, lobby...),
+		"sam-1": append([]string{msg}, lobby...), // admit "customer": the customer present answers too
+		"lou-1": {conversation.EventParticipantAdmitted, msg},
+		"rex-1": {conversation.EventParticipantRefused},
+	} {
+		if got := types(w.srv.Messages(t, c)); !slices.Equal(got, want) {
+			t.Errorf("%s received %v, want %v", c, got, want)
+		}
+	}
+	if !w.srv.Closed("rex-1") {
+		t.Error("the refused invitee's socket was not closed")
+	}
+	if w.srv.Closed("lou-1") || w.srv.Closed("sam-1") {
+		t.Error("the admitted invitee's socket was closed")
+	}
+}

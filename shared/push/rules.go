@@ -1,7 +1,10 @@
 package push
 
 import (
+	"strings"
+
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -17,6 +20,13 @@ import (
 //     agent of an invitation or forward, a team's members, a forwarder whose forward comes
 //     back. Agents addressed this way see the agents' form.
 //
+//   - Subject: the principal the event is about, when they may no longer be a participant
+//     and must hear it whatever its audience: an invitee refused entry (SPEC §9.3).
+//
+// A participant waiting in the lobby (SPEC §9.3) is pushed nothing as a participant: once
+// admitted, their access starts with the admission (participant.admitted is their join);
+// refused, they hear it as its subject.
+//
 // Close says whose sockets the server closes once the event is sent: visitors who lost access
 // (SPEC §5 "Losing access is immediate"); an agent's socket serves all their conversations
 // and is never closed for one.
@@ -27,6 +37,8 @@ import (
 type Rule struct {
 	Participants bool
 	Addressees   bool
+	// Subject returns principal keys that receive the event whatever its audience.
+	Subject func(e conversation.Event) []string
 	// Close returns the principal keys whose connections are closed after the event is sent.
 	Close func(e conversation.Event, participants []conversation.Participant) []string
 }
@@ -54,6 +66,16 @@ var Rules = map[string]Rule{
 	conversation.EventInvitationRevoked:      everyoneConcerned,
 	conversation.EventInvitationExpired:      everyoneConcerned,
 	conversation.EventInvitationFailed:       everyoneConcerned,
+	// Agents only (their audience): a new PIN or email went out; an invitation email's
+	// delivery changed (SPEC §9.1).
+	invitation.EventResent:   everyoneConcerned,
+	invitation.EventDelivery: everyoneConcerned,
+	// The lobby (SPEC §9.3): those who answer hear an invitee wait (its audience); the
+	// refused invitee hears their refusal and loses their sockets.
+	conversation.EventParticipantWaiting:  everyoneConcerned,
+	conversation.EventParticipantAdmitted: everyoneConcerned,
+	conversation.EventParticipantRefused: {Participants: true, Addressees: true, Subject: refusedInvitee,
+		Close: func(e conversation.Event, _ []conversation.Participant) []string { return refusedVisitor(e) }},
 	// Push-only (an outbox item, no seq): a team's other members hear that a colleague
 	// accepted first; the participants have invitation.accepted in history.
 	conversation.EventInvitationTaken: addresseesOnly,
@@ -78,6 +100,27 @@ func leavingVisitor(e conversation.Event, _ []conversation.Participant) []string
 	return []string{store.VisitorPrincipal(id)}
 }
 
+// refusedInvitee is the invitee a participant.refused is about.
+func refusedInvitee(e conversation.Event) []string {
+	id, ok := conversation.RefusedParticipant(e)
+	if !ok {
+		return nil
+	}
+	if kind, _ := e.Data["kind"].(string); kind == string(conversation.KindAgent) {
+		return []string{store.AgentPrincipal(strings.TrimPrefix(id, conversation.AgentParticipantID("")))}
+	}
+	return []string{store.VisitorPrincipal(id)}
+}
+
+// refusedVisitor is the refused invitee if a visitor: their session has ended, and so do
+// their sockets.
+func refusedVisitor(e conversation.Event) []string {
+	if kind, _ := e.Data["kind"].(string); kind == string(conversation.KindAgent) {
+		return nil
+	}
+	return refusedInvitee(e)
+}
+
 // everyVisitor is every visitor of an ended conversation (their participant items stay; their
 // sessions are deleted by the end).
 func everyVisitor(_ conversation.Event, parts []conversation.Participant) []string {
@@ -95,7 +138,7 @@ func (r Rule) recipients(e conversation.Event, parts []conversation.Participant)
 	keys := map[string]bool{}
 	if r.Participants {
 		for _, part := range parts {
-			if !e.VisibleTo(part.Kind) || !part.HadAccessAt(e) {
+			if !part.Active() || !e.VisibleTo(part.Kind) || !part.HadAccessAt(e) {
 				continue
 			}
 			if part.IsAgent() {
@@ -103,6 +146,11 @@ func (r Rule) recipients(e conversation.Event, parts []conversation.Participant)
 			} else {
 				keys[store.VisitorPrincipal(part.ID)] = true
 			}
+		}
+	}
+	if r.Subject != nil {
+		for _, k := range r.Subject(e) {
+			keys[k] = true
 		}
 	}
 	if r.Addressees {

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
@@ -77,43 +76,6 @@ func (s *Store) inboxQuery(ctx context.Context, inbox, after string, limit int) 
 			return nil, fmt.Errorf("decode offer: %w", err)
 		}
 		out = append(out, InboxOffer{Offer: it.domain(), Inbox: inbox, Position: it.GSI2SK})
-	}
-	return out, nil
-}
-
-// Conversations reads the conversations of ids in one BatchGetItem (strongly consistent);
-// ids with no conversation are left out. At most 100 ids, BatchGetItem's limit.
-func (s *Store) Conversations(ctx context.Context, ids []string) (map[string]conversation.Conversation, error) {
-	out := map[string]conversation.Conversation{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	if len(ids) > 100 {
-		return nil, fmt.Errorf("store: %d conversations in one batch, at most 100", len(ids))
-	}
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(convPK(id), metaSK)
-	}
-	request := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	// Keys the table could not serve at once come back as unprocessed; a few rounds serve them.
-	for round := 0; len(request) > 0; round++ {
-		if round == 5 {
-			return nil, errors.New("store: read conversations: keys still unprocessed after 5 rounds")
-		}
-		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
-		if err != nil {
-			return nil, fmt.Errorf("read conversations: %w", err)
-		}
-		for _, m := range res.Responses[s.table] {
-			var it conversationItem
-			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return nil, fmt.Errorf("decode conversation: %w", err)
-			}
-			c := it.domain()
-			out[c.ID] = c
-		}
-		request = res.UnprocessedKeys
 	}
 	return out, nil
 }

@@ -105,6 +105,18 @@ func cachedClient(endpoint string, build func() any) any {
 // tests, and from tests of several packages sharing one DynamoDB Local.
 func NewTable(t testing.TB) string {
 	t.Helper()
+	return newTable(t, true)
+}
+
+// NewTableWithoutStream is NewTable without the table's stream, for tests that never push:
+// DynamoDB Local then records no stream, and nothing reads one.
+func NewTableWithoutStream(t testing.TB) string {
+	t.Helper()
+	return newTable(t, false)
+}
+
+func newTable(t testing.TB, stream bool) string {
+	t.Helper()
 	client := DynamoDB(t)
 	tpl, err := template()
 	if err != nil {
@@ -114,6 +126,9 @@ func NewTable(t testing.TB) string {
 	in, ttl, err := tpl.TableInput(name)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
+	}
+	if !stream {
+		in.StreamSpecification = nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
