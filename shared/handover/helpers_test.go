@@ -143,6 +143,13 @@ func (w *world) pushes(connectionID string) []push.Message {
 	return w.api.Push.Messages(w.t, connectionID)
 }
 
+// closed reports whether the server closed the connection, once everything committed so far
+// was pushed (the push function closes sockets after it pushes).
+func (w *world) closed(connectionID string) bool {
+	w.api.AwaitPushes()
+	return w.closed(connectionID)
+}
+
 func (w *world) pushed(connectionID, typ string) []push.Message {
 	var out []push.Message
 	for _, m := range w.pushes(connectionID) {

@@ -166,11 +166,11 @@ func TestEnd_With150VisitorsAnd20PendingInvitations_EndsEverything(t *testing.T)
 		if r := w.do("GetConversationFunction", "GET", "/conversations/{id}", onConv(convID), nil, v); r.Status != 401 {
 			t.Fatalf("visitor %d after the end: %d %s", i, r.Status, r.Body)
 		}
-		if !w.api.Push.Closed(fmt.Sprint("ws-v", i)) {
+		if !w.closed(fmt.Sprint("ws-v", i)) {
 			t.Fatalf("visitor %d's socket is still open after the end", i)
 		}
 	}
-	if w.api.Push.Closed("ws-ada") {
+	if w.closed("ws-ada") {
 		t.Fatal("the agent's socket was closed")
 	}
 	w.nothingPending(0, invIDs)
@@ -297,7 +297,7 @@ func TestForwarderAfterAccept_GetsNoPushFromDeclineOrExpiry(t *testing.T) {
 	if len(w.pushed("ws-grace", conversation.EventInvitationDeclined)) != 1 {
 		t.Fatalf("the assignee was not told of the decline: %v", w.pushes("ws-grace"))
 	}
-	if w.api.Push.Closed("ws-ada") {
+	if w.closed("ws-ada") {
 		t.Fatal("the former forwarder's socket was closed")
 	}
 }
@@ -312,7 +312,7 @@ func TestVisitorSockets_ClosedOnLeaveAndEnd(t *testing.T) {
 	if r := w.leave(convID, visitor); r.Status != 204 {
 		t.Fatalf("leave: %d %s", r.Status, r.Body)
 	}
-	if !w.api.Push.Closed("ws-visitor") {
+	if !w.closed("ws-visitor") {
 		t.Fatal("the visitor's socket is open after they left")
 	}
 	other, stayingID, _ := w.startAsAgent("ada")
@@ -322,10 +322,10 @@ func TestVisitorSockets_ClosedOnLeaveAndEnd(t *testing.T) {
 	if r := w.end(other, w.bearer("ada")); r.Status != 204 {
 		t.Fatalf("end: %d %s", r.Status, r.Body)
 	}
-	if !w.api.Push.Closed("ws-staying") {
+	if !w.closed("ws-staying") {
 		t.Fatal("the visitor's socket is open after the end")
 	}
-	if w.api.Push.Closed("ws-ada") {
+	if w.closed("ws-ada") {
 		t.Fatal("the agent's socket was closed")
 	}
 	if len(w.pushed("ws-staying", conversation.EventConversationEnded)) != 1 {
@@ -379,7 +379,7 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 			w.clock.Advance(time.Hour)
 			w.sweep()
 		}
-		if !w.api.Push.Closed(socket) {
+		if !w.closed(socket) {
 			t.Fatalf("%s: the visitor's socket is still open", finish)
 		}
 		w.nothingPending(0, invIDs)

@@ -52,7 +52,7 @@ func TestUnanswered_AVisitorStartNobodyTakesEndsAndTheVisitorIsTold(t *testing.T
 	if len(w.pushed("ws-ada", conversation.EventConversationEnded)) != 1 {
 		t.Fatal("the team member whose inbox held the offer was not told")
 	}
-	if !w.api.Push.Closed("ws-visitor") {
+	if !w.closed("ws-visitor") {
 		t.Fatal("the visitor's socket is still open")
 	}
 	if r := w.do("GetConversationFunction", "GET", "/conversations/{id}", onConv(started.ConversationID), nil, "Bearer "+started.SessionToken); r.Status != 401 {
