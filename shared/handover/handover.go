@@ -96,6 +96,9 @@ type Store interface {
 	Accept(ctx context.Context, a store.Acceptance) error
 	Decline(ctx context.Context, d store.Declining) error
 	Expire(ctx context.Context, e store.Expiry) error
+	Advance(ctx context.Context, h store.Hop) error
+	Offers(ctx context.Context, ids []string) (map[string]invitation.Offer, error)
+	Connected(ctx context.Context, agentIDs []string) (map[string]bool, error)
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 

@@ -88,6 +88,9 @@ func (s *Service) Inbox(ctx context.Context, p auth.Principal, cursorParam, limi
 		return Inbox{}, apperror.Internal(err)
 	}
 	page, next := mergeInboxes(read, positions, limit)
+	if page, err = s.resolveSlots(ctx, page); err != nil {
+		return Inbox{}, apperror.Internal(err)
+	}
 	out, err := s.describe(ctx, p.AgentID, page)
 	if err != nil {
 		return Inbox{}, apperror.Internal(err)
@@ -108,7 +111,7 @@ func teamInboxes(teams []string) []string {
 // limit, so the newest limit overall are among them) and where each inbox now stands:
 // after its last offer taken, or done once it gave fewer than limit and all were taken.
 // next is nil when every inbox is done.
-func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit int) ([]invitation.Offer, map[string]string) {
+func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit int) ([]store.InboxOffer, map[string]string) {
 	slices.SortFunc(read, func(a, b store.InboxOffer) int { return cmp.Compare(b.Position, a.Position) })
 	taken := read[:min(limit, len(read))]
 	perInbox := map[string]int{}
@@ -117,9 +120,9 @@ func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit in
 	}
 	next := maps.Clone(positions)
 	takenFrom := map[string]int{}
-	page := make([]invitation.Offer, len(taken))
+	page := make([]store.InboxOffer, len(taken))
 	for i, o := range taken {
-		page[i] = o.Offer
+		page[i] = o
 		next[o.Inbox] = o.Position
 		takenFrom[o.Inbox]++
 	}
@@ -138,7 +141,7 @@ func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit in
 }
 
 // describe turns a page of offers into inbox entries, reading their conversations at once.
-func (s *Service) describe(ctx context.Context, agentID string, page []invitation.Offer) (Inbox, error) {
+func (s *Service) describe(ctx context.Context, agentID string, page []store.InboxOffer) (Inbox, error) {
 	ids := map[string]bool{}
 	for _, o := range page {
 		ids[o.ConversationID] = true
@@ -157,9 +160,10 @@ func (s *Service) describe(ctx context.Context, agentID string, page []invitatio
 	}
 	now := s.now()
 	out := Inbox{Invitations: []InboxEntry{}}
-	for _, o := range page {
-		if !o.InInboxOf(agentID, now) {
-			continue
+	for _, in := range page {
+		o := offerAsOf(in.Offer, now)
+		if !o.InInboxOf(agentID, now) || inboxOf(o) != in.Inbox {
+			continue // not their turn in its chain (any more, or yet)
 		}
 		e, ok, err := v.entry(ctx, o)
 		if err != nil {

@@ -11,6 +11,9 @@ import (
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
+// reasonRevoked is why a revoked offer left its target's inbox (invitation.taken).
+const reasonRevoked = "revoked"
+
 // maxWriteAttempts bounds how often an action re-reads an invitation that changed under it.
 const maxWriteAttempts = 3
 
@@ -37,10 +40,14 @@ func (s *Service) Revoke(ctx context.Context, p auth.Principal, conversationID, 
 
 func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invitation.Invitation) (invitation.Invitation, error) {
 	now := s.now()
-	if err := inv.AsSeen(now, acc.Conversation.Open()).CheckRevocable(now); err != nil {
+	seen := inv.AsSeen(now, acc.Conversation.Open())
+	if err := seen.CheckRevocable(now); err != nil {
 		return invitation.Invitation{}, err
 	}
-	events := []conversation.Event{invitation.RevokedEvent(inv, acc.Participant.ID, "", now)}
+	// A fallback chain is revoked where it stands now: its current target loses the offer,
+	// and every target still pending or queued is canceled.
+	seen.Targets = seen.Settled(invitation.StatusRevoked, "", now)
+	events := []conversation.Event{invitation.RevokedEvent(seen, acc.Participant.ID, "", now)}
 	err := s.Store.RevokeInvitation(ctx, inv, acc.Participant.AgentID, now, events)
 	if store.FailedOn(err, "invitation") {
 		return invitation.Invitation{}, err
@@ -48,7 +55,10 @@ func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invi
 	if err != nil {
 		return invitation.Invitation{}, apperror.Internal(err)
 	}
-	s.publishToAddressees(ctx, inv, events...)
-	inv.Status, inv.ResolvedAt, inv.ResolvedBy, inv.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
-	return inv, nil
+	if !inv.Kind.ForCustomer() {
+		events = append(events, invitation.WithdrawnEvent(invitation.Offer{Invitation: seen}, reasonRevoked, now))
+	}
+	s.publishToAddressees(ctx, seen, events...)
+	seen.Status, seen.ResolvedAt, seen.ResolvedBy, seen.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
+	return seen, nil
 }

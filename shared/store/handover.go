@@ -180,6 +180,8 @@ type ending struct {
 	cond       string
 	values     map[string]types.AttributeValue
 	add        string
+	// targets is a chained offer's targets as it ends (see Invitation.Settled); nil keeps them.
+	targets []invitation.ChainTarget
 }
 
 // endOffer adds the update that takes a pending offer to a final status, removing it from
@@ -204,6 +206,7 @@ func (t *tx) endOffer(o invitation.Offer, e ending) *tx {
 		set += ", reason = :reason"
 		c.values[":reason"] = str(e.reason)
 	}
+	t.chainEnd(o.Invitation, e.targets, &set, &c)
 	expr := set + " " + removeWhenResolved
 	if e.add != "" {
 		expr += " ADD " + e.add
@@ -232,7 +235,8 @@ func (s *Store) Invite(ctx context.Context, o invitation.Offer, inviter conversa
 		check("open", convPK(o.ConversationID), metaSK, condOpen()).
 		check("inviter", convPK(o.ConversationID), partSK(inviter.ID), cond{expr: "attribute_exists(pk)"}).
 		put("invitation", toOfferItem(o), notExists).
-		pend(o.ConversationID, o.ID, true)
+		pend(o.ConversationID, o.ID, true).
+		putSlots(o)
 	if o.TargetAgentID != "" {
 		t.check("already_participant", convPK(o.ConversationID), partSK(conversation.AgentParticipantID(o.TargetAgentID)),
 			cond{expr: "attribute_not_exists(pk)"})
@@ -273,7 +277,7 @@ func (s *Store) Forward(ctx context.Context, f Forwarding) error {
 	} else {
 		t.check("forwarder", convPK(f.Read.Conversation.ID), partSK(f.Forwarder.ID), forwarderIn)
 	}
-	t.put("invitation", toOfferItem(f.Forward), notExists).pend(f.Read.Conversation.ID, f.Forward.ID, true)
+	t.put("invitation", toOfferItem(f.Forward), notExists).pend(f.Read.Conversation.ID, f.Forward.ID, true).putSlots(f.Forward)
 	if f.Replaced != nil {
 		t.endOffer(*f.Replaced, ending{name: "replaced", to: f.ReplacedAs, reason: f.ReplacedReason, at: f.At})
 	}
@@ -303,7 +307,10 @@ type Acceptance struct {
 func (s *Store) Accept(ctx context.Context, a Acceptance) error {
 	t := s.newTx()
 	extra, values := t.unexpired(a.Offer)
-	t.endOffer(a.Offer, ending{to: invitation.StatusAccepted, by: a.Accepter.AgentID, at: a.At, cond: extra, values: values})
+	t.endOffer(a.Offer, ending{
+		to: invitation.StatusAccepted, by: a.Accepter.AgentID, at: a.At, cond: extra, values: values,
+		targets: a.Offer.Settled(invitation.StatusAccepted, "", a.At),
+	})
 	convID := a.Offer.ConversationID
 	if a.Offer.IsForward() {
 		t.pointTo(a.Read, "", []string{"#as = :accepter"}, nil, map[string]types.AttributeValue{":accepter": str(a.Accepter.AgentID)})
@@ -351,16 +358,21 @@ func (s *Store) Decline(ctx context.Context, d Declining) error {
 		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.By}}
 	}
 	if d.Final {
-		e := ending{to: invitation.StatusDeclined, by: d.By, reason: d.Reason, at: d.At, cond: extra, values: values}
+		e := ending{
+			to: invitation.StatusDeclined, by: d.By, reason: d.Reason, at: d.At, cond: extra, values: values,
+			targets: d.Offer.Settled(invitation.StatusDeclined, d.Reason, d.At),
+		}
 		if d.Offer.TargetTeamID != "" {
 			e.add = "declinedBy :me" // the team's record of who declined stays complete
 		}
 		t.endOffer(d.Offer, e)
 	} else {
 		values[":pending"] = str(string(invitation.StatusPending))
-		t.update("invitation", invitationPK(d.Offer.ID), invitationSK, "ADD declinedBy :me", cond{
-			expr: "#status = :pending" + extra, names: map[string]string{"#status": "status"}, values: values,
-		})
+		c := cond{expr: "#status = :pending" + extra, names: map[string]string{"#status": "status"}, values: values}
+		if d.Offer.Chained() {
+			stageCond(&c, d.Offer.Stage) // a member's decline belongs to their team's turn
+		}
+		t.update("invitation", invitationPK(d.Offer.ID), invitationSK, "ADD declinedBy :me", c)
 	}
 	if d.Final && d.Offer.IsForward() {
 		t.pointTo(d.Read, returnID(d.Return), nil, nil, nil)
@@ -408,7 +420,7 @@ type Expiry struct {
 func (s *Store) Expire(ctx context.Context, e Expiry) error {
 	inv := e.Invitation
 	values := map[string]types.AttributeValue{":now": num(s.nowUnix())}
-	extra := " AND validUntil <= :now"
+	extra := " AND " + untilAttr(inv.Invitation) + " <= :now"
 	if inv.SecretHash != "" {
 		extra += " AND secretHash = :hash"
 		values[":hash"] = str(inv.SecretHash)
@@ -419,7 +431,11 @@ func (s *Store) Expire(ctx context.Context, e Expiry) error {
 	if err != nil {
 		return err
 	}
-	t := s.newTx().endOffer(inv, ending{to: invitation.StatusExpired, at: e.At, cond: extra, values: values}).
+	moved, _ := inv.Moved(e.At, nil)
+	t := s.newTx().endOffer(inv, ending{
+		to: invitation.StatusExpired, at: e.At, cond: extra, values: values,
+		targets: moved.Settled(invitation.StatusExpired, "", e.At),
+	}).
 		deleteSecret("secret", inv.Invitation, owned)
 	if e.Read != nil {
 		t.pointTo(*e.Read, returnID(e.Return), nil, nil, nil)

@@ -29,6 +29,9 @@ type InboxOffer struct {
 	invitation.Offer
 	Inbox    string
 	Position string
+	// Slot: the inbox holds only a pointer to the offer, for a target queued in its chain
+	// (chain.go); Offer has only its id and conversation, and the reader reads it with Offers.
+	Slot bool
 }
 
 // InboxPage reads, from each inbox, up to limit offers newest first, after the inbox's
@@ -76,6 +79,10 @@ func (s *Store) inboxQuery(ctx context.Context, inbox, after string, limit int) 
 		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 			return nil, fmt.Errorf("decode offer: %w", err)
 		}
+		if it.Type == slotType {
+			out = append(out, slotOffer(m, inbox, it.GSI2SK))
+			continue
+		}
 		out = append(out, InboxOffer{Offer: it.domain(), Inbox: inbox, Position: it.GSI2SK})
 	}
 	return out, nil
@@ -88,32 +95,47 @@ func (s *Store) Conversations(ctx context.Context, ids []string) (map[string]con
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if len(ids) > 100 {
-		return nil, fmt.Errorf("store: %d conversations in one batch, at most 100", len(ids))
-	}
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {
 		keys[i] = key(convPK(id), metaSK)
+	}
+	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
+		var it conversationItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return fmt.Errorf("decode conversation: %w", err)
+		}
+		c := it.domain()
+		out[c.ID] = c
+		return nil
+	})
+	return out, err
+}
+
+// batchGet reads up to 100 keys in one BatchGetItem (strongly consistent), handing each item
+// found to each.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if len(keys) > 100 {
+		return fmt.Errorf("store: %d keys in one batch, at most 100", len(keys))
 	}
 	request := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	// Keys the table could not serve at once come back as unprocessed; a few rounds serve them.
 	for round := 0; len(request) > 0; round++ {
 		if round == 5 {
-			return nil, errors.New("store: read conversations: keys still unprocessed after 5 rounds")
+			return errors.New("store: batch read: keys still unprocessed after 5 rounds")
 		}
 		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 		if err != nil {
-			return nil, fmt.Errorf("read conversations: %w", err)
+			return fmt.Errorf("batch read: %w", err)
 		}
 		for _, m := range res.Responses[s.table] {
-			var it conversationItem
-			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return nil, fmt.Errorf("decode conversation: %w", err)
+			if err := each(m); err != nil {
+				return err
 			}
-			c := it.domain()
-			out[c.ID] = c
 		}
 		request = res.UnprocessedKeys
 	}
-	return out, nil
+	return nil
 }

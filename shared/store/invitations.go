@@ -60,12 +60,17 @@ type invitationItem struct {
 	SendCount      int    `dynamodbav:"sendCount,omitempty"`
 	LastSentAt     int64  `dynamodbav:"lastSentAt,omitempty"`
 	SecretHash     string `dynamodbav:"secretHash,omitempty"`
-	GSI1PK         string `dynamodbav:"gsi1pk"`
-	GSI1SK         string `dynamodbav:"gsi1sk"`
-	GSI2PK         string `dynamodbav:"gsi2pk,omitempty"`
-	GSI2SK         string `dynamodbav:"gsi2sk,omitempty"`
-	GSI3PK         string `dynamodbav:"gsi3pk,omitempty"`
-	GSI3SK         string `dynamodbav:"gsi3sk,omitempty"`
+	// A fallback chain (chain.go): the targets, the stage written last (absent for the
+	// first), and when the chain runs out if nobody answers (epoch seconds).
+	Targets    []chainTargetItem `dynamodbav:"targets,omitempty"`
+	Stage      int               `dynamodbav:"stage,omitempty"`
+	ChainUntil int64             `dynamodbav:"chainUntil,omitempty"`
+	GSI1PK     string            `dynamodbav:"gsi1pk"`
+	GSI1SK     string            `dynamodbav:"gsi1sk"`
+	GSI2PK     string            `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK     string            `dynamodbav:"gsi2sk,omitempty"`
+	GSI3PK     string            `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK     string            `dynamodbav:"gsi3sk,omitempty"`
 }
 
 // sortKeyTime formats a time so that string order is time order.
@@ -99,6 +104,7 @@ func toInvitationItem(inv invitation.Invitation) invitationItem {
 	if !inv.ExpiresAt.IsZero() {
 		it.ValidUntil = inv.ExpiresAt.Unix()
 	}
+	it.Targets, it.Stage, it.ChainUntil = toChainItems(inv)
 	if inv.Status == invitation.StatusPending {
 		it.GSI2PK, it.GSI2SK = inboxKey(inv), sortKeyTime(inv.CreatedAt)+"#"+inv.ID
 		if it.GSI2PK == "" {
@@ -137,6 +143,7 @@ func (it invitationItem) domain() invitation.Invitation {
 	if it.ValidUntil != 0 {
 		inv.ExpiresAt = time.Unix(it.ValidUntil, 0).UTC()
 	}
+	inv.Targets, inv.Stage = chainFromItems(it.Targets), it.Stage
 	return inv
 }
 
@@ -332,8 +339,12 @@ func (t *tx) resolve(inv invitation.Invitation, to invitation.Status, by, reason
 		values[":hash"] = str(inv.SecretHash)
 	}
 	if unexpired && !inv.ExpiresAt.IsZero() {
-		c.expr += " AND validUntil > :now"
+		c.expr += " AND " + untilAttr(inv) + " > :now"
 		values[":now"] = num(t.s.nowUnix())
+	}
+	if inv.Chained() {
+		moved, _ := inv.Moved(at, nil)
+		t.chainEnd(inv, moved.Settled(to, reason, at), &set, &c)
 	}
 	t.update("invitation", invitationPK(inv.ID), invitationSK, set+" "+removeWhenResolved, c)
 	return t.deleteSecret("secret", inv, owned).settle(inv.ConversationID, inv.ID)

@@ -1,0 +1,191 @@
+package handover
+
+import (
+	"context"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// Fallback chains (SPEC §9.2): an invitation or forward offered to its targets one at a
+// time. Reads derive the chain's stage from time (invitation.Invitation.Moved); the writes
+// here store a move — the sweep's when a window ran out, an answer's when it finds the stored
+// stage behind, a decline's when a later target exists — and push it: invitation.updated to
+// the conversation's agents, invitation.created to the newly offered target, and
+// invitation.taken to the target whose window ran out.
+
+// routeTargets checks every target of the route as the first one is checked — not the
+// caller (self), and known in the directory — and returns them as found.
+func (s *Service) routeTargets(ctx context.Context, callerID string, route invitation.Route, self func(string, invitation.Target) error) ([]addressee, error) {
+	for _, t := range route {
+		if err := self(callerID, t.Target()); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]addressee, len(route))
+	for k, t := range route {
+		a, err := s.lookUp(ctx, t.Target())
+		if err != nil {
+			return nil, err
+		}
+		out[k] = a
+	}
+	return out, nil
+}
+
+// available says whether an agent can be offered the chain's turn now: online and not away,
+// as the directory shows it (SPEC §4); present (an agent answering right now) counts as
+// available whatever their connection. It is asked only when a later target exists, so a
+// lone target never costs a lookup. An agent who cannot be looked up counts as available: a
+// transient fault must not skip anyone.
+func (s *Service) available(ctx context.Context, present string) invitation.Available {
+	return func(agentID string) bool {
+		if agentID == present {
+			return true
+		}
+		a, err := s.Store.Agent(ctx, agentID)
+		if err != nil {
+			return true
+		}
+		connected, err := s.Store.Connected(ctx, []string{agentID})
+		if err != nil {
+			return true
+		}
+		return directory.IsOnline(a, connected[agentID])
+	}
+}
+
+// offerAsOf is the offer as of now: the chain moved on by time, and a team's declines kept only
+// while it is still that team's turn.
+func offerAsOf(o invitation.Offer, now time.Time) invitation.Offer {
+	moved, changed := o.Moved(now, nil)
+	o.Invitation = moved
+	if changed {
+		o.DeclinedBy = nil
+	}
+	return o
+}
+
+// hopOnce stores the move of a chain whose current window ran out by now, as the sweep and
+// an answerer who finds the stored stage behind do; present counts as available. A lost race
+// is errRetry: someone answered or moved it first.
+func (s *Service) hopOnce(ctx context.Context, o invitation.Offer, now time.Time, present string) error {
+	next, _ := o.Moved(now, s.available(ctx, present))
+	n := o
+	n.Invitation, n.DeclinedBy = next, nil
+	return s.storeHop(ctx, o, n, true, "", now)
+}
+
+// declineHop stores the move of a chain whose current target declined while a later target
+// exists: the next one's turn begins now.
+func (s *Service) declineHop(ctx context.Context, o invitation.Offer, decliner, reason string, now time.Time) error {
+	next := o.DeclinedHop(reason, now, s.available(ctx, ""))
+	return s.storeHop(ctx, o, next, false, decliner, now)
+}
+
+// storeHop writes a move from read to next and pushes it.
+func (s *Service) storeHop(ctx context.Context, read, next invitation.Offer, timed bool, actorID string, now time.Time) error {
+	target, err := s.lookUp(ctx, next.Target())
+	if err != nil {
+		return err
+	}
+	events := []conversation.Event{invitation.UpdatedEvent(next, actorID, now), invitation.OfferedEvent(next, actorID, now)}
+	if next.IsForward() {
+		events = append(events, invitation.ForwardNotice(next.ConversationID, actorID, target.Name, target.Kind, now))
+	}
+	err = s.Store.Advance(ctx, store.Hop{Read: read, Next: next, Timed: timed, Events: events})
+	switch {
+	case store.FailedOn(err, "open"):
+		return errConversationEnded
+	case lostRace(err):
+		return errRetry
+	case err != nil:
+		return apperror.Internal(err)
+	}
+	s.push(ctx, target.Members, events...)
+	if timed {
+		s.tellWithdrawn(ctx, read, now)
+	}
+	return nil
+}
+
+// tellWithdrawn pushes invitation.taken to the target whose offer was withdrawn (its window
+// ran out, or the invitation was revoked): it leaves their inbox.
+func (s *Service) tellWithdrawn(ctx context.Context, o invitation.Offer, now time.Time) {
+	if to := s.recipients(ctx, o); len(to) > 0 {
+		s.push(ctx, to, invitation.WithdrawnEvent(o, invitation.ReasonTimeout, now))
+	}
+}
+
+// checkTurn refuses an agent who is a target of the chain but not the current one, with
+// what happened to their turn; anyone else is refused as not invited.
+func (s *Service) checkTurn(ctx context.Context, o invitation.Offer, agentID string) error {
+	if !o.Chained() {
+		return invitation.ErrNotInvited
+	}
+	stage := o.TargetOf(agentID, func(teamID string) bool {
+		member, err := s.Store.IsTeamMember(ctx, teamID, agentID)
+		return err == nil && member
+	})
+	if stage < 0 || stage == o.Stage {
+		return invitation.ErrNotInvited
+	}
+	return o.CheckTurn(stage)
+}
+
+// settled is the offer as it ends: its chain's targets answered as the end says.
+func settled(o invitation.Offer, status invitation.Status, reason string, at time.Time) invitation.Offer {
+	o.Targets = o.Settled(status, reason, at)
+	return o
+}
+
+// chainUpdated is invitation.updated for an end that answers more than one target (the
+// others are canceled), so that the agents see every target's answer; none for a lone one.
+func chainUpdated(o invitation.Offer, actorID string, at time.Time) []conversation.Event {
+	if len(o.Targets) < 2 {
+		return nil
+	}
+	return []conversation.Event{invitation.UpdatedEvent(o, actorID, at)}
+}
+
+// resolveSlots replaces each slot of the page (a queued target's pointer to a chained offer)
+// by the offer it points at, read in one batch; a slot whose offer is gone is dropped.
+func (s *Service) resolveSlots(ctx context.Context, page []store.InboxOffer) ([]store.InboxOffer, error) {
+	var ids []string
+	for _, in := range page {
+		if in.Slot {
+			ids = append(ids, in.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return page, nil
+	}
+	offers, err := s.Store.Offers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := page[:0:0]
+	for _, in := range page {
+		if in.Slot {
+			o, ok := offers[in.ID]
+			if !ok {
+				continue
+			}
+			in.Offer, in.Slot = o, false
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// inboxOf is the inbox an offer belongs in: its current target's.
+func inboxOf(o invitation.Offer) string {
+	if o.TargetTeamID != "" {
+		return store.TeamInbox(o.TargetTeamID)
+	}
+	return store.AgentInbox(o.TargetAgentID)
+}
