@@ -1,0 +1,258 @@
+package handover_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apitest"
+	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/handover"
+	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/invitations"
+)
+
+// Fallback chains (SPEC §9.2), end to end through the handlers against DynamoDB Local.
+
+func (w *world) inviteWith(convID, by string, body map[string]any) apitest.Response {
+	return w.do("InviteAgentFunction", "POST", "/conversations/{id}/invitations/agent", onConv(convID), body, w.bearer(by))
+}
+
+func (w *world) mustChain(convID, by string, body map[string]any) invitation.Offer {
+	w.t.Helper()
+	resp := w.inviteWith(convID, by, body)
+	if resp.Status != 201 {
+		w.t.Fatalf("invite %v: %d %s", body, resp.Status, resp.Body)
+	}
+	var o invitation.Offer
+	resp.Decode(w.t, &o)
+	return o
+}
+
+// listed is the invitation as GET /conversations/{id}/invitations shows it now.
+func (w *world) listed(convID, invitationID, by string) invitation.Invitation {
+	w.t.Helper()
+	resp := w.do("ListInvitationsFunction", "GET", "/conversations/{id}/invitations", onConv(convID), nil, w.bearer(by))
+	if resp.Status != 200 {
+		w.t.Fatalf("list: %d %s", resp.Status, resp.Body)
+	}
+	var l invitations.Listed
+	resp.Decode(w.t, &l)
+	for _, inv := range l.Invitations {
+		if inv.ID == invitationID {
+			return inv
+		}
+	}
+	w.t.Fatalf("invitation %s not listed", invitationID)
+	return invitation.Invitation{}
+}
+
+func answers(inv invitation.Invitation) string {
+	s := ""
+	for _, t := range inv.Targets {
+		s += fmt.Sprintf("%s:%s", t.ID, t.Answer)
+		if t.Reason != "" {
+			s += "/" + t.Reason
+		}
+		s += " "
+	}
+	return s
+}
+
+func wantAnswers(t *testing.T, inv invitation.Invitation, want string) {
+	t.Helper()
+	if got := answers(inv); got != want {
+		t.Fatalf("targets %q, want %q", got, want)
+	}
+}
+
+func chainBody(first string, after int, fallback ...map[string]any) map[string]any {
+	body := map[string]any{"agentId": first, "message": "can you take it?", "fallback": fallback}
+	if after > 0 {
+		body["afterSeconds"] = after
+	}
+	return body
+}
+
+func agentTarget(id string, after int) map[string]any {
+	m := map[string]any{"kind": "agent", "id": id}
+	if after > 0 {
+		m["afterSeconds"] = after
+	}
+	return m
+}
+
+func TestChain_DeclineMovesOnAtOnce_AndEveryMoveIsPushed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "linus")
+	conv, _, _ := w.startAsAgent("ada")
+	o := w.mustChain(conv, "ada", chainBody("grace", 60, agentTarget("linus", 0)))
+	wantAnswers(t, o.Invitation, "grace:pending linus:queued ")
+	if o.Targets[1].AfterSeconds != invitation.DefaultWindowSeconds || o.Targets[0].AfterSeconds != 60 {
+		t.Fatalf("windows %+v, want 60 then the default 120", o.Targets)
+	}
+	if !inboxHas(w.inbox("grace"), o.ID) || inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("the first target, and only they, has it in the inbox")
+	}
+	if r := w.accept(o.ID, "linus"); r.Status != 409 || r.ErrorCode() != "not_your_turn" {
+		t.Fatalf("a queued target accepting: %d %s", r.Status, r.Body)
+	}
+	if r := w.decline(o.ID, "grace", "busy"); r.Status != 204 && r.Status != 200 {
+		t.Fatalf("decline: %d %s", r.Status, r.Body)
+	}
+	inv := w.listed(conv, o.ID, "ada")
+	wantAnswers(t, inv, "grace:declined/busy linus:pending ")
+	if inv.Status != invitation.StatusPending || inv.TargetAgentID != "linus" || inv.Targets[0].AnsweredAt.IsZero() {
+		t.Fatalf("after the first decline: %+v", inv)
+	}
+	if inboxHas(w.inbox("grace"), o.ID) || !inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("the offer did not move from grace's inbox to linus's")
+	}
+	if len(w.pushed("ws-ada", invitation.EventUpdated)) != 1 || len(w.pushed("ws-linus", "invitation.created")) != 1 {
+		t.Fatalf("pushes: ada %v, linus %v", w.pushes("ws-ada"), w.pushes("ws-linus"))
+	}
+	if r := w.decline(o.ID, "grace", "again"); r.Status < 400 {
+		t.Fatalf("a target whose turn passed declined again: %d", r.Status)
+	}
+	if r := w.accept(o.ID, "linus"); r.Status != 200 {
+		t.Fatalf("accept by the second target: %d %s", r.Status, r.Body)
+	}
+	inv = w.listed(conv, o.ID, "ada")
+	wantAnswers(t, inv, "grace:declined/busy linus:accepted ")
+	if inv.Status != invitation.StatusAccepted {
+		t.Fatalf("status %s, want accepted", inv.Status)
+	}
+}
+
+func TestChain_WindowEnd_ReadExactAtOnce_SweepStoresAndPushesIt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "linus")
+	conv, _, _ := w.startAsAgent("ada")
+	o := w.mustChain(conv, "ada", chainBody("grace", 30, agentTarget("linus", 30)))
+
+	w.clock.Advance(30 * time.Second)
+	inv := w.listed(conv, o.ID, "ada")
+	wantAnswers(t, inv, "grace:ignored/timeout linus:pending ")
+	if inboxHas(w.inbox("grace"), o.ID) || !inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("at the window's end, the inbox did not follow the chain at once")
+	}
+	if r := w.accept(o.ID, "grace"); r.Status != 410 {
+		t.Fatalf("accept by a target whose window passed: %d %s", r.Status, r.Body)
+	}
+	// That refusal stored the move; the sweep finds nothing left to do for it.
+	w.sweep()
+	if got := w.offer(o.ID); got.Stage != 1 || got.TargetAgentID != "linus" {
+		t.Fatalf("stored stage %d target %s, want 1 linus", got.Stage, got.TargetAgentID)
+	}
+	if len(w.pushed("ws-grace", "invitation.taken")) != 1 || len(w.pushed("ws-linus", "invitation.created")) != 1 {
+		t.Fatalf("pushes: grace %v, linus %v", w.pushes("ws-grace"), w.pushes("ws-linus"))
+	}
+
+	w.clock.Advance(30 * time.Second)
+	inv = w.listed(conv, o.ID, "ada")
+	if inv.Status != invitation.StatusExpired {
+		t.Fatalf("chain ran out: %s, want expired", inv.Status)
+	}
+	wantAnswers(t, inv, "grace:ignored/timeout linus:ignored/timeout ")
+	if rep := w.sweep(); rep.Expired != 1 {
+		t.Fatalf("sweep %+v, want one expired", rep)
+	}
+	if len(w.pushed("ws-ada", "invitation.expired")) != 1 {
+		t.Fatalf("the inviter was not told the chain ran out: %v", w.pushes("ws-ada"))
+	}
+}
+
+func TestChain_SweepMovesAChainNobodyTouched(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "linus", "mia")
+	conv, _, _ := w.startAsAgent("ada")
+	o := w.mustChain(conv, "ada", chainBody("grace", 30, agentTarget("linus", 30), agentTarget("mia", 60)))
+	w.clock.Advance(61 * time.Second)
+	if rep := w.sweep(); rep.Advanced != 1 {
+		t.Fatalf("sweep %+v, want one chain advanced", rep)
+	}
+	got := w.offer(o.ID)
+	wantAnswers(t, got.Invitation, "grace:ignored/timeout linus:ignored/timeout mia:pending ")
+	if !inboxHas(w.inbox("mia"), o.ID) || inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("the third target does not have it")
+	}
+	if len(w.pushed("ws-mia", "invitation.created")) != 1 || len(w.pushed("ws-grace", "invitation.taken")) != 1 {
+		t.Fatalf("pushes: mia %v grace %v", w.pushes("ws-mia"), w.pushes("ws-grace"))
+	}
+}
+
+func TestChain_UnavailableAgentSkippedWhileALaterTargetExists(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "mia") // grace and linus are offline
+	conv, _, _ := w.startAsAgent("ada")
+	o := w.mustChain(conv, "ada", chainBody("grace", 0, agentTarget("linus", 0)))
+	wantAnswers(t, o.Invitation, "grace:ignored/unavailable linus:pending ")
+	if !inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("the last target, offline, must still get it: nobody comes after them")
+	}
+	// An agent who is away is skipped like one who is offline.
+	w.connect("grace")
+	if err := w.st.PutAgent(t.Context(), agentAway("grace")); err != nil {
+		t.Fatal(err)
+	}
+	conv2, _, _ := w.startAsAgent("ada")
+	o2 := w.mustChain(conv2, "ada", chainBody("grace", 0, agentTarget("mia", 0)))
+	wantAnswers(t, o2.Invitation, "grace:ignored/unavailable mia:pending ")
+}
+
+func TestChain_RevokeCancelsEveryOpenTarget_AndWithdrawsTheOffer(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "linus")
+	conv, _, _ := w.startAsAgent("ada")
+	o := w.mustChain(conv, "ada", chainBody("grace", 30, agentTarget("linus", 0)))
+	if r := w.revoke(conv, o.ID, "ada"); r.Status != 200 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	inv := w.listed(conv, o.ID, "ada")
+	wantAnswers(t, inv, "grace:canceled linus:canceled ")
+	if len(w.pushed("ws-grace", "invitation.taken")) != 1 {
+		t.Fatalf("the target whose offer was withdrawn was not told: %v", w.pushes("ws-grace"))
+	}
+	if inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("a revoked chain still reaches a queued target")
+	}
+}
+
+func TestChain_BadInput_RefusedWithStableCodes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	conv, _, _ := w.startAsAgent("ada")
+	for _, c := range []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"window too short", chainBody("grace", 29), 400, "invalid_after_seconds"},
+		{"window too long", chainBody("grace", 3601), 400, "invalid_after_seconds"},
+		{"fallback window too short", chainBody("grace", 0, agentTarget("linus", 10)), 400, "invalid_after_seconds"},
+		{"four fallbacks", chainBody("grace", 0, agentTarget("linus", 0), agentTarget("mia", 0),
+			map[string]any{"kind": "team", "id": "billing"}, map[string]any{"kind": "team", "id": "support"}), 400, "too_many_fallbacks"},
+		{"a target twice", chainBody("grace", 0, agentTarget("grace", 0)), 400, "duplicate_target"},
+		{"unknown kind", chainBody("grace", 0, map[string]any{"kind": "robot", "id": "x"}), 400, "invalid_fallback_target"},
+		{"no id", chainBody("grace", 0, map[string]any{"kind": "agent"}), 400, "fallback_id_required"},
+		{"bad id", chainBody("grace", 0, map[string]any{"kind": "agent", "id": "../x"}), 400, "invalid_id"},
+		{"the inviter", chainBody("grace", 0, agentTarget("ada", 0)), 422, "cannot_invite_self"},
+		{"unknown agent", chainBody("grace", 0, agentTarget("nobody", 0)), 404, "agent_not_found"},
+		{"unknown team", chainBody("grace", 0, map[string]any{"kind": "team", "id": "nope"}), 404, "team_not_found"},
+	} {
+		r := w.inviteWith(conv, "ada", c.body)
+		if r.Status != c.status || r.ErrorCode() != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
+		}
+	}
+}
+
+func agentAway(id string) directory.Agent {
+	return directory.Agent{ID: id, Name: id, Status: directory.StatusAway}
+}
