@@ -193,8 +193,8 @@ func (s *Store) Advance(ctx context.Context, h Hop) error {
 	}
 	stageCond(&c, h.Read.Stage)
 	expr := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
+	// The events require the conversation open (its history head), so a move never outlives an end.
 	t := s.newTx().update("invitation", invitationPK(h.Read.ID), invitationSK, expr, c).
-		check("open", convPK(h.Read.ConversationID), metaSK, condOpen()).
 		deleteSlots(h.Read.ID, h.Read.Stage+1, h.Next.Stage)
 	return t.events(h.Events).commit(ctx)
 }
