@@ -687,7 +687,7 @@ function onPush(m) {
       break;
     case "invitation.accepted":
     case "invitation.taken":
-      if (d.kind === "forward" && d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
+      if (d.kind === "forward" && d.createdBy === state.agentId && d.acceptedBy && d.acceptedBy !== state.agentId) {
         // The forwarder hears of it as a team member (taken) or, where the API sends it, accepted.
         const text = `Your forward was accepted by ${names.agents.get(d.acceptedBy) || d.acceptedBy} — you left this conversation`;
         notice(text);
