@@ -54,11 +54,11 @@ var budgets = map[string]budget{
 	"inbox":                        {8, 8},   // grows with the inbox: one offer from an agent, one from a team
 	"accept":                       {13, 13}, // parallel: 10 measured
 	"decline":                      {8, 8},
-	"forward (fallback)":           {99, 99}, // one lookup per target
-	"inbox (queued target)":        {99, 99}, // reads the offers its chain slots point at, in one batch
-	"decline (chain moves on)":     {99, 99},
-	"list agents":                  {5, 5}, // parallel: 2 measured (presence per agent)
-	"list teams":                   {7, 7}, // parallel: 4 measured
+	"forward (fallback)":           {13, 13}, // parallel: 12 measured; a directory lookup per target
+	"inbox (queued target)":        {3, 3},   // the offers its chain slots point at, in one batch; not its turn: no conversation read
+	"decline (chain moves on)":     {12, 12}, // parallel: 11 measured; the next target's lookup and the move with its events
+	"list agents":                  {5, 5},   // parallel: 2 measured (presence per agent)
+	"list teams":                   {7, 7},   // parallel: 4 measured
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {9, 9},
 	"end conversation":             {19, 19}, // parallel: 15 measured

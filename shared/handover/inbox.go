@@ -142,9 +142,16 @@ func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit in
 
 // describe turns a page of offers into inbox entries, reading their conversations at once.
 func (s *Service) describe(ctx context.Context, agentID string, page []store.InboxOffer) (Inbox, error) {
+	now := s.now()
+	// Only what waits for them now: a chain whose turn is not theirs (any more, or yet) costs
+	// no conversation read.
+	var visible []invitation.Offer
 	ids := map[string]bool{}
-	for _, o := range page {
-		ids[o.ConversationID] = true
+	for _, in := range page {
+		if o := offerAsOf(in.Offer, now); o.InInboxOf(agentID, now) && inboxOf(o) == in.Inbox {
+			visible = append(visible, o)
+			ids[o.ConversationID] = true
+		}
 	}
 	convs, err := s.Store.Conversations(ctx, slices.Collect(maps.Keys(ids)))
 	if err != nil {
@@ -158,13 +165,8 @@ func (s *Service) describe(ctx context.Context, agentID string, page []store.Inb
 			v.convs[id] = nil
 		}
 	}
-	now := s.now()
 	out := Inbox{Invitations: []InboxEntry{}}
-	for _, in := range page {
-		o := offerAsOf(in.Offer, now)
-		if !o.InInboxOf(agentID, now) || inboxOf(o) != in.Inbox {
-			continue // not their turn in its chain (any more, or yet)
-		}
+	for _, o := range visible {
 		e, ok, err := v.entry(ctx, o)
 		if err != nil {
 			return Inbox{}, err
