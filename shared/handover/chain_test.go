@@ -256,3 +256,87 @@ func TestChain_BadInput_RefusedWithStableCodes(t *testing.T) {
 func agentAway(id string) directory.Agent {
 	return directory.Agent{ID: id, Name: id, Status: directory.StatusAway}
 }
+
+// When the chain runs out, a forward ends as its last target did and comes back to the
+// forwarder as §5 says, in both hand-over modes: never orphaned, never looping.
+func TestChain_ForwardRunsOut_ComesBackToTheForwarder(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []handover.Mode{handover.ModeOnAccept, handover.ModeImmediate} {
+		for _, end := range []string{"declined", "expired"} {
+			w := newWorld(t, mode)
+			w.connect("ada", "grace", "linus")
+			conv, _, _ := w.startAsAgent("ada")
+			f := w.forwardChain(conv, "ada", 30, "grace", "linus")
+			if r := w.decline(f.ID, "grace", "on a call"); r.Status != 204 {
+				t.Fatalf("%s: decline by grace: %d %s", mode, r.Status, r.Body)
+			}
+			w.neverOrphaned(conv)
+			if end == "declined" {
+				if r := w.decline(f.ID, "linus", "off shift"); r.Status != 204 {
+					t.Fatalf("%s: decline by linus: %d %s", mode, r.Status, r.Body)
+				}
+			} else {
+				w.clock.Advance(31 * time.Second)
+				w.sweep()
+			}
+			got := w.offer(f.ID)
+			if string(got.Status) != end {
+				t.Fatalf("%s %s: the forward is %s", mode, end, got.Status)
+			}
+			if end == "declined" {
+				wantAnswers(t, got.Invitation, "grace:declined/on a call linus:declined/off shift ")
+				if ds := w.pushed("ws-ada", "invitation.declined"); len(ds) == 0 || ds[len(ds)-1].Data["reason"] != "off shift" {
+					t.Fatalf("%s: the forwarder was not told the last decline with its reason: %v", mode, ds)
+				}
+			} else {
+				wantAnswers(t, got.Invitation, "grace:declined/on a call linus:ignored/timeout ")
+				if len(w.pushed("ws-ada", "invitation.expired")) != 1 {
+					t.Fatalf("%s: the forwarder was not told it expired", mode)
+				}
+			}
+			st := w.state(conv)
+			switch mode {
+			case handover.ModeOnAccept:
+				if st.Conversation.Assignee != "ada" || st.PendingForward != "" {
+					t.Fatalf("on-accept %s: assignee %q pending %q, want ada and nothing", end, st.Conversation.Assignee, st.PendingForward)
+				}
+			case handover.ModeImmediate:
+				ret := w.offer(st.PendingForward)
+				if ret.Purpose != invitation.PurposeReturn || ret.TargetAgentID != "ada" || !inboxHas(w.inbox("ada"), ret.ID) {
+					t.Fatalf("immediate %s: the conversation did not come back to ada: %+v", end, ret)
+				}
+			}
+			w.neverOrphaned(conv)
+		}
+	}
+}
+
+// A team target's turn ends when every member declined; the next target's turn begins then.
+func TestChain_TeamTargetMovesOnWhenEveryMemberDeclined(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "mia", "linus")
+	conv, _, _ := w.startAsAgent("ada")
+	resp := w.do("InviteTeamFunction", "POST", "/conversations/{id}/invitations/team", onConv(conv), map[string]any{
+		"teamId": "billing", "fallback": []any{agentTarget("linus", 0)},
+	}, w.bearer("ada"))
+	if resp.Status != 201 {
+		t.Fatalf("invite team: %d %s", resp.Status, resp.Body)
+	}
+	var o invitation.Offer
+	resp.Decode(t, &o)
+	if o.Targets[0].AfterSeconds != invitation.DefaultWindowSeconds {
+		t.Fatalf("first window %d, want the default 120 with a fallback", o.Targets[0].AfterSeconds)
+	}
+	if r := w.decline(o.ID, "grace", ""); r.Status != 204 {
+		t.Fatalf("grace: %d %s", r.Status, r.Body)
+	}
+	wantAnswers(t, w.listed(conv, o.ID, "ada"), "billing:pending linus:queued ")
+	if r := w.decline(o.ID, "mia", "lunch"); r.Status != 204 {
+		t.Fatalf("mia: %d %s", r.Status, r.Body)
+	}
+	wantAnswers(t, w.listed(conv, o.ID, "ada"), "billing:declined/lunch linus:pending ")
+	if !inboxHas(w.inbox("linus"), o.ID) || inboxHas(w.inbox("mia"), o.ID) {
+		t.Fatal("the offer did not move from the team to linus")
+	}
+}
