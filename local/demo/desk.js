@@ -460,7 +460,10 @@ function renderFallbackPicker() {
 function routing() {
   const out = {};
   const after = $("#after-seconds").value.trim();
-  if (after) out.afterSeconds = Number(after);
+  if (after) {
+    if (!/^\d+$/.test(after)) throw new Error("Their window is a whole number of seconds, 30 to 3600.");
+    out.afterSeconds = Number(after);
+  }
   const fallback = [...document.querySelectorAll(".fallback-target")]
     .map((sel) => sel.value)
     .filter(Boolean)
