@@ -237,6 +237,10 @@ export function describe(e, me = "") {
           if (d.purpose === "incoming") return `Offered to ${targetOf(d)}`;
           return `${by} forwarded the conversation to ${targetOf(d)}${quote(d.message)}`;
         default:
+          // A fallback chain offering it to a later target: the invitation went on.
+          if ((d.targets || []).length > 1 && d.targets[0].answer !== "pending") {
+            return `${by ? by + "’s" : "The"} invitation went on to ${d.targetAgentId && d.targetAgentId === me ? "you" : targetOf(d)}${quote(d.message)}`;
+          }
           return `${by} invited ${d.targetAgentId && d.targetAgentId === me ? "you" : targetOf(d)}${quote(d.message)}`;
       }
     case "invitation.accepted": {
