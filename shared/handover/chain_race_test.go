@@ -105,14 +105,17 @@ func TestChainRace_DeclineRacingTheWindowsEnd_OneOrTheOther(t *testing.T) {
 		if d.Status >= 500 {
 			t.Fatalf("round %d: decline %d %s", i, d.Status, d.Body)
 		}
+		// A refused decline may leave the move to the next sweep (every clock that looked
+		// still saw grace's window open): read the chain past every clock's view of it.
 		got := w.offer(o.ID)
+		seen := got.AsOf(o.ExpiresAt.Add(3 * time.Second))
 		want := "grace:ignored/timeout linus:pending "
 		if d.Status < 300 {
 			want = "grace:declined/busy linus:pending "
 		}
 		outcomes[want]++
-		if got.Status != invitation.StatusPending || got.Stage != 1 || answers(got.Invitation) != want {
-			t.Fatalf("round %d: decline %d but the chain is %s at %d, %q", i, d.Status, got.Status, got.Stage, answers(got.Invitation))
+		if seen.Status != invitation.StatusPending || answers(seen) != want || (d.Status < 300 && got.Stage != 1) {
+			t.Fatalf("round %d: decline %d %s but the chain is %s at %d, %q", i, d.Status, d.Body, got.Status, got.Stage, answers(seen))
 		}
 		created := 0
 		for _, e := range w.history(conv, w.bearer("ada")) {
@@ -120,8 +123,8 @@ func TestChainRace_DeclineRacingTheWindowsEnd_OneOrTheOther(t *testing.T) {
 				created++
 			}
 		}
-		if created != 1 {
-			t.Fatalf("round %d: linus was offered it %d times", i, created)
+		if created != got.Stage {
+			t.Fatalf("round %d: linus was offered it %d times, stored stage %d", i, created, got.Stage)
 		}
 	}
 	t.Logf("outcomes: %v", outcomes)
@@ -162,8 +165,8 @@ func TestChainRace_TwoTeamMembersAccepting_OneWins(t *testing.T) {
 		if accepted != (got.Status == invitation.StatusAccepted) {
 			t.Fatalf("round %d: an accept answered %v but the invitation is %s", i, accepted, got.Status)
 		}
-		if !accepted && (got.Stage != 1 || got.TargetAgentID != "linus") {
-			t.Fatalf("round %d: nobody won, yet the chain is at %d (%s)", i, got.Stage, answers(got.Invitation))
+		if seen := got.AsOf(o.ExpiresAt.Add(3 * time.Second)); !accepted && (seen.Status != invitation.StatusPending || seen.TargetAgentID != "linus") {
+			t.Fatalf("round %d: nobody won, yet past the team's window the chain is %s at %s (%s)", i, seen.Status, seen.TargetAgentID, answers(seen))
 		}
 	}
 }
