@@ -60,7 +60,7 @@ if (pinForm)
     const name = $("#pin-name").value.trim();
     if (name) body.displayName = name;
     const r = await api("POST", "/join/pin", { body });
-    await enter({ token: r.sessionToken, conversationId: r.conversationId, participantId: r.participantId });
+    await enter({ token: r.sessionToken, conversationId: r.conversationId, participantId: r.participantId, waiting: r.state === "waiting" });
   });
 
 // The emailed link: read the token once and drop it from the address bar and history.
@@ -74,7 +74,7 @@ $("#confirm-form").onsubmit = act(async (ev) => {
   const name = $("#confirm-name").value.trim();
   if (name) body.displayName = name;
   const r = await api("POST", "/join/token", { body });
-  await enter({ token: r.sessionToken, conversationId: r.conversationId, participantId: r.participantId });
+  await enter({ token: r.sessionToken, conversationId: r.conversationId, participantId: r.participantId, waiting: r.state === "waiting" });
 });
 
 async function enter(session) {
@@ -86,13 +86,37 @@ async function enter(session) {
   only("chat");
   state.socket = new Socket(session.token, {
     onPush,
-    onState: (s) => {
+    onState: (s, err) => {
       $("#socket-state").textContent = s === "live" ? "connected" : s;
       $("#socket-state").dataset.state = s;
+      // No ticket for this session any more: it ended while the socket was away — for an
+      // invitee in the lobby, refused before the push could reach them.
+      if (err && err.status === 401 && state.session)
+        over(state.session.waiting ? "You were not let into the conversation." : "Your session for this conversation has ended.");
     },
-    onOpen: () => catchUp().catch(showError),
+    onOpen: () => (state.session && state.session.waiting ? null : catchUp().catch(showError)),
   });
   state.socket.open();
+  // An invitee waiting to be let in reads nothing until then: the socket tells them the answer.
+  showWaiting(!!session.waiting);
+  if (session.waiting) return;
+  await Promise.all([loadConversation(), catchUp()]);
+  $("#message").focus();
+}
+
+/** The lobby (SPEC §9.3): while waiting, only the wait is shown. */
+function showWaiting(on) {
+  $("#lobby-wait").hidden = !on;
+  $("#composer").hidden = on;
+  $("#leave").hidden = on;
+  if (on) $("#chat-people").textContent = "";
+}
+
+async function admitted() {
+  const s = state.session;
+  s.waiting = false;
+  saveSession(s);
+  showWaiting(false);
   await Promise.all([loadConversation(), catchUp()]);
   $("#message").focus();
 }
@@ -103,6 +127,13 @@ async function guarded(fn) {
   try {
     return await fn();
   } catch (e) {
+    if (e.code === "waiting_for_admission") {
+      // Still in the lobby (a reload while waiting): wait for the answer on the socket.
+      state.session.waiting = true;
+      saveSession(state.session);
+      showWaiting(true);
+      return null;
+    }
     if (e.status === 401 || e.status === 403 || e.status === 404) {
       over("Your session for this conversation has ended.");
       return null;
@@ -144,6 +175,15 @@ function show(e) {
 function onPush(m) {
   const s = state.session;
   if (!s || m.conversationId !== s.conversationId) return;
+  const aboutMe = m.data && m.data.participantId === s.participantId;
+  if (m.type === "participant.refused" && aboutMe) {
+    over(m.data.reason === "timeout" ? "Nobody let you in in time." : "You were not let into the conversation.");
+    return;
+  }
+  if (m.type === "participant.admitted" && aboutMe) {
+    admitted().catch(showError);
+    return;
+  }
   show(m);
   state.cursor = advance(state.cursor, m);
   if (m.type.startsWith("participant.") || m.type === "conversation.assigned") loadConversation().catch(showError);
@@ -175,6 +215,7 @@ function over(why) {
   state.session = null;
   saveSession(null);
   $("#over-why").textContent = why;
+  $("#lobby-wait").hidden = true;
   // Keep what was said on screen; only the means to say more go away.
   const said = $("#timeline").children.length > 0;
   only(said ? "chat" : "over");

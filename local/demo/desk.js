@@ -176,7 +176,7 @@ function offerItem(o) {
     ["Topic", ctx.topic || o.topic],
     ["Customer", ctx.customerName],
     ["Page", ctx.pageUrl],
-    ["Waiting since", ctx.waitingSince && timeOf(ctx.waitingSince)],
+    ["Waiting", ctx.waitingSince && waitingFor(ctx.waitingSince)],
     ["Message", ctx.message || o.message],
     ["Offered at", timeOf(o.createdAt)],
     ["Answer by", o.expiresAt && timeOf(o.expiresAt)],
@@ -192,11 +192,16 @@ function offerItem(o) {
   }
   li.append(dl);
   if (ctx.recentMessages && ctx.recentMessages.length) {
+    const caption = document.createElement("p");
+    caption.className = "recent-caption";
+    caption.textContent = "Last messages the customer saw";
+    li.append(caption);
     const ol = document.createElement("ol");
     ol.className = "recent";
     for (const m of ctx.recentMessages) {
       const item = document.createElement("li");
       item.textContent = `${m.author}: ${m.text}`;
+      item.title = timeOf(m.at);
       ol.append(item);
     }
     li.append(ol);
@@ -224,6 +229,12 @@ function offerItem(o) {
   row.append(accept, decline);
   li.append(row);
   return li;
+}
+
+/** How long a customer has waited for an agent, e.g. "4 min (since 10:02)". */
+function waitingFor(since) {
+  const min = Math.max(0, Math.floor((Date.now() - new Date(since)) / 60000));
+  return `${min < 1 ? "under a minute" : `${min} min`} (since ${timeOf(since)})`;
 }
 
 // --- my conversations --------------------------------------------------------------------------
@@ -337,9 +348,37 @@ async function loadConversation() {
   $("#conv-title").textContent = conv.topic || "Conversation";
   const assignee = conv.assigneeId ? names.agents.get(conv.assigneeId) || conv.assigneeId : "nobody";
   $("#conv-meta").textContent = `${conv.status === "ended" ? "Ended" : "Open"} · handled by ${assignee}${conv.pageUrl ? " · page " + conv.pageUrl : ""}`;
-  const people = (conv.participants || []).map((p) => `${p.displayName || p.participantId}${p.kind === "agent" ? " (agent)" : ""}`);
+  const everyone = conv.participants || [];
+  const people = everyone.filter((p) => p.state !== "waiting").map((p) => `${p.displayName || p.participantId}${p.kind === "agent" ? " (agent)" : ""}`);
   $("#conv-people").textContent = "In the conversation: " + (people.join(", ") || "no one");
+  renderLobby(id, conv.status === "open" ? everyone.filter((p) => p.state === "waiting") : []);
   if (conv.status === "ended") markGone(id, "This conversation has ended.");
+}
+
+/** Invitees waiting to be let in (SPEC §9.3), each with Admit and Refuse. */
+function renderLobby(id, waiting) {
+  const rows = waiting.map((p) => {
+    const li = document.createElement("li");
+    li.dataset.participantId = p.participantId;
+    const who = document.createElement("span");
+    const name = p.displayName || "A customer";
+    who.textContent = `${name} is waiting to be let in (until ${new Date(p.waitingUntil).toLocaleTimeString()})`;
+    const answer = (verb, label, cls) => {
+      const b = document.createElement("button");
+      b.textContent = label;
+      b.className = cls;
+      b.onclick = act(async () => {
+        await call("POST", convPath(id, `/participants/${encodeURIComponent(p.participantId)}/${verb}`), { body: {}, idempotent: true });
+        notice(verb === "admit" ? `You let ${name} in.` : `You turned ${name} away.`);
+        await loadConversation();
+      });
+      return b;
+    };
+    li.append(who, answer("admit", "Admit", ""), answer("refuse", "Refuse", "secondary"));
+    return li;
+  });
+  $("#lobby").replaceChildren(...rows);
+  $("#lobby").hidden = rows.length === 0;
 }
 
 /** Reads history from where this desk left off and renders what it has not shown yet. */
@@ -503,7 +542,7 @@ $("#pin-new").onclick = act(async () => {
     // Renewing: the old PIN stops working, so only one is ever valid.
     await call("DELETE", convPath(state.selected, "/invitations/" + encodeURIComponent(old.invitationId))).catch(() => {});
   }
-  const r = await call("POST", convPath(state.selected, "/invitations/pin"), { body: {}, idempotent: true });
+  const r = await call("POST", convPath(state.selected, "/invitations/pin"), { body: { admit: $("#admit").value }, idempotent: true });
   state.pin = { ...r, conversationId: state.selected };
   $("#pin").textContent = r.pin.replace(/(\d{3})(?=\d)/g, "$1 ");
   $("#pin-box").hidden = false;
@@ -528,7 +567,7 @@ function tickPin() {
 }
 
 $("#email-form").onsubmit = act(async () => {
-  const body = { email: $("#email").value.trim() };
+  const body = { email: $("#email").value.trim(), admit: $("#admit").value };
   if ($("#email-name").value.trim()) body.name = $("#email-name").value.trim();
   if ($("#email-note").value.trim()) body.note = $("#email-note").value.trim();
   await call("POST", convPath(state.selected, "/invitations/email"), { body, idempotent: true });
@@ -601,7 +640,8 @@ function invitationItem(i) {
   if (i.status === "pending") {
     const row = document.createElement("div");
     row.className = "row";
-    if (i.kind === "email") {
+    // An address that bounced or complained is not mailed again (409 email_bounced).
+    if (i.kind === "email" && i.delivery !== "bounced" && i.delivery !== "complained") {
       const resend = document.createElement("button");
       resend.className = "secondary resend";
       resend.textContent = "Resend";
@@ -719,6 +759,9 @@ function onPush(m) {
       break;
     case "participant.left":
       if (d.agentId === state.agentId && mine && !mine.gone) markGone(id, "You are no longer part of this conversation.");
+      break;
+    case "participant.waiting":
+      if (mine) notice(`${describe(m, state.agentId)} in ${topic}`);
       break;
     case "conversation.ended":
       if (mine) {

@@ -323,7 +323,9 @@ export function renderEvent(list, e, { me = "", myParticipantId = "" } = {}) {
     li.append(text, " ", time);
     // History says who sees an event; a push does not (today), and every invitation event is
     // for agents only, so a push of one is marked the same way.
-    const agentsOnly = e.audience ? e.audience === "agents" : e.type.startsWith("invitation.");
+    // Pushes carry no audience: tell it from the type (the lobby's waits for agents say so).
+    const lobbyForAgents = (e.type === "participant.waiting" || e.type === "participant.refused") && e.data && e.data.admit === "agent";
+    const agentsOnly = e.audience ? e.audience === "agents" : e.type.startsWith("invitation.") || lobbyForAgents;
     if (agentsOnly) {
       li.classList.add("agents-only");
       const tag = document.createElement("span");

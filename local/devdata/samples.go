@@ -23,8 +23,13 @@ const (
 	SampleEmailInvitationID   = "inv_sample"        // an email invitation of conv_sample (carl@example.com)
 	SamplePINInvitationID     = "inv_sample_pin"    // a PIN invitation of conv_sample
 	SampleInvitationForAdaID  = "inv_sample_for_ada"
-	SampleConnectionID        = "c2FtcGxlQ29ubj0=" // ada's open WebSocket connection
+	SampleWaitingID           = "vis_sample_lobby"         // Lou, waiting in conv_sample's lobby (admitted by the sample)
+	SampleWaitingRefusedID    = "vis_sample_lobby_refused" // Rex, waiting in conv_sample's lobby (refused by the sample)
+	SampleConnectionID        = "c2FtcGxlQ29ubj0="         // ada's open WebSocket connection
 	SamplePIN                 = "123456789"
+	// SampleSESMessageID is the MessageId SES "gave" inv_sample's email: the SES event record
+	// of events/email-delivery.json names it.
+	SampleSESMessageID = "0100019ac0ffee00-sample-carl-000000"
 )
 
 // Sample secrets: 32 readable bytes in base64url, the shape of every real token (43 characters).
@@ -57,8 +62,10 @@ func SeedSamples(ctx context.Context, st *store.Store, pins invitation.PINKey, n
 	}{
 		{"conversation " + SampleConversationID, func() error { return seedHeldConversation(ctx, st, SampleConversationID, "ada", "Ada Lovelace", now) }},
 		{"customer " + SampleVisitorID, func() error { return seedVisitor(ctx, st, now) }},
+		{"waiting customers", func() error { return seedWaiting(ctx, st, now) }},
 		{"PIN invitation", func() error { return seedCustomerInvitation(ctx, st, pinInvitation(pins, now)) }},
 		{"email invitation", func() error { return seedCustomerInvitation(ctx, st, emailInvitation(now)) }},
+		{"email invitation's MessageId", func() error { return seedSentEmail(ctx, st, now) }},
 		{"conversation " + SampleGraceConversationID, func() error {
 			return seedHeldConversation(ctx, st, SampleGraceConversationID, "grace", "Grace Hopper", now)
 		}},
@@ -93,6 +100,10 @@ func seedHeldConversation(ctx context.Context, st *store.Store, id, agentID, nam
 			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"topic": conv.Topic},
 		},
 		invitation.JoinedEvent(agent, now),
+		{
+			ConversationID: id, Type: conversation.EventConversationAssigned, At: now,
+			Audience: conversation.AudienceEveryone, ActorID: agent.ID, Data: map[string]any{"agentId": agentID, "displayName": name},
+		},
 	}
 	return st.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: agent, Events: events})
 }
@@ -104,6 +115,21 @@ func seedVisitor(ctx context.Context, st *store.Store, now time.Time) error {
 	}
 	session := store.Session{Hash: sam.SessionHash, ConversationID: sam.ConversationID, ParticipantID: sam.ID, ExpiresAt: now.Add(sampleLifetime)}
 	return st.AddParticipant(ctx, sam, &session, []conversation.Event{invitation.JoinedEvent(sam, now)})
+}
+
+// seedWaiting puts two invitees in conv_sample's lobby, as a redemption of an invitation with
+// admit "agent" does, for the admit and refuse samples.
+func seedWaiting(ctx context.Context, st *store.Store, now time.Time) error {
+	for id, name := range map[string]string{SampleWaitingID: "Lou Lobby", SampleWaitingRefusedID: "Rex Lobby"} {
+		p := conversation.Participant{
+			ConversationID: SampleConversationID, ID: id, Kind: conversation.KindVisitor, DisplayName: name, JoinedAt: now,
+			State: conversation.StateWaiting, Admit: conversation.AdmitAgent, WaitingUntil: now.Add(sampleLifetime).Truncate(time.Second),
+		}
+		if err := st.AddParticipant(ctx, p, nil, []conversation.Event{conversation.WaitingEvent(p, now)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func pinInvitation(pins invitation.PINKey, now time.Time) invitation.Invitation {
@@ -119,8 +145,15 @@ func emailInvitation(now time.Time) invitation.Invitation {
 		ID: SampleEmailInvitationID, ConversationID: SampleConversationID, Kind: invitation.KindEmail,
 		Status: invitation.StatusPending, CreatedBy: "ada", CreatedAt: now, ExpiresAt: now.Add(sampleLifetime),
 		Email: "carl@example.com", Name: "Carl", SendCount: 1, LastSentAt: now,
-		SecretHash: ids.Hash(SampleJoinToken),
+		SecretHash: ids.Hash(SampleJoinToken), Delivery: invitation.DeliverySending, DeliveryAt: now,
 	}
+}
+
+// seedSentEmail records SES's answer to inv_sample's email, as the create function does.
+func seedSentEmail(ctx context.Context, st *store.Store, now time.Time) error {
+	waiting := emailInvitation(now)
+	sent, _ := waiting.SentAs(SampleSESMessageID, waiting.SendCount, now)
+	return st.RecordSent(ctx, waiting, sent)
 }
 
 func seedCustomerInvitation(ctx context.Context, st *store.Store, inv invitation.Invitation) error {
@@ -132,6 +165,7 @@ func seedInvitationForAda(ctx context.Context, st *store.Store, now time.Time) e
 	o := invitation.NewAgentInvitation(SampleGraceConversationID, "grace", invitation.Target{Kind: invitation.TargetAgent, ID: "ada"},
 		"Could you take a look at this refund?", now, sampleLifetime)
 	o.ID = SampleInvitationForAdaID
+	o.CreatedByName, o.TargetName = "Grace Hopper", "Ada Lovelace" // as the inbox shows them
 	grace := conversation.Participant{ConversationID: SampleGraceConversationID, ID: conversation.AgentParticipantID("grace")}
 	return st.Invite(ctx, o, grace, []conversation.Event{invitation.OfferedEvent(o, grace.ID, now)})
 }

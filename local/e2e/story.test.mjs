@@ -234,6 +234,9 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       const offer = ada.locator("#inbox .offer", { hasText: "Refund for order 1042" });
       await offer.waitFor({ timeout: WAIT });
       assert.match(await offer.textContent(), /New customer conversation for team Support/);
+      // The offer shows what the agent needs to judge it (SPEC §9.4): who waits, and since when.
+      assert.match(await offer.locator("dl").textContent(), /CustomerVera/);
+      assert.match(await offer.locator("dl").textContent(), /Waiting(under a minute|\d+ min) \(since/);
       await sees(grace, "#inbox .offer", "Refund for order 1042");
       await offer.getByRole("button", { name: "Accept", exact: true }).click();
       await sees(ada, "#conv-title", "Refund for order 1042");
@@ -278,6 +281,20 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await sees(ada, "#notices", "Email sent again to cleo@example.test");
       const mail = (await mailsTo(stack.ses, "cleo@example.test", 2)).pop();
       assert.match(mail.subject, /Ada Lovelace invites you/);
+      // SES reports the email delivered (locally through /_dev/ses-events): the desk shows it.
+      const now = new Date().toISOString();
+      const reported = await fetch(stack.http + "/_dev/ses-events", {
+        method: "POST",
+        body: JSON.stringify({
+          eventType: "Delivery",
+          mail: { messageId: mail.messageId, timestamp: now, destination: ["cleo@example.test"] },
+          delivery: { timestamp: now, recipients: ["cleo@example.test"], smtpResponse: "250 ok" },
+        }),
+      });
+      assert.equal(reported.status, 202, await reported.text());
+      await sees(ada, "#invitations li[data-kind=email]", "delivery: delivered");
+      await sees(ada, "#timeline .sys.agents-only", "cleo@example.test>: delivered");
+      await neverSees(vera, "#timeline .sys", "delivered");
       const link = /href="([^"]+#join=[^"]+)"/.exec(mail.body.html)[1];
 
       const joinCalls = [];
@@ -343,6 +360,46 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await readmeShot(pat, "phone");
     });
 
+    await step("the-lobby-admit-and-refuse", async () => {
+      // SPEC §9.3: invitees who must wait until an agent lets them in.
+      await ada.getByLabel("Who lets a customer invited by PIN or email in", { exact: true }).selectOption("agent");
+      const pinFor = async () => {
+        await ada.getByRole("button", { name: /Get a PIN|Renew PIN/ }).click();
+        await sees(ada, "#pin-countdown", "It works once");
+        return (await ada.locator("#pin").textContent()).trim();
+      };
+      const join = async (name) => {
+        const pin = await pinFor();
+        const page = await open(name.toLowerCase(), "/demo/join.html", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+        await page.getByLabel("PIN", { exact: true }).fill(pin);
+        await page.locator("#pin").getByLabel("Your name (optional)", { exact: true }).fill(name);
+        await page.getByRole("button", { name: "Join", exact: true }).click();
+        await sees(page, "#lobby-wait", "Waiting to be let in");
+        await sees(ada, "#lobby li", `${name} is waiting to be let in`);
+        return page;
+      };
+      const lou = await join("Lou");
+      await sees(lou, "#socket-state", "connected"); // Rex below may be refused before his socket is up
+      await neverSees(lou, "#timeline .msg", "Pat here, on my phone.");
+      assert.equal(await lou.locator("#composer").isVisible(), false);
+      await ada.locator("#lobby li", { hasText: "Lou" }).getByRole("button", { name: "Admit", exact: true }).click();
+      await sees(lou, "#chat-title", "Refund for order 1042");
+      await sees(lou, "#timeline .msg", "Pat here, on my phone."); // the whole history, once in
+      await sees(vera, "#timeline .sys", "Lou was let in");
+      assert.equal(await lou.locator("#lobby-wait").isVisible(), false);
+
+      const rex = await join("Rex");
+      await ada.locator("#lobby li", { hasText: "Rex" }).getByRole("button", { name: "Refuse", exact: true }).click();
+      await sees(rex, "#over", "You were not let into the conversation.");
+      await sees(ada, "#timeline .sys.agents-only", "Rex is waiting to be let in");
+      await sees(ada, "#timeline .sys.agents-only", "Rex was not let in");
+      await neverSees(vera, "#timeline .sys", "Rex"); // only agents let in, and hear of, this wait
+      assert.equal(await ada.locator("#lobby li").count(), 0);
+      await ada.getByLabel("Who lets a customer invited by PIN or email in", { exact: true }).selectOption("none");
+      await lou.close();
+      await rex.close();
+    });
+
     await step("an-agent-declines-a-team-invitation-is-revoked", async () => {
       await ada.locator("#targets label", { hasText: "Linus Torvalds" }).click();
       await ada.getByLabel("Message for them", { exact: true }).fill("Are you free for a refund?");
@@ -399,6 +456,8 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await offer.waitFor({ timeout: WAIT });
       assert.match(await offer.textContent(), /Ada Lovelace invites you to join/);
       assert.match(await offer.textContent(), /Refund for order 1042/);
+      // The last messages the customer saw, oldest first.
+      assert.match(await offer.locator(".recent").textContent(), /Vera: Hello, I was charged twice\./);
       await readmeShot(grace, "inbox");
       await offer.getByRole("button", { name: "Accept", exact: true }).click();
       // The invited agent sees the whole history.

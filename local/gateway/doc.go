@@ -13,6 +13,8 @@
 //     apigatewaymanagementapi client calls, with GoneException for unknown connections;
 //   - a development identity provider: a signing key published as JWKS and a token endpoint,
 //     both under /_dev/, which exist only here and never in the template;
+//   - POST /_dev/ses-events: one SES event record, handed to EmailDeliveryFunction wrapped as
+//     the SNS event Lambda receives (the SES emulator publishes no notifications);
 //   - the demo page, served from a directory at /demo/.
 //
 // Routes come from the template; a new function needs only its line in ByLogicalID. Nothing in

@@ -65,7 +65,9 @@ type Gateway struct {
 	wsSrv   *http.Server
 	httpAPI atomic.Pointer[httpAPI]
 	wsAPI   atomic.Pointer[wsAPI]
-	errs    chan error
+	// fns are the functions, for the routes the gateway serves itself (/_dev/ses-events).
+	fns  atomic.Pointer[functions]
+	errs chan error
 	// stopSchedules ends the scheduled functions (schedules.go).
 	stopSchedules func()
 }
@@ -180,6 +182,7 @@ func (g *Gateway) httpMux(cfg Config) http.Handler {
 	mux.Handle("/_dev/jwks.json", cfg.Keys.Handler())
 	mux.HandleFunc("/_dev/token", dev.token)
 	mux.HandleFunc("GET /_dev/config", dev.config)
+	mux.HandleFunc("POST /_dev/ses-events", g.sesEvents)
 	if cfg.DemoDir != "" {
 		mux.Handle("/demo/", noStore(http.StripPrefix("/demo/", http.FileServer(http.Dir(cfg.DemoDir)))))
 		mux.Handle("/demo", http.RedirectHandler("/demo/", http.StatusMovedPermanently))
@@ -238,6 +241,7 @@ func (g *Gateway) mount(ctx context.Context, cfg Config) error {
 	httpDef.cors.allowOrigins = append(httpDef.cors.allowOrigins, origins...)
 	fns.initAll()
 	warnMissingHandlers(cfg.Log, httpDef, wsDef, fns)
+	g.fns.Store(fns)
 	g.httpAPI.Store(newHTTPAPI(httpDef, fns, cfg.Log))
 	g.wsAPI.Store(newWSAPI(wsDef, fns, cfg.Stage, cfg.Log))
 	g.stopSchedules = runSchedules(cfg.Template, fns, cfg.Log)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/invite-forward/invite-forward/shared/faults"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 )
 
@@ -167,8 +169,12 @@ func (a *httpAPI) serveRoute(w http.ResponseWriter, r *http.Request, route *comp
 		a.log.Error("route has no function", "route", route.Method+" "+route.Path)
 		return gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
+	ctx, err := withDevFault(r)
+	if err != nil {
+		return gatewayError(w, http.StatusBadRequest, err.Error())
+	}
 	var out json.RawMessage
-	if err := route.function.invoke(r.Context(), ev, &out); err != nil {
+	if err := route.function.invoke(ctx, ev, &out); err != nil {
 		a.log.Error("integration failed", "function", route.function.logicalID, "requestId", requestID, "error", err.Error())
 		return gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
@@ -365,4 +371,23 @@ func gatewayError(w http.ResponseWriter, status int, message string) int {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	return status
+}
+
+// DevFaultHeader makes the function's AWS calls fail as it says (shared/faults.ParsePlan), so
+// a person can try a fault by hand with `make dev`: curl -H 'X-Dev-Fault: SendEmail' …. Only
+// this local gateway reads it; API Gateway in AWS has no such thing, and no deployed function
+// can switch faults on.
+const DevFaultHeader = "X-Dev-Fault"
+
+func withDevFault(r *http.Request) (context.Context, error) {
+	spec := r.Header.Get(DevFaultHeader)
+	if spec == "" {
+		return r.Context(), nil
+	}
+	plan, err := faults.ParsePlan(spec)
+	if err != nil {
+		return nil, err
+	}
+	ctx, _ := faults.Inject(r.Context(), plan)
+	return ctx, nil
 }

@@ -241,3 +241,24 @@ func TestDemoPage_IsServed(t *testing.T) {
 		t.Errorf("GET /demo/: %d %s", r.status, r.body)
 	}
 }
+
+// The X-Dev-Fault header fails the named AWS call of the invocation, so a person can watch
+// a fault by hand under make dev; a malformed plan is the gateway's 400.
+func TestDevFault_FailsTheNamedCall(t *testing.T) {
+	s := start(t)
+	token := s.agentToken("ada")
+	r := s.do(http.MethodPost, "/conversations", token, map[string]string{"topic": "Faulty"}, "X-Dev-Fault", "TransactWriteItems")
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	r.decode(t, &body)
+	if r.status != http.StatusInternalServerError || body.Error.Code != "internal" {
+		t.Fatalf("with the commit refused: %d %s, want 500 internal", r.status, r.body)
+	}
+	if r := s.do(http.MethodPost, "/conversations", token, map[string]string{"topic": "Fine"}); r.status != http.StatusCreated {
+		t.Fatalf("without the header: %d %s", r.status, r.body)
+	}
+	if r := s.do(http.MethodPost, "/conversations", token, map[string]string{"topic": "Faulty"}, "X-Dev-Fault", "transact;explode"); r.status != http.StatusBadRequest {
+		t.Fatalf("malformed plan: %d %s", r.status, r.body)
+	}
+}

@@ -21,6 +21,8 @@ var ByLogicalID = map[string]Constructor{
 	"PostMessageFunction":         func(d *setup.Deps) any { return handlers.PostMessage(d) },
 	"LeaveConversationFunction":   func(d *setup.Deps) any { return handlers.LeaveConversation(d) },
 	"EndConversationFunction":     func(d *setup.Deps) any { return handlers.EndConversation(d) },
+	"AdmitParticipantFunction":    func(d *setup.Deps) any { return handlers.AdmitParticipant(d) },
+	"RefuseParticipantFunction":   func(d *setup.Deps) any { return handlers.RefuseParticipant(d) },
 	"ListAgentsFunction":          func(d *setup.Deps) any { return handlers.ListAgents(d) },
 	"ListTeamsFunction":           func(d *setup.Deps) any { return handlers.ListTeams(d) },
 	"CreateConnectTicketFunction": func(d *setup.Deps) any { return handlers.CreateConnectTicket(d) },
@@ -44,4 +46,6 @@ var ByLogicalID = map[string]Constructor{
 	"AcceptInvitationFunction":    func(d *setup.Deps) any { return handlers.AcceptInvitation(d) },
 	"DeclineInvitationFunction":   func(d *setup.Deps) any { return handlers.DeclineInvitation(d) },
 	"ExpireInvitationsFunction":   func(d *setup.Deps) any { return handlers.ExpireInvitations(d) },
+	// SES's event notifications about invitation emails (SNS; locally POST /_dev/ses-events).
+	"EmailDeliveryFunction": func(d *setup.Deps) any { return handlers.EmailDelivery(d) },
 }

@@ -33,10 +33,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // an HTTP status, or for the functions that are not HTTP routes, what their answer must hold.
 var designed = map[string]string{
 	"AcceptInvitationFunction":      "200", // ada accepts grace's invitation inv_sample_for_ada
+	"AdmitParticipantFunction":      "200", // ada lets Lou, waiting in conv_sample's lobby, in
 	"CreateConnectTicketFunction":   "201",
 	"CreateEmailInvitationFunction": "201", // the mail lands in the SES emulator
 	"CreatePinInvitationFunction":   "201",
-	"DeclineInvitationFunction":     "204", // ada declines inv_sample_for_ada with a reason
+	"DeclineInvitationFunction":     "204",                    // ada declines inv_sample_for_ada with a reason
+	"EmailDeliveryFunction":         `"outcomes":["applied"]`, // SES delivered inv_sample's email
 	"EndConversationFunction":       "204",
 	"ExpireInvitationsFunction":     `"failed":0`, // the sweep's tally: nothing failed
 	"ForwardConversationFunction":   "201",
@@ -53,6 +55,7 @@ var designed = map[string]string{
 	"PostMessageFunction":           "201",
 	"RedeemJoinTokenFunction":       "201", // Carl joins conv_sample with the sample link
 	"RedeemPinFunction":             "201", // Carl joins conv_sample with PIN 123456789
+	"RefuseParticipantFunction":     "204", // ada turns Rex, waiting in conv_sample's lobby, away
 	"ResendInvitationFunction":      "200",
 	"RevokeInvitationFunction":      "200",
 	"StartConversationFunction":     "201",

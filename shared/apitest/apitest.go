@@ -67,7 +67,8 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	}
 	logs := &SyncBuffer{}
 	pushes := pushtest.New(t)
-	ov := setup.Overrides{Store: st, AgentTokens: verifier, Management: pushes.Client()}
+	// SES events reach the handler unsigned unless a test gives a verifier of its own.
+	ov := setup.Overrides{Store: st, AgentTokens: verifier, Management: pushes.Client(), UnsignedSESEvents: true}
 	withInvitationDefaults(t, &ov)
 	for _, f := range o {
 		f(&ov)

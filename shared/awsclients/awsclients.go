@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/invite-forward/invite-forward/shared/faults"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
 
@@ -61,7 +62,7 @@ func DynamoDB(cfg aws.Config) *dynamodb.Client {
 		return DynamoDBAt(cfg, endpoint)
 	}
 	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	return dynamodb.NewFromConfig(cfg, countRoundTrips, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, instrument, func(o *dynamodb.Options) {
 		if local {
 			o.DisableValidateResponseChecksum = true
 		}
@@ -70,16 +71,18 @@ func DynamoDB(cfg aws.Config) *dynamodb.Client {
 
 // DynamoDBAt returns a DynamoDB client for an explicit endpoint (tests and local tools).
 func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, countRoundTrips, func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(cfg, instrument, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.DisableValidateResponseChecksum = true
 	})
 }
 
-// countRoundTrips lets a request's context count its DynamoDB calls (shared/roundtrips);
-// without a counter in the context a call costs one context lookup more.
-func countRoundTrips(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, roundtrips.Middleware)
+// instrument lets a request's context count its DynamoDB calls (shared/roundtrips) and, in
+// tests and the local stack, fail chosen ones (shared/faults); without either in the context
+// a call costs two context lookups more. Each call gets its own deadline (deadline.go),
+// outermost so that it bounds an injected delay like a real hang.
+func instrument(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls)
 }
 
 // Management returns a client for a WebSocket API's @connections endpoint
@@ -87,6 +90,7 @@ func countRoundTrips(o *dynamodb.Options) {
 func Management(cfg aws.Config, endpoint string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
+		o.APIOptions = append(o.APIOptions, faults.Middleware)
 	})
 }
 

@@ -61,6 +61,11 @@ type Participant struct {
 	AgentID        string          `json:"agentId,omitempty"`
 	DisplayName    string          `json:"displayName,omitempty"`
 	JoinedAt       time.Time       `json:"joinedAt"`
+	// State is "active", or "waiting" in the lobby (lobby.go) until admitted by Admit's side
+	// or refused; WaitingUntil is when the wait times out.
+	State        ParticipantState `json:"state"`
+	Admit        Admit            `json:"admit,omitempty"`
+	WaitingUntil time.Time        `json:"waitingUntil,omitzero"`
 	// SessionHash is a visitor's session (hashed), so leaving or ending can revoke it.
 	SessionHash string `json:"-"`
 }

@@ -14,11 +14,14 @@ const (
 
 // Event types; the same names are used in history and in WebSocket pushes (SPEC §6).
 const (
-	EventMessageCreated         = "message.created"
-	EventParticipantJoined      = "participant.joined"
-	EventParticipantLeft        = "participant.left"
-	EventConversationStarted    = "conversation.started"
-	EventConversationEnded      = "conversation.ended"
+	EventMessageCreated      = "message.created"
+	EventParticipantJoined   = "participant.joined"
+	EventParticipantLeft     = "participant.left"
+	EventConversationStarted = "conversation.started"
+	EventConversationEnded   = "conversation.ended"
+	// EndedUnanswered is the reason of a conversation.ended nobody ended: no agent took it
+	// in time.
+	EndedUnanswered             = "unanswered"
 	EventConversationAssigned   = "conversation.assigned"
 	EventConversationForwarded  = "conversation.forwarded"
 	EventConversationUnassigned = "conversation.unassigned"

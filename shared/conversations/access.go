@@ -18,11 +18,27 @@ type Access struct {
 // ErrNotParticipant is the answer to anyone who is not (or no longer) in the conversation.
 var ErrNotParticipant = apperror.Forbidden("not_participant", "you are not a participant of this conversation")
 
-// Authorize establishes that the caller is a current participant of the conversation: for a
-// visitor, the session must still exist (it is deleted on leave or end) and be bound to this
-// conversation; for an agent, the agent must be a participant right now (a forwarder whose
-// forward was accepted is not). Every conversation route calls this first.
+// Authorize establishes that the caller is a current, active participant of the
+// conversation: for a visitor, the session must still exist (it is deleted on leave or end)
+// and be bound to this conversation; for an agent, the agent must be a participant right now
+// (a forwarder whose forward was accepted is not). An invitee still waiting in the lobby is
+// 403 waiting_for_admission. Every conversation route calls this first.
 func Authorize(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
+	acc, err := AuthorizePresent(ctx, st, p, conversationID)
+	if err != nil {
+		return Access{}, err
+	}
+	if !acc.Participant.Active() {
+		return Access{}, conversation.ErrWaitingForAdmission
+	}
+	return acc, nil
+}
+
+// AuthorizePresent is Authorize that also lets in an invitee waiting in the lobby, for what
+// they may do while they wait: open a WebSocket to hear whether they are let in (SPEC §9.3).
+// A wait that has run out is a refusal, whether or not the sweep has recorded it: the
+// session has ended (401).
+func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
 	if err := p.RequireAuthenticated(); err != nil {
 		return Access{}, err
 	}
@@ -52,14 +68,24 @@ func Authorize(ctx context.Context, st Store, p auth.Principal, conversationID s
 	if err != nil {
 		return Access{}, apperror.Internal(err)
 	}
+	if part.TimedOut(st.Now()) {
+		return Access{}, errSessionEnded
+	}
 	return Access{Conversation: conv, Participant: part}, nil
 }
 
 var errSessionEnded = apperror.Unauthenticated("session_revoked", "the visitor session has ended")
 
-// AuthorizeAgent is Authorize for actions only an agent participant may take.
+// AuthorizeAgent is Authorize for actions only an agent participant may take. An invitee
+// waiting in the lobby hears that they are waiting (403 waiting_for_admission), as on every
+// other conversation route, rather than that they are no agent.
 func AuthorizeAgent(ctx context.Context, st Store, p auth.Principal, conversationID string) (Access, error) {
 	if err := p.RequireAgent(); err != nil {
+		if p.IsVisitor() && p.ConversationID == conversationID {
+			if acc, perr := AuthorizePresent(ctx, st, p, conversationID); perr == nil && !acc.Participant.Active() {
+				return Access{}, conversation.ErrWaitingForAdmission
+			}
+		}
 		return Access{}, err
 	}
 	return Authorize(ctx, st, p, conversationID)

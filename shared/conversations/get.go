@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"context"
+	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
@@ -32,10 +33,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, conversationID stri
 	if err != nil {
 		return View{}, apperror.Internal(err)
 	}
-	v := View{Conversation: acc.Conversation, Participants: parts}
-	if v.Participants == nil {
-		v.Participants = []conversation.Participant{}
-	}
+	v := View{Conversation: acc.Conversation, Participants: seenBy(acc.Participant, parts, s.Store.Now())}
 	if acc.Participant.IsAgent() && pending != nil {
 		if v.Invitations, err = pending.PendingInvitations(ctx, conversationID); err != nil {
 			return View{}, apperror.Internal(err)
@@ -45,4 +43,21 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, conversationID stri
 		}
 	}
 	return v, nil
+}
+
+// seenBy lists the participants the reader may see: everyone active, and those waiting in the
+// lobby for whoever heard them wait (agents; customers too when customers let them in). A
+// wait that has run out is a refusal, listed by nobody.
+func seenBy(reader conversation.Participant, parts []conversation.Participant, now time.Time) []conversation.Participant {
+	out := []conversation.Participant{}
+	for _, p := range parts {
+		switch {
+		case p.Active():
+			out = append(out, p)
+		case p.TimedOut(now):
+		case reader.IsAgent() || conversation.LobbyAudience(p.Admit) == conversation.AudienceEveryone:
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -55,7 +55,11 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 	conv.Assignee = p.AgentID
 	name := req.DisplayName
 	if name == "" && s.Directory != nil {
-		name, _ = s.Directory.AgentName(ctx, p.AgentID)
+		// A failed lookup fails the start rather than write a participant without a name.
+		var err error
+		if name, err = s.Directory.AgentName(ctx, p.AgentID); err != nil {
+			return Started{}, apperror.Internal(err)
+		}
 	}
 	part := conversation.Participant{
 		ConversationID: conv.ID, ID: conversation.AgentParticipantID(p.AgentID),

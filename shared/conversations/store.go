@@ -22,4 +22,11 @@ type Store interface {
 	FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error)
 	// Head is the conversation's seq, status and pending invitations, read consistently.
 	Head(ctx context.Context, conversationID string) (store.Head, error)
+	// The lobby (SPEC §9.3).
+	AdmitParticipant(ctx context.Context, p conversation.Participant, events []conversation.Event) error
+	RefuseParticipant(ctx context.Context, p conversation.Participant, timedOut bool, events []conversation.Event) error
+	DueWaiting(ctx context.Context, now time.Time, after string, limit int) ([]conversation.Participant, string, error)
+	// Now is the store's clock, which its conditions compare with: a wait that has run out
+	// is decided by the same clock at read and at write.
+	Now() time.Time
 }

@@ -27,16 +27,23 @@ const (
 	unknownSession caller = "unknown session token"
 	revokedVisitor caller = "visitor who left"
 	agentWhoLeft   caller = "agent who left"
+	// The lobby (SPEC §9.3): an invitee of this conversation still waiting to be let in, and
+	// one who was refused.
+	waitingInvitee caller = "waiting invitee"
+	refusedInvitee caller = "refused invitee"
 )
 
 var allCallers = []caller{anonymous, visitorOfThis, visitorOfOther, agentIn, agentOut, forgedJWT, expiredJWT,
-	wrongIssuerJWT, wrongAudience, garbageToken, unknownSession, revokedVisitor, agentWhoLeft}
+	wrongIssuerJWT, wrongAudience, garbageToken, unknownSession, revokedVisitor, agentWhoLeft, waitingInvitee, refusedInvitee}
 
-// fixture is a fresh conversation with an agent assignee, a visitor, and people around it.
+// fixture is a fresh conversation with an agent assignee, a visitor, an invitee waiting in
+// its lobby, and people around it.
 type fixture struct {
 	api            *apitest.API
 	conversationID string
-	authz          map[caller]string
+	// waitingID is the participant id of the invitee waiting to be let in (admit "agent").
+	waitingID string
+	authz     map[caller]string
 }
 
 func newFixture(t *testing.T, api *apitest.API) fixture {
@@ -45,6 +52,10 @@ func newFixture(t *testing.T, api *apitest.API) fixture {
 	visitor := joinVisitor(t, api, conv.ConversationID)
 	leaver := joinVisitor(t, api, conv.ConversationID)
 	leave(t, api, conv.ConversationID, apitest.Bearer(leaver))
+	agentAuthz := apitest.Bearer(api.AgentToken("ada"))
+	waiting := joinLobby(t, api, conv.ConversationID, agentAuthz, "agent")
+	refused := joinLobby(t, api, conv.ConversationID, agentAuthz, "agent")
+	answerLobby(t, api, conv.ConversationID, refused.ParticipantID, "refuse", agentAuthz, 204)
 	other := startAsVisitor(t, api, nil)
 	// grace was in the conversation and left.
 	graceConv := startAsAgent(t, api, "grace")
@@ -59,7 +70,7 @@ func newFixture(t *testing.T, api *apitest.API) fixture {
 	claims := func(iss, aud string, exp time.Time) jwt.MapClaims {
 		return jwt.MapClaims{"sub": "ada", "iss": iss, "aud": aud, "iat": now.Add(-2 * time.Hour).Unix(), "exp": exp.Unix()}
 	}
-	return fixture{api: api, conversationID: conv.ConversationID, authz: map[caller]string{
+	return fixture{api: api, conversationID: conv.ConversationID, waitingID: waiting.ParticipantID, authz: map[caller]string{
 		anonymous:      "",
 		visitorOfThis:  apitest.Bearer(visitor),
 		visitorOfOther: apitest.Bearer(other.SessionToken),
@@ -73,6 +84,8 @@ func newFixture(t *testing.T, api *apitest.API) fixture {
 		unknownSession: apitest.Bearer("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
 		revokedVisitor: apitest.Bearer(leaver),
 		agentWhoLeft:   apitest.Bearer(api.AgentToken("grace")),
+		waitingInvitee: apitest.Bearer(waiting.SessionToken),
+		refusedInvitee: apitest.Bearer(refused.SessionToken),
 	}}
 }
 
@@ -104,33 +117,40 @@ type route struct {
 
 // badCredentials: every refused credential is 401, wherever it is presented.
 func withBadCredentials(m map[caller]int) map[caller]int {
-	for _, c := range []caller{forgedJWT, expiredJWT, wrongIssuerJWT, wrongAudience, garbageToken, unknownSession, revokedVisitor} {
+	for _, c := range []caller{forgedJWT, expiredJWT, wrongIssuerJWT, wrongAudience, garbageToken, unknownSession, revokedVisitor, refusedInvitee} {
 		m[c] = 401
 	}
 	return m
 }
 
+// participantRoute: any active participant; an invitee still in the lobby is refused.
 func participantRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: ok, visitorOfOther: 403, agentIn: ok, agentOut: 403, agentWhoLeft: 403})
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: ok, visitorOfOther: 403, agentIn: ok, agentOut: 403, agentWhoLeft: 403,
+		waitingInvitee: 403})
 }
 
 func agentParticipantRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: ok, agentOut: 403, agentWhoLeft: 403})
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: ok, agentOut: 403, agentWhoLeft: 403,
+		waitingInvitee: 403})
 }
 
 func agentRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: ok, agentOut: ok, agentWhoLeft: ok,
+		waitingInvitee: 403})
 }
 
 // anyoneRoute: anonymous callers are welcome; credentials that are sent are checked all the
 // same (bad ones 401), and valid ones of any kind are served.
 func anyoneRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: ok, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
+	return withBadCredentials(map[caller]int{anonymous: ok, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok,
+		waitingInvitee: ok})
 }
 
-// signedInRoute: any valid credential, agent or visitor.
+// signedInRoute: any valid credential, agent or visitor; a waiting invitee too (the connect
+// ticket: they hear their answer on the WebSocket).
 func signedInRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok})
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: ok, visitorOfOther: ok, agentIn: ok, agentOut: ok, agentWhoLeft: ok,
+		waitingInvitee: ok})
 }
 
 func onConversation(fn, method, path string, body any) func(f fixture) apitest.Request {
@@ -142,12 +162,16 @@ func onConversation(fn, method, path string, body any) func(f fixture) apitest.R
 var matrix = []route{
 	{"start conversation", func(fixture) apitest.Request {
 		return apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations"}
-	}, withBadCredentials(map[caller]int{anonymous: 201, visitorOfThis: 403, visitorOfOther: 403, agentIn: 201, agentOut: 201, agentWhoLeft: 201})},
+	}, withBadCredentials(map[caller]int{anonymous: 201, visitorOfThis: 403, visitorOfOther: 403, agentIn: 201, agentOut: 201, agentWhoLeft: 201,
+		waitingInvitee: 403})},
 	{"get conversation", onConversation("GetConversationFunction", "GET", "/conversations/{id}", nil), participantRoute(200)},
 	{"history", onConversation("ListEventsFunction", "GET", "/conversations/{id}/events", nil), participantRoute(200)},
 	{"post message", onConversation("PostMessageFunction", "POST", "/conversations/{id}/messages", map[string]any{"text": "hi"}), participantRoute(201)},
 	{"leave", onConversation("LeaveConversationFunction", "POST", "/conversations/{id}/leave", nil), participantRoute(204)},
 	{"end", onConversation("EndConversationFunction", "POST", "/conversations/{id}/end", nil), agentParticipantRoute(204)},
+	// Only the side the invitation names answers a wait ("agent" here), never the invitee.
+	{"admit", onWaiting("AdmitParticipantFunction", "admit"), agentParticipantRoute(200)},
+	{"refuse", onWaiting("RefuseParticipantFunction", "refuse"), agentParticipantRoute(204)},
 	{"list agents", func(fixture) apitest.Request {
 		return apitest.Request{Function: "ListAgentsFunction", Method: "GET", Route: "/agents"}
 	}, agentRoute(200)},

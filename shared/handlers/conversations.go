@@ -88,3 +88,28 @@ func EndConversation(d *setup.Deps) httpapi.Handler {
 		return httpapi.NoContent(), nil
 	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
 }
+
+// AdmitParticipant: POST /conversations/{id}/participants/{participantId}/admit — an agent
+// (or, where the invitation says so, a customer) lets a waiting invitee in.
+func AdmitParticipant(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("admit_participant", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		p, err := svc.Admit(ctx, r.Principal, r.Path("id"), r.Path("participantId"))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.OK(p), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+}
+
+// RefuseParticipant: POST /conversations/{id}/participants/{participantId}/refuse — the
+// waiting invitee is turned away; their session ends.
+func RefuseParticipant(d *setup.Deps) httpapi.Handler {
+	svc := d.Conversations()
+	return httpapi.Handle("refuse_participant", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		if err := svc.Refuse(ctx, r.Principal, r.Path("id"), r.Path("participantId")); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+}

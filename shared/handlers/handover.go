@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/invitation"
@@ -112,17 +114,30 @@ func DeclineInvitation(d *setup.Deps) httpapi.Handler {
 	}, httpapi.Idempotent(d.Store().Idempotency()))
 }
 
+// SweepReport is what one scheduled sweep did: to invitations and forwards, and to the
+// lobby.
+type SweepReport struct {
+	handover.SweepReport
+	Lobby conversations.LobbyReport `json:"lobby"`
+}
+
 // ExpireInvitations is the scheduled sweep (EventBridge, every minute): invitations and
 // forwards nobody answered in time are expired and pushed, forwards come back to their
-// forwarders. A failure is returned to the runtime, so the invocation counts as failed (and
-// alarms can see it); what was done stays done, and the next run picks up the rest.
-func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (handover.SweepReport, error) {
-	svc := d.Handover()
-	return func(ctx context.Context, ev events.EventBridgeEvent) (handover.SweepReport, error) {
-		rep, err := svc.Sweep(ctx)
+// forwarders, and invitees who waited in the lobby past their time are refused. A failure is
+// returned to the runtime, so the invocation counts as failed (and alarms can see it); what
+// was done stays done, and the next run picks up the rest.
+func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (SweepReport, error) {
+	svc, lobby := d.Handover(), d.Conversations()
+	return func(ctx context.Context, ev events.EventBridgeEvent) (SweepReport, error) {
+		var rep SweepReport
+		var err, lobbyErr error
+		rep.SweepReport, err = svc.Sweep(ctx)
+		rep.Lobby, lobbyErr = lobby.SweepLobby(ctx)
+		err = errors.Join(err, lobbyErr)
 		level, outcome := slog.LevelInfo, "ok"
 		args := []any{"action", "expire_invitations", "requestId", ev.ID, "expired", rep.Expired,
-			"revoked", rep.Revoked, "skipped", rep.Skipped, "failed", rep.Failed}
+			"revoked", rep.Revoked, "skipped", rep.Skipped, "failed", rep.Failed,
+			"lobbyRefused", rep.Lobby.Refused, "lobbySkipped", rep.Lobby.Skipped, "lobbyFailed", rep.Lobby.Failed}
 		if err != nil {
 			level, outcome = slog.LevelError, "failed"
 			args = append(args, "cause", err.Error())

@@ -50,7 +50,8 @@ func onOfferToLinus(fn, path string) func(f fixture) apitest.Request {
 
 // invitedRoute: only the invited agent (linus, agentOut) answers.
 func invitedRoute(ok int) map[caller]int {
-	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: 403, agentOut: ok, agentWhoLeft: 403})
+	return withBadCredentials(map[caller]int{anonymous: 401, visitorOfThis: 403, visitorOfOther: 403, agentIn: 403, agentOut: ok, agentWhoLeft: 403,
+		waitingInvitee: 403})
 }
 
 // TestHandoverAuthorization_OnlyAgentParticipantsInviteAndForward runs the hand-over routes

@@ -19,10 +19,11 @@ type noBody struct{}
 func CreatePinInvitation(d *setup.Deps) httpapi.Handler {
 	svc := d.Invitations(setup.NeedPINKey)
 	return httpapi.Handle("create_pin_invitation", d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		if err := httpapi.Decode(r.Body, &noBody{}); err != nil {
+		var req invitations.PINRequest
+		if err := httpapi.Decode(r.Body, &req); err != nil {
 			return httpapi.Response{}, err
 		}
-		out, err := svc.CreatePIN(ctx, r.Principal, r.Path("id"))
+		out, err := svc.CreatePIN(ctx, r.Principal, r.Path("id"), req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -67,7 +68,7 @@ func RevokeInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.NoBody())
+	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()))
 }
 
 // ResendInvitation: POST /conversations/{id}/invitations/{invitationId}/resend — a new PIN,

@@ -43,25 +43,27 @@ var budgets = map[string]budget{
 	"list events":                  {3, 3},
 	"create PIN":                   {9, 9},
 	"redeem PIN":                   {12, 12}, // parallel: 11 measured (a first attempt takes no deployment-wide share)
-	"email invitation":             {10, 10},
+	"email invitation":             {11, 11}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
 	"redeem join token":            {12, 12}, // parallel: 10 measured
 	"list invitations":             {3, 3},
 	"resend invitation":            {10, 10},
-	"revoke invitation":            {8, 8},
+	"revoke invitation":            {10, 10}, // keyed since the fault matrix (#14): a retry after a lost answer replays instead of 409
 	"invite agent":                 {12, 12}, // parallel: 11 measured
 	"invite team":                  {13, 13}, // parallel: 12 measured
 	"forward":                      {11, 11}, // parallel: 10 measured
-	"inbox":                        {8, 8},   // grows with the inbox: one offer from an agent, one from a team
+	"inbox":                        {3, 2},   // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                       {13, 13}, // parallel: 10 measured
 	"decline":                      {8, 8},
 	"forward (fallback)":           {13, 13}, // parallel: 12 measured; a directory lookup per target
-	"inbox (queued target)":        {3, 3},   // the offers its chain slots point at, in one batch; not its turn: no conversation read
+	"inbox (queued target)":        {3, 2},   // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":     {12, 12}, // parallel: 11 measured; the next target's lookup and the move with its events
 	"list agents":                  {5, 5},   // parallel: 2 measured (presence per agent)
 	"list teams":                   {7, 7},   // parallel: 4 measured
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {9, 9},
 	"end conversation":             {19, 19}, // parallel: 15 measured
+	"admit":                        {10, 10}, // parallel: 9 measured; like leave, plus reading the waiting participant
+	"refuse":                       {11, 11}, // parallel: 10 measured; admit, plus closing the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
@@ -245,6 +247,12 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 	a.do("create connect ticket", 201, apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket", Authorization: ada})
 	a.do("leave (visitor)", 204, apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
 		Params: onConv(vc), Authorization: vs})
+	lobby := startAsAgent(t, api, "ada").ConversationID
+	lou, rex := joinLobby(t, api, lobby, ada, "agent"), joinLobby(t, api, lobby, ada, "agent")
+	a.do("admit", 200, apitest.Request{Function: "AdmitParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/admit",
+		Params: map[string]string{"id": lobby, "participantId": lou.ParticipantID}, Authorization: ada})
+	a.do("refuse", 204, apitest.Request{Function: "RefuseParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/refuse",
+		Params: map[string]string{"id": lobby, "participantId": rex.ParticipantID}, Authorization: ada})
 	a.do("end conversation", 204, apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
 		Params: onConv(c), Authorization: ada})
 	return a.out
@@ -274,5 +282,83 @@ func writeJSON(t *testing.T, path string, v any) {
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRoundTrips_TheInboxIsOneQueryPerInboxWhateverItHolds (SPEC §9.4, #13): the offers hold
+// what the inbox shows, so a page is the agent's teams and one Query per inbox (the agent's
+// own inbox read while the teams are looked up): nothing else, however many offers there are,
+// of however many conversations.
+func TestRoundTrips_TheInboxIsOneQueryPerInboxWhateverItHolds(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	seedHandover(t, api) // mia: her own inbox and billing's
+	ada, mia := apitest.Bearer(api.AgentToken("ada")), apitest.Bearer(api.AgentToken("mia"))
+	inbox := func() (*roundtrips.Counter, int) {
+		ctx, counter := roundtrips.Start(context.Background())
+		resp := api.DoContext(ctx, apitest.Request{Function: "GetInboxFunction", Method: "GET", Route: "/inbox", Authorization: mia})
+		if resp.Status != 200 {
+			t.Fatalf("inbox: %d %s", resp.Status, resp.Body)
+		}
+		var page struct{ Invitations []json.RawMessage }
+		resp.Decode(t, &page)
+		return counter, len(page.Invitations)
+	}
+	total := 0
+	for _, conversations := range []int{1, 12} { // each with an offer to her and one to billing
+		total += 2 * conversations
+		for range conversations {
+			c := startAsAgent(t, api, "ada").ConversationID
+			for _, r := range []apitest.Request{
+				{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent", Body: map[string]any{"agentId": "mia", "message": "help?"}},
+				{Function: "InviteTeamFunction", Method: "POST", Route: "/conversations/{id}/invitations/team", Body: map[string]any{"teamId": "billing", "message": "anyone?"}},
+			} {
+				r.Params, r.Authorization = map[string]string{"id": c}, ada
+				if resp := api.Do(r); resp.Status != 201 {
+					t.Fatalf("%s: %d %s", r.Function, resp.Status, resp.Body)
+				}
+			}
+		}
+		counter, n := inbox()
+		if n != total {
+			t.Fatalf("her inbox lists %d offers, want %d", n, total)
+		}
+		ops := counter.Operations()
+		if len(ops) != 3 || slices.ContainsFunc(ops, func(op string) bool { return op != "Query" }) || counter.Sequential() > 2 {
+			t.Errorf("an inbox of %d offers: %v, %d sequential; want her teams and one Query per inbox, 2 sequential", n, ops, counter.Sequential())
+		}
+	}
+}
+
+// TestRoundTrips_APostRefreshesPendingOffersInItsOwnTransaction (SPEC §9.4): a message
+// costs the same calls whether the conversation has pending offers to refresh or not.
+func TestRoundTrips_APostRefreshesPendingOffersInItsOwnTransaction(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	seedHandover(t, api)
+	ada := apitest.Bearer(api.AgentToken("ada"))
+	post := func(c string) []string {
+		ctx, counter := roundtrips.Start(context.Background())
+		resp := api.DoContext(ctx, apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
+			Params: map[string]string{"id": c}, Authorization: ada, Body: map[string]any{"text": "hello"}})
+		if resp.Status != 201 {
+			t.Fatalf("post: %d %s", resp.Status, resp.Body)
+		}
+		return counter.Operations()
+	}
+	quiet := startAsAgent(t, api, "ada").ConversationID
+	busy := startAsAgent(t, api, "ada").ConversationID
+	for _, r := range []apitest.Request{
+		{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent", Body: map[string]any{"agentId": "mia", "message": "help?"}},
+		{Function: "InviteTeamFunction", Method: "POST", Route: "/conversations/{id}/invitations/team", Body: map[string]any{"teamId": "billing", "message": "anyone?"}},
+		{Function: "ForwardConversationFunction", Method: "POST", Route: "/conversations/{id}/forward", Body: map[string]any{"to": map[string]any{"kind": "agent", "id": "linus"}, "message": "yours"}},
+	} {
+		r.Params, r.Authorization = map[string]string{"id": busy}, ada
+		if resp := api.Do(r); resp.Status != 201 {
+			t.Fatalf("%s: %d %s", r.Function, resp.Status, resp.Body)
+		}
+	}
+	if without, with := post(quiet), post(busy); !slices.Equal(without, with) {
+		t.Errorf("a post costs %v without pending offers and %v with three", without, with)
 	}
 }

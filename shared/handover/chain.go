@@ -19,7 +19,8 @@ import (
 // invitation.taken to the target whose window ran out.
 
 // routeTargets checks every target of the route as the first one is checked — not the
-// caller (self), and known in the directory — and returns them as found.
+// caller (self), and known in the directory — and returns them as found, giving each target
+// of route its directory name (what the inbox shows when its turn comes).
 func (s *Service) routeTargets(ctx context.Context, callerID string, route invitation.Route, self func(string, invitation.Target) error) ([]addressee, error) {
 	for _, t := range route {
 		if err := self(callerID, t.Target()); err != nil {
@@ -32,7 +33,7 @@ func (s *Service) routeTargets(ctx context.Context, callerID string, route invit
 		if err != nil {
 			return nil, err
 		}
-		out[k] = a
+		out[k], route[k].Name = a, a.Name
 	}
 	return out, nil
 }
@@ -59,14 +60,10 @@ func (s *Service) available(ctx context.Context, present string) invitation.Avai
 	}
 }
 
-// offerAsOf is the offer as of now: the chain moved on by time, and a team's declines kept only
-// while it is still that team's turn.
+// offerAsOf is the offer as of now: the chain moved on by time, a team's declines kept only
+// while it is still that team's turn, and the current target's name.
 func offerAsOf(o invitation.Offer, now time.Time) invitation.Offer {
-	moved, changed := o.Moved(now, nil)
-	o.Invitation = moved
-	if changed {
-		o.DeclinedBy = nil
-	}
+	o, _ = o.MovedOn(now, nil)
 	return o
 }
 
@@ -74,10 +71,9 @@ func offerAsOf(o invitation.Offer, now time.Time) invitation.Offer {
 // an answerer who finds the stored stage behind do; present counts as available. A lost race
 // is errRetry: someone answered or moved it first.
 func (s *Service) hopOnce(ctx context.Context, o invitation.Offer, now time.Time, present string) error {
-	next, _ := o.Moved(now, s.available(ctx, present))
-	n := o
-	n.Invitation, n.DeclinedBy = next, nil
-	return s.storeHop(ctx, o, n, true, "", now)
+	next, _ := o.MovedOn(now, s.available(ctx, present))
+	next.DeclinedBy = nil
+	return s.storeHop(ctx, o, next, true, "", now)
 }
 
 // declineHop stores the move of a chain whose current target declined while a later target
@@ -93,6 +89,7 @@ func (s *Service) storeHop(ctx context.Context, read, next invitation.Offer, tim
 	if err != nil {
 		return err
 	}
+	next.TargetName = target.Name
 	events := []conversation.Event{invitation.UpdatedEvent(next, actorID, now), invitation.OfferedEvent(next, actorID, now)}
 	if next.IsForward() {
 		events = append(events, invitation.ForwardNotice(next.ConversationID, actorID, target.Name, target.Kind, now))
@@ -150,36 +147,6 @@ func chainUpdated(o invitation.Offer, actorID string, at time.Time) []conversati
 		return nil
 	}
 	return []conversation.Event{invitation.UpdatedEvent(o, actorID, at)}
-}
-
-// resolveSlots replaces each slot of the page (a queued target's pointer to a chained offer)
-// by the offer it points at, read in one batch; a slot whose offer is gone is dropped.
-func (s *Service) resolveSlots(ctx context.Context, page []store.InboxOffer) ([]store.InboxOffer, error) {
-	var ids []string
-	for _, in := range page {
-		if in.Slot {
-			ids = append(ids, in.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return page, nil
-	}
-	offers, err := s.Store.Offers(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := page[:0:0]
-	for _, in := range page {
-		if in.Slot {
-			o, ok := offers[in.ID]
-			if !ok {
-				continue
-			}
-			in.Offer, in.Slot = o, false
-		}
-		out = append(out, in)
-	}
-	return out, nil
 }
 
 // inboxOf is the inbox an offer belongs in: its current target's.

@@ -2,10 +2,12 @@ package handover_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
+	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/invitation"
@@ -339,4 +341,67 @@ func TestChain_TeamTargetMovesOnWhenEveryMemberDeclined(t *testing.T) {
 	if !inboxHas(w.inbox("linus"), o.ID) || inboxHas(w.inbox("mia"), o.ID) {
 		t.Fatal("the offer did not move from the team to linus")
 	}
+}
+
+// TestChain_QueuedTargetsSeeTheOfferWithItsContextAndTheirName (SPEC §9.2 with §9.4): when a
+// chain's turn comes to a later target — by time, before any write moved it, or stored by
+// the sweep — their inbox shows the offer with the context kept current by every message
+// while it waited, named for them and for its inviter; the push that offers it carries the
+// same context.
+func TestChain_QueuedTargetsSeeTheOfferWithItsContextAndTheirName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, handover.ModeOnAccept)
+	w.connect("ada", "grace", "linus", "mia")
+	conv, _, visitor := w.startAsAgent("ada")
+	w.say(conv, visitor, "my parcel is lost")
+	body := chainBody("grace", 30, agentTarget("linus", 30))
+	body["fallback"] = []any{agentTarget("linus", 30), map[string]any{"kind": "team", "id": "billing", "afterSeconds": 30}}
+	o := w.mustChain(conv, "ada", body)
+	w.say(conv, visitor, "still there?") // refreshes the offer and the queued targets' slots
+
+	w.clock.Advance(30 * time.Second) // linus's turn, derived: nothing stored it yet
+	e := w.entryOf("linus", o.ID)
+	if e.To.Name != "Linus" || e.To.ID != "linus" || e.InvitedBy == nil || e.InvitedBy.Name != "Ada" {
+		t.Errorf("linus's entry names: to %+v, invited by %+v", e.To, e.InvitedBy)
+	}
+	if got, want := texts(e.Context.RecentMessages), "Customer: my parcel is lost | Customer: still there?"; got != want || e.Context.Message != "can you take it?" || e.Context.Topic != "Order 42" {
+		t.Errorf("linus sees context %s, want recent %q", mustJSON(t, e.Context), want)
+	}
+	if inboxHas(w.inbox("grace"), o.ID) || inboxHas(w.inbox("mia"), o.ID) {
+		t.Fatal("the offer shows outside the inbox of the target whose turn it is")
+	}
+
+	w.sweep() // stores linus's turn; billing's slot stays
+	if got := w.offer(o.ID); got.Stage != 1 || got.TargetName != "Linus" {
+		t.Fatalf("stored stage %d named %q, want 1 Linus", got.Stage, got.TargetName)
+	}
+	created := w.pushed("ws-linus", conversation.EventInvitationCreated)
+	if len(created) != 1 {
+		t.Fatalf("linus got %d invitation.created pushes", len(created))
+	}
+	if ctx, _ := created[0].Data["context"].(map[string]any); ctx == nil || !strings.Contains(fmt.Sprint(ctx["recentMessages"]), "still there?") {
+		t.Errorf("the push that offers it to linus carries context %v", created[0].Data["context"])
+	}
+	w.say(conv, visitor, "hello?") // refreshes the stored offer and billing's slot
+
+	w.clock.Advance(30 * time.Second) // billing's turn, derived from the slot
+	e = w.entryOf("mia", o.ID)
+	if e.To.Name != "Billing" || e.To.Kind != invitation.TargetTeam {
+		t.Errorf("mia's entry is addressed to %+v, want the Billing team", e.To)
+	}
+	if got := texts(e.Context.RecentMessages); !strings.HasSuffix(got, "Customer: hello?") {
+		t.Errorf("billing's slot was not refreshed: %s", got)
+	}
+	if inboxHas(w.inbox("linus"), o.ID) {
+		t.Fatal("linus still sees it after his window")
+	}
+	if r := w.accept(o.ID, "mia"); r.Status != 200 {
+		t.Fatalf("accept by billing's member: %d %s", r.Status, r.Body)
+	}
+	for _, a := range []string{"grace", "linus", "mia"} {
+		if inboxHas(w.inbox(a), o.ID) {
+			t.Errorf("%s still sees the accepted offer", a)
+		}
+	}
+	w.say(conv, visitor, "thanks") // no offer and no slot left to refresh
 }

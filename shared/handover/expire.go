@@ -137,6 +137,9 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 	if !read.Conversation.Open() {
 		return s.revokeEnded(ctx, o, now)
 	}
+	if o.Purpose == invitation.PurposeIncoming && read.Conversation.Assignee == "" && read.PendingForward == o.ID {
+		return s.endUnanswered(ctx, o, read, now)
+	}
 	if o.HopDue(now) {
 		return s.sweepHop(ctx, o, now)
 	}
@@ -177,6 +180,31 @@ func (s *Service) sweepHop(ctx context.Context, o invitation.Offer, now time.Tim
 		return advanced, nil
 	}
 	return out, err
+}
+
+// endUnanswered ends a conversation whose offer to its team ran out with nobody taking it:
+// the customer is told (conversation.ended, reason unanswered) instead of waiting for ever,
+// and the offer leaves the inboxes with the end's cleanup. An agent who accepted first wins:
+// the end is conditional on nobody holding the conversation.
+func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read store.HandoverState, now time.Time) (outcome, error) {
+	conv := read.Conversation
+	conv.EndedAt = now
+	ended := conversation.Event{
+		ConversationID: conv.ID, Type: conversation.EventConversationEnded, At: now,
+		Audience: conversation.AudienceEveryone, Data: map[string]any{"reason": conversation.EndedUnanswered},
+	}
+	err := s.Store.EndUnanswered(ctx, conv, o.ID, &ended)
+	if store.FailedOn(err, "open") || lostRace(err) {
+		return skipped, errRetry
+	}
+	if err != nil {
+		return failed, err
+	}
+	s.push(ctx, s.addressees(ctx, o), ended)
+	if _, err := s.revokeEnded(ctx, o, now); err != nil {
+		return failed, err
+	}
+	return expired, nil
 }
 
 // revokeEnded finishes the end of the invitation's conversation, which a crash may have

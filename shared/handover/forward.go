@@ -53,6 +53,7 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 	fw := store.Forwarding{
 		Forward: f, Read: read, Forwarder: acc.Participant, Leaves: s.Config.Mode == ModeImmediate, At: now,
 	}
+	fw.Forward.CreatedByName, fw.Forward.TargetName = nameOf(acc.Participant), target.Name
 	replaced, replacedTo, err := s.replace(ctx, &fw, acc.Participant.ID, now)
 	if err != nil {
 		return invitation.Offer{}, err

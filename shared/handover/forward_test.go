@@ -374,5 +374,5 @@ func invokeSweep(t *testing.T, w *world) handover.SweepReport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rep
+	return rep.SweepReport
 }

@@ -55,13 +55,17 @@ type Config struct {
 	ForwardTimeout time.Duration
 	// InvitationTTL is how long an agent or team invitation can be accepted.
 	InvitationTTL time.Duration
+	// UnansweredAfter is how long a conversation nobody holds is offered to its team before
+	// it ends as unanswered.
+	UnansweredAfter time.Duration
 	// DefaultTeamID receives a conversation nobody holds when it names no team of its own.
 	DefaultTeamID string
 }
 
 // DefaultConfig is the on-accept hand-over with the default lifetimes.
 func DefaultConfig() Config {
-	return Config{Mode: ModeOnAccept, ForwardTimeout: invitation.DefaultForwardTimeout, InvitationTTL: invitation.DefaultInvitationTTL}
+	return Config{Mode: ModeOnAccept, ForwardTimeout: invitation.DefaultForwardTimeout, InvitationTTL: invitation.DefaultInvitationTTL,
+		UnansweredAfter: invitation.DefaultUnansweredAfter}
 }
 
 // Validate refuses settings the rules do not allow; the function does not start with them.
@@ -72,6 +76,7 @@ func (c Config) Validate() error {
 	return errors.Join(
 		invitation.CheckOfferTTL("forward timeout", c.ForwardTimeout),
 		invitation.CheckOfferTTL("invitation lifetime", c.InvitationTTL),
+		invitation.CheckOfferTTL("wait for an agent", c.UnansweredAfter),
 	)
 }
 
@@ -88,7 +93,6 @@ type Store interface {
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
 	AgentName(ctx context.Context, agentID string) (string, error)
 	InboxPage(ctx context.Context, from map[string]string, limit int) ([]store.InboxOffer, error)
-	Conversations(ctx context.Context, ids []string) (map[string]conversation.Conversation, error)
 	DueInvitations(ctx context.Context, now time.Time, after string, limit int) ([]invitation.Offer, string, error)
 
 	Invite(ctx context.Context, o invitation.Offer, inviter conversation.Participant, events []conversation.Event) error
@@ -97,8 +101,8 @@ type Store interface {
 	Decline(ctx context.Context, d store.Declining) error
 	Expire(ctx context.Context, e store.Expiry) error
 	Advance(ctx context.Context, h store.Hop) error
-	Offers(ctx context.Context, ids []string) (map[string]invitation.Offer, error)
 	Connected(ctx context.Context, agentIDs []string) (map[string]bool, error)
+	EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 
@@ -226,6 +230,15 @@ func (s *Service) displayName(ctx context.Context, agentID string) string {
 		return name
 	}
 	return agentID
+}
+
+// nameOf is how an offer names the agent participant who made it: their display name, or
+// their id when they have none.
+func nameOf(p conversation.Participant) string {
+	if p.DisplayName != "" {
+		return p.DisplayName
+	}
+	return p.AgentID
 }
 
 // without returns ids minus the excluded ones.

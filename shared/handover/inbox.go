@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
-	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -40,6 +40,8 @@ type InboxEntry struct {
 	To        Addressee `json:"to"`
 	CreatedAt time.Time `json:"createdAt"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Context is what the agent needs to judge the offer before taking it (SPEC §9.4).
+	Context invitation.OfferContext `json:"context"`
 }
 
 // Person is an agent by id and name.
@@ -57,10 +59,11 @@ type Addressee struct {
 
 // Inbox lists what waits for the calling agent: invitations, forwards and offers addressed to
 // them or to one of their teams, newest first, a page at a time (SPEC §4). Expiry is applied
-// here, at read time; a team offer the agent declined, their own forward, and anything of an
-// ended conversation are left out, so a page may hold fewer than limit entries and still have
-// a next one. A page costs the same whatever the inboxes hold: one Query per inbox (in
-// parallel) and one batch read of the conversations it names.
+// here, at read time; a team offer the agent declined and their own forward are left out, so
+// a page may hold fewer than limit entries and still have a next one. Each offer item holds
+// all that its entry shows — names, context (SPEC §9.4) — so a page is one Query per inbox and
+// nothing else: the agent's own inbox is read while their teams are looked up, then the
+// teams' inboxes at once. A page costs the same whatever the inboxes hold.
 func (s *Service) Inbox(ctx context.Context, p auth.Principal, cursorParam, limitParam string) (Inbox, error) {
 	if err := p.RequireAgent(); err != nil {
 		return Inbox{}, err
@@ -73,30 +76,50 @@ func (s *Service) Inbox(ctx context.Context, p auth.Principal, cursorParam, limi
 	if err != nil {
 		return Inbox{}, err
 	}
-	teams, err := s.Store.TeamsOf(ctx, p.AgentID)
+	var (
+		teams    []string
+		teamsErr error
+		looked   = make(chan struct{})
+	)
+	go func() {
+		defer close(looked)
+		teams, teamsErr = s.Store.TeamsOf(ctx, p.AgentID)
+	}()
+	own := unread(from, store.AgentInbox(p.AgentID))
+	read, err := s.Store.InboxPage(ctx, own, limit)
+	<-looked
+	if err != nil || teamsErr != nil {
+		return Inbox{}, apperror.Internal(errors.Join(err, teamsErr))
+	}
+	others := unread(from, teamInboxes(teams)...)
+	more, err := s.Store.InboxPage(ctx, others, limit)
 	if err != nil {
 		return Inbox{}, apperror.Internal(err)
 	}
+	maps.Copy(own, others)
+	page, next := mergeInboxes(append(read, more...), own, limit)
+	out := Inbox{Invitations: []InboxEntry{}, NextCursor: encodeInboxCursor(next)}
+	now := s.now()
+	for _, in := range page {
+		// A chain shows in the inbox of the target whose turn it is now, derived from time
+		// (its offer item for the stored stage, a slot for a later one): each entry once.
+		if o := offerAsOf(in.Offer, now); o.InInboxOf(p.AgentID, now) && inboxOf(o) == in.Inbox {
+			out.Invitations = append(out.Invitations, entry(o))
+		}
+	}
+	return out, nil
+}
+
+// unread is where each of the inboxes stands in the cursor from, leaving out those it read to
+// their end.
+func unread(from map[string]string, inboxes ...string) map[string]string {
 	positions := map[string]string{}
-	for _, inbox := range append([]string{store.AgentInbox(p.AgentID)}, teamInboxes(teams)...) {
+	for _, inbox := range inboxes {
 		if pos, read := from[inbox]; !read || pos != inboxDone {
 			positions[inbox] = pos
 		}
 	}
-	read, err := s.Store.InboxPage(ctx, positions, limit)
-	if err != nil {
-		return Inbox{}, apperror.Internal(err)
-	}
-	page, next := mergeInboxes(read, positions, limit)
-	if page, err = s.resolveSlots(ctx, page); err != nil {
-		return Inbox{}, apperror.Internal(err)
-	}
-	out, err := s.describe(ctx, p.AgentID, page)
-	if err != nil {
-		return Inbox{}, apperror.Internal(err)
-	}
-	out.NextCursor = encodeInboxCursor(next)
-	return out, nil
+	return positions
 }
 
 func teamInboxes(teams []string) []string {
@@ -140,44 +163,6 @@ func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit in
 	return page, next
 }
 
-// describe turns a page of offers into inbox entries, reading their conversations at once.
-func (s *Service) describe(ctx context.Context, agentID string, page []store.InboxOffer) (Inbox, error) {
-	now := s.now()
-	// Only what waits for them now: a chain whose turn is not theirs (any more, or yet) costs
-	// no conversation read.
-	var visible []invitation.Offer
-	ids := map[string]bool{}
-	for _, in := range page {
-		if o := offerAsOf(in.Offer, now); o.InInboxOf(agentID, now) && inboxOf(o) == in.Inbox {
-			visible = append(visible, o)
-			ids[o.ConversationID] = true
-		}
-	}
-	convs, err := s.Store.Conversations(ctx, slices.Collect(maps.Keys(ids)))
-	if err != nil {
-		return Inbox{}, err
-	}
-	v := inboxView{s: s, convs: map[string]*conversation.Conversation{}, names: map[string]string{}}
-	for id := range ids {
-		if c, ok := convs[id]; ok {
-			v.convs[id] = &c
-		} else {
-			v.convs[id] = nil
-		}
-	}
-	out := Inbox{Invitations: []InboxEntry{}}
-	for _, o := range visible {
-		e, ok, err := v.entry(ctx, o)
-		if err != nil {
-			return Inbox{}, err
-		}
-		if ok {
-			out.Invitations = append(out.Invitations, e)
-		}
-	}
-	return out, nil
-}
-
 // inboxDone marks, in a cursor, an inbox read to its end.
 const inboxDone = "~done"
 
@@ -206,60 +191,17 @@ func encodeInboxCursor(next map[string]string) string {
 	return base64.RawURLEncoding.EncodeToString(data)
 }
 
-// inboxView resolves conversations and names once per listing.
-type inboxView struct {
-	s     *Service
-	convs map[string]*conversation.Conversation // nil: gone
-	names map[string]string                     // "agent:<id>" or "team:<id>" → name
-}
-
-// entry describes an offer, or reports false when its conversation has ended (an end that
-// raced with the offer) or is gone.
-func (v inboxView) entry(ctx context.Context, o invitation.Offer) (InboxEntry, bool, error) {
-	conv, err := v.conversation(ctx, o.ConversationID)
-	if err != nil || conv == nil || !conv.Open() {
-		return InboxEntry{}, false, err
-	}
+// entry describes an offer as its item holds it.
+func entry(o invitation.Offer) InboxEntry {
 	to := o.Target()
 	e := InboxEntry{
 		InvitationID: o.ID, Kind: o.Kind, Purpose: o.Purpose, ConversationID: o.ConversationID,
-		Topic: conv.Topic, Message: o.Message, ReturnedBecause: o.ReturnedBecause, ReturnedReason: o.ReturnedReason,
-		To: Addressee{Kind: to.Kind, ID: to.ID, Name: v.name(ctx, to)}, CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt,
+		Topic: o.Context.Topic, Message: o.Message, ReturnedBecause: o.ReturnedBecause, ReturnedReason: o.ReturnedReason,
+		To: Addressee{Kind: to.Kind, ID: to.ID, Name: o.TargetName}, CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt,
+		Context: o.ContextOf(o.Context),
 	}
 	if o.CreatedBy != "" {
-		e.InvitedBy = &Person{AgentID: o.CreatedBy, Name: v.name(ctx, invitation.Target{Kind: invitation.TargetAgent, ID: o.CreatedBy})}
+		e.InvitedBy = &Person{AgentID: o.CreatedBy, Name: o.CreatedByName}
 	}
-	return e, true, nil
-}
-
-func (v inboxView) conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
-	if c, ok := v.convs[id]; ok {
-		return c, nil
-	}
-	c, err := v.s.Store.Conversation(ctx, id)
-	if store.IsNotFound(err) {
-		v.convs[id] = nil
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	v.convs[id] = &c
-	return &c, nil
-}
-
-// name is an agent's or team's directory name; "" when unknown (a name is a courtesy).
-func (v inboxView) name(ctx context.Context, t invitation.Target) string {
-	key := string(t.Kind) + ":" + t.ID
-	if n, ok := v.names[key]; ok {
-		return n
-	}
-	var n string
-	if t.Kind == invitation.TargetAgent {
-		n, _ = v.s.Store.AgentName(ctx, t.ID)
-	} else if team, err := v.s.Store.Team(ctx, t.ID); err == nil {
-		n = team.Name
-	}
-	v.names[key] = n
-	return n
+	return e
 }

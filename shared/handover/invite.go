@@ -35,6 +35,7 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL).
 		Routed(route, now, s.Config.InvitationTTL).Begun(now, s.available(ctx, ""))
 	target := targets[o.Stage]
+	o.CreatedByName, o.TargetName = nameOf(acc.Participant), target.Name
 	events := []conversation.Event{invitation.OfferedEvent(o, acc.Participant.ID, now)}
 	err = s.Store.Invite(ctx, o, acc.Participant, events)
 	switch {

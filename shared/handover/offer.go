@@ -37,7 +37,8 @@ func (s *Service) teamOffer(ctx context.Context, conversationID, teamID string, 
 	if err != nil {
 		return conversations.TeamOffer{}, apperror.Internal(err)
 	}
-	o := invitation.NewIncomingOffer(conversationID, teamID, at)
+	o := invitation.NewIncomingOffer(conversationID, teamID, at, s.Config.UnansweredAfter)
+	o.TargetName = team.Name
 	return conversations.TeamOffer{Invitation: o, Members: team.Members, Events: []conversation.Event{
 		invitation.OfferedEvent(o, "", at),
 		invitation.ForwardNotice(conversationID, "", team.Name, invitation.TargetTeam, at),

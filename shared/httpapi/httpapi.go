@@ -103,7 +103,7 @@ func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
 		req, err := NewRequest(ev)
 		var resp Response
 		if err == nil {
-			resp, err = s.run(ctx, name, req, act)
+			resp, err = s.run(ctx, name, req, act, log)
 		}
 		out := s.finish(resp, err)
 		logOutcome(ctx, log, s.metrics, name, req, out, err, s.now().Sub(start))
@@ -111,7 +111,7 @@ func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
 	}
 }
 
-func (s settings) run(ctx context.Context, name string, req *Request, act Action) (Response, error) {
+func (s settings) run(ctx context.Context, name string, req *Request, act Action, log *slog.Logger) (Response, error) {
 	if !s.anonymous {
 		if err := req.Principal.RequireAuthenticated(); err != nil {
 			return Response{}, err
@@ -121,7 +121,7 @@ func (s settings) run(ctx context.Context, name string, req *Request, act Action
 		return Response{}, apperror.Invalid("unexpected_body", "this route takes no request body")
 	}
 	if s.idempotency != nil && req.IdempotencyKey != "" {
-		return runIdempotent(ctx, s.idempotency, name, req, act, s.now)
+		return runIdempotent(ctx, s.idempotency, name, req, act, log)
 	}
 	return act(ctx, req)
 }

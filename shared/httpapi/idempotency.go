@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
@@ -82,34 +83,42 @@ func requestHash(r *Request) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *Request, act Action, now func() time.Time) (Response, error) {
+func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *Request, act Action, log *slog.Logger) (Response, error) {
 	if anonymous(r.Principal) {
 		if err := checkAnonymousKey(r.IdempotencyKey); err != nil {
 			return Response{}, err
 		}
 	}
-	scope := idempotencyScope(action, r)
+	claim := idempotency.NewClaim(idempotencyScope(action, r))
 	hash := requestHash(r)
-	existing, claimed, err := st.Begin(ctx, scope, hash, idempotency.TTL, idempotency.InProgressTimeout)
+	existing, claimed, err := st.Begin(ctx, claim, hash, idempotency.TTL, idempotency.InProgressTimeout)
 	if err != nil {
 		return Response{}, apperror.Internal(err)
 	}
 	if !claimed {
 		return replay(existing, hash)
 	}
-	resp, actErr := act(ctx, r)
-	if actErr != nil && notRemembered(apperror.As(actErr).Kind) {
-		if err := st.Abandon(context.WithoutCancel(ctx), scope); err != nil {
-			return Response{}, apperror.Internal(err)
+	resp, actErr := act(idempotency.WithClaim(ctx, claim), r)
+	if errors.Is(actErr, idempotency.ErrClaimLost) {
+		return Response{}, errInProgress
+	}
+	if actErr != nil && !finalAfterCommit(claim, actErr) && notRemembered(apperror.As(actErr).Kind) {
+		// Released only if nothing committed; otherwise the key stays held so that a retry
+		// cannot do the action a second time.
+		if err := st.Abandon(context.WithoutCancel(ctx), claim); err != nil {
+			log.ErrorContext(ctx, "idempotency", "outcome", "not_released", "cause", err.Error())
 		}
 		return resp, actErr
 	}
-	stored := toStored(resp, actErr)
-	if err := st.Complete(context.WithoutCancel(ctx), scope, stored, idempotency.TTL); err != nil {
-		return Response{}, apperror.Internal(err)
+	if err := st.Complete(context.WithoutCancel(ctx), claim, toStored(resp, actErr), idempotency.TTL); err != nil {
+		// The action is done and this is its answer; a retry finds the key held.
+		log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
 	}
 	return resp, actErr
 }
+
+var errInProgress = apperror.Conflict("idempotency_in_progress",
+	"a request with this Idempotency-Key is still being processed; retry shortly")
 
 func replay(rec idempotency.Record, hash string) (Response, error) {
 	if rec.RequestHash != hash {
@@ -117,8 +126,7 @@ func replay(rec idempotency.Record, hash string) (Response, error) {
 			"this Idempotency-Key was used for a different request")
 	}
 	if !rec.Completed {
-		return Response{}, apperror.Conflict("idempotency_in_progress",
-			"a request with this Idempotency-Key is still being processed; retry shortly")
+		return Response{}, errInProgress
 	}
 	headers := map[string]string{"Idempotency-Replayed": "true"}
 	for k, v := range rec.Response.Headers {
@@ -149,6 +157,13 @@ func toStored(resp Response, actErr error) idempotency.Response {
 		body = json.RawMessage(out.Body)
 	}
 	return idempotency.Response{Status: out.StatusCode, Body: body, Headers: headers}
+}
+
+// finalAfterCommit: an attempt that committed and then answered with a product error (not
+// an internal one) gave its final answer — an email SES refused is recorded as failed and
+// answered email_not_sent, and a retry must hear the same.
+func finalAfterCommit(c *idempotency.Claim, err error) bool {
+	return c.Committed() && apperror.As(err).Kind != apperror.KindInternal
 }
 
 // notRemembered: answers that are not final, which a retry must not replay (SPEC §5). Our

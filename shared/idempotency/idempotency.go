@@ -34,7 +34,9 @@ type Record struct {
 type Store interface {
 	// Begin claims the key. If the key is already held (completed, or in progress and not
 	// timed out), it returns the existing record and claimed=false.
-	Begin(ctx context.Context, scope, requestHash string, ttl, inProgress time.Duration) (existing Record, claimed bool, err error)
-	Complete(ctx context.Context, scope string, resp Response, ttl time.Duration) error
-	Abandon(ctx context.Context, scope string) error
+	// The key is not free again while an attempt that committed holds it.
+	Begin(ctx context.Context, c *Claim, requestHash string, ttl, inProgress time.Duration) (existing Record, claimed bool, err error)
+	Complete(ctx context.Context, c *Claim, resp Response, ttl time.Duration) error
+	// Abandon releases the key for a retry, unless the attempt committed something.
+	Abandon(ctx context.Context, c *Claim) error
 }

@@ -45,12 +45,12 @@ type sealedBody struct {
 	Sealed string `json:"sealed"`
 }
 
-func (s sealed) Begin(ctx context.Context, scope, requestHash string, ttl, inProgress time.Duration) (Record, bool, error) {
-	rec, claimed, err := s.inner.Begin(ctx, scope, requestHash, ttl, inProgress)
+func (s sealed) Begin(ctx context.Context, c *Claim, requestHash string, ttl, inProgress time.Duration) (Record, bool, error) {
+	rec, claimed, err := s.inner.Begin(ctx, c, requestHash, ttl, inProgress)
 	if err != nil || claimed || !rec.Completed || len(rec.Response.Body) == 0 {
 		return rec, claimed, err
 	}
-	body, err := s.open(scope, rec.Response.Body)
+	body, err := s.open(c.Scope, rec.Response.Body)
 	if err != nil {
 		return Record{}, false, err
 	}
@@ -58,18 +58,18 @@ func (s sealed) Begin(ctx context.Context, scope, requestHash string, ttl, inPro
 	return rec, false, nil
 }
 
-func (s sealed) Complete(ctx context.Context, scope string, resp Response, ttl time.Duration) error {
+func (s sealed) Complete(ctx context.Context, c *Claim, resp Response, ttl time.Duration) error {
 	if len(resp.Body) > 0 {
-		body, err := s.seal(scope, resp.Body)
+		body, err := s.seal(c.Scope, resp.Body)
 		if err != nil {
 			return err
 		}
 		resp.Body = body
 	}
-	return s.inner.Complete(ctx, scope, resp, ttl)
+	return s.inner.Complete(ctx, c, resp, ttl)
 }
 
-func (s sealed) Abandon(ctx context.Context, scope string) error { return s.inner.Abandon(ctx, scope) }
+func (s sealed) Abandon(ctx context.Context, c *Claim) error { return s.inner.Abandon(ctx, c) }
 
 // seal encrypts the body, bound to its scope: a sealed body copied under another key does
 // not open.

@@ -15,7 +15,8 @@ import (
 // table.
 type memory struct{ records map[string]idempotency.Record }
 
-func (m *memory) Begin(_ context.Context, scope, hash string, _, _ time.Duration) (idempotency.Record, bool, error) {
+func (m *memory) Begin(_ context.Context, c *idempotency.Claim, hash string, _, _ time.Duration) (idempotency.Record, bool, error) {
+	scope := c.Scope
 	if r, ok := m.records[scope]; ok {
 		return r, false, nil
 	}
@@ -23,14 +24,18 @@ func (m *memory) Begin(_ context.Context, scope, hash string, _, _ time.Duration
 	return idempotency.Record{}, true, nil
 }
 
-func (m *memory) Complete(_ context.Context, scope string, resp idempotency.Response, _ time.Duration) error {
+func (m *memory) Complete(_ context.Context, c *idempotency.Claim, resp idempotency.Response, _ time.Duration) error {
+	scope := c.Scope
 	r := m.records[scope]
 	r.Completed, r.Response = true, resp
 	m.records[scope] = r
 	return nil
 }
 
-func (m *memory) Abandon(_ context.Context, scope string) error { delete(m.records, scope); return nil }
+func (m *memory) Abandon(_ context.Context, c *idempotency.Claim) error {
+	delete(m.records, c.Scope)
+	return nil
+}
 
 func TestSealed_ResponsesRestEncryptedAndReplayDecrypted(t *testing.T) {
 	ctx := context.Background()
@@ -41,27 +46,27 @@ func TestSealed_ResponsesRestEncryptedAndReplayDecrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := json.RawMessage(`{"pin":"123456789"}`)
-	if _, claimed, _ := st.Begin(ctx, "scope-a", "h", time.Hour, time.Minute); !claimed {
+	if _, claimed, _ := st.Begin(ctx, idempotency.NewClaim("scope-a"), "h", time.Hour, time.Minute); !claimed {
 		t.Fatal("first Begin did not claim")
 	}
-	if err := st.Complete(ctx, "scope-a", idempotency.Response{Status: 201, Body: body}, time.Hour); err != nil {
+	if err := st.Complete(ctx, idempotency.NewClaim("scope-a"), idempotency.Response{Status: 201, Body: body}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if stored := inner.records["scope-a"].Response.Body; bytes.Contains(stored, []byte("123456789")) || !json.Valid(stored) {
 		t.Fatalf("at rest: %s", stored)
 	}
-	rec, claimed, err := st.Begin(ctx, "scope-a", "h", time.Hour, time.Minute)
+	rec, claimed, err := st.Begin(ctx, idempotency.NewClaim("scope-a"), "h", time.Hour, time.Minute)
 	if err != nil || claimed || !bytes.Equal(rec.Response.Body, body) {
 		t.Fatalf("replay: %s, %v, %v", rec.Response.Body, claimed, err)
 	}
 
 	// A sealed answer moved under another key does not open, nor under another secret.
 	inner.records["scope-b"] = inner.records["scope-a"]
-	if _, _, err := st.Begin(ctx, "scope-b", "h", time.Hour, time.Minute); err == nil {
+	if _, _, err := st.Begin(ctx, idempotency.NewClaim("scope-b"), "h", time.Hour, time.Minute); err == nil {
 		t.Fatal("a sealed answer opened under another scope")
 	}
 	other, _ := idempotency.Sealed(inner, []byte(strings.Repeat("t", 64)))
-	if _, _, err := other.Begin(ctx, "scope-a", "h", time.Hour, time.Minute); err == nil {
+	if _, _, err := other.Begin(ctx, idempotency.NewClaim("scope-a"), "h", time.Hour, time.Minute); err == nil {
 		t.Fatal("a sealed answer opened with another secret")
 	}
 	if _, err := idempotency.Sealed(inner, []byte("short")); err == nil {

@@ -50,6 +50,9 @@ type ChainTarget struct {
 	Answer       Answer    `json:"answer"`
 	AnsweredAt   time.Time `json:"answeredAt,omitzero"`
 	Reason       string    `json:"reason,omitempty"`
+	// Name is the target's directory name when the chain was made: what the inbox shows
+	// when its turn comes (Offer.TargetName follows the current target).
+	Name string `json:"-"`
 }
 
 // Target is whom this stage of the chain is addressed to.
@@ -157,10 +160,30 @@ func (i Invitation) skipUnavailable(available Available, at time.Time) Invitatio
 	return i
 }
 
+// MovedOn is the offer after its chain moved on by now (Invitation.Moved): a team's record
+// of who declined kept only while it is still that team's turn, and the target's name the
+// current target's.
+func (o Offer) MovedOn(now time.Time, available Available) (Offer, bool) {
+	moved, changed := o.Moved(now, available)
+	o.Invitation = moved
+	if changed {
+		o.DeclinedBy = nil
+	}
+	return o.named(), changed
+}
+
+// named gives the offer its current target's name, as the chain recorded it.
+func (o Offer) named() Offer {
+	if o.Chained() && o.Targets[o.Stage].Name != "" {
+		o.TargetName = o.Targets[o.Stage].Name
+	}
+	return o
+}
+
 // Begun is a new offer's chain after skipping the first targets who are unavailable now.
 func (o Offer) Begun(now time.Time, available Available) Offer {
 	o.Invitation = o.skipUnavailable(available, now)
-	return o
+	return o.named()
 }
 
 // DeclinedHop is the chain after the current target declined at `at` while a later target
@@ -172,7 +195,7 @@ func (o Offer) DeclinedHop(reason string, at time.Time, available Available) Off
 	o.offerStage(o.Stage+1, at)
 	o.DeclinedBy = nil
 	o.Invitation = o.skipUnavailable(available, at)
-	return o
+	return o.named()
 }
 
 // HasNextTarget reports whether a later target would take the current one's turn.

@@ -39,12 +39,16 @@ func FailedEvent(inv Invitation, actorID, reason string, at time.Time) conversat
 	return agentsEvent(inv, conversation.EventInvitationFailed, actorID, at, map[string]any{"reason": reason})
 }
 
-// RedeemedEvents are what a redemption writes: a neutral participant.joined for everyone,
-// and for the agents which invitation brought the customer in.
+// RedeemedEvents are what a redemption writes: a neutral participant.joined for everyone (or,
+// for an invitee who waits in the lobby, participant.waiting for those who let them in), and
+// for the agents which invitation brought the customer in.
 func RedeemedEvents(inv Invitation, p conversation.Participant, at time.Time) []conversation.Event {
 	joined := conversation.Event{
 		ConversationID: inv.ConversationID, Type: conversation.EventParticipantJoined,
 		At: at, Audience: conversation.AudienceEveryone, ActorID: p.ID, Data: participantData(p),
+	}
+	if !p.Active() {
+		joined = conversation.WaitingEvent(p, at)
 	}
 	redeemed := agentsEvent(inv, conversation.EventInvitationRedeemed, p.ID, at, map[string]any{"participantId": p.ID})
 	return []conversation.Event{joined, redeemed}
@@ -75,6 +79,7 @@ func invitationData(inv Invitation) map[string]any {
 	set("email", inv.Email)
 	set("name", inv.Name)
 	set("note", inv.Note)
+	set("admit", string(inv.Admit))
 	set("targetAgentId", inv.TargetAgentID)
 	set("targetTeamId", inv.TargetTeamID)
 	set("message", inv.Message)

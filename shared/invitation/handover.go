@@ -55,6 +55,12 @@ type Offer struct {
 	// decline, the decliner's reason.
 	ReturnedBecause string `json:"returnedBecause,omitempty"`
 	ReturnedReason  string `json:"returnedReason,omitempty"`
+	// Context is the conversation as the offer shows it (SPEC §9.4), and CreatedByName and
+	// TargetName the names it shows: written with the offer, and the context refreshed while
+	// it is pending, so the inbox reads nothing else (see context.go).
+	Context       conversation.Context `json:"-"`
+	CreatedByName string               `json:"-"`
+	TargetName    string               `json:"-"`
 }
 
 // Why a forward came back to the forwarder.
@@ -86,8 +92,11 @@ func (o Offer) DeclinedByAgent(agentID string) bool { return slices.Contains(o.D
 const (
 	DefaultInvitationTTL  = 60 * time.Minute
 	DefaultForwardTimeout = 10 * time.Minute
-	MaxOfferTTL           = 24 * time.Hour
-	MaxDeclineReasonLen   = 500
+	// DefaultUnansweredAfter is how long a conversation nobody holds waits for an agent of
+	// its team before it ends as unanswered.
+	DefaultUnansweredAfter = 30 * time.Minute
+	MaxOfferTTL            = 24 * time.Hour
+	MaxDeclineReasonLen    = 500
 )
 
 // NewAgentInvitation invites one agent into a conversation; it expires after ttl.
@@ -105,10 +114,12 @@ func NewForward(conversationID, forwarderID string, to Target, message string, n
 	return newOffer(KindForward, PurposeForward, conversationID, forwarderID, to, message, now, ValidUntil(now, timeout))
 }
 
-// NewIncomingOffer offers a conversation nobody holds to its team. It has no inviter and no
-// expiry: it waits until a member takes it or the conversation ends.
-func NewIncomingOffer(conversationID, teamID string, now time.Time) Offer {
-	return newOffer(KindForward, PurposeIncoming, conversationID, "", Target{Kind: TargetTeam, ID: teamID}, "", now, time.Time{})
+// NewIncomingOffer offers a conversation nobody holds to its team. It has no inviter; if no
+// member takes it within unansweredAfter, the conversation ends as unanswered — a customer
+// is told, rather than wait for ever, and nobody can fill the inboxes with offers that never
+// go away.
+func NewIncomingOffer(conversationID, teamID string, now time.Time, unansweredAfter time.Duration) Offer {
+	return newOffer(KindForward, PurposeIncoming, conversationID, "", Target{Kind: TargetTeam, ID: teamID}, "", now, ValidUntil(now, unansweredAfter))
 }
 
 // NewReturn offers a conversation back to the agent whose forward was declined or timed
@@ -118,6 +129,7 @@ func NewIncomingOffer(conversationID, teamID string, now time.Time) Offer {
 func NewReturn(f Offer, because, reason string, now time.Time) Offer {
 	r := newOffer(KindForward, PurposeReturn, f.ConversationID, "", Target{Kind: TargetAgent, ID: f.CreatedBy}, f.Message, now, time.Time{})
 	r.ReturnedBecause, r.ReturnedReason = because, reason
+	r.TargetName = f.CreatedByName
 	return r
 }
 

@@ -45,13 +45,16 @@ func TestOffer_TeamDeclineIsFinalOnceEveryMemberDeclined(t *testing.T) {
 	}
 }
 
-func TestOffer_AnOfferOfAConversationNobodyHoldsCannotBeDeclinedOrExpire(t *testing.T) {
-	in := invitation.NewIncomingOffer("conv_1", "support", t0)
+// An offer of a conversation nobody holds cannot be declined (nobody would be left), and
+// waits only as long as a customer should: then the conversation ends as unanswered. A
+// returned forward waits for its forwarder without end.
+func TestOffer_AnOfferOfAConversationNobodyHoldsCannotBeDeclinedAndEnds(t *testing.T) {
+	in := invitation.NewIncomingOffer("conv_1", "support", t0, 30*time.Minute)
 	if err := in.CheckDeclinable("grace", t0); !apperror.Is(err, "offer_not_declinable") {
 		t.Fatalf("incoming: %v", err)
 	}
-	if !in.Pending(t0.Add(365 * 24 * time.Hour)) {
-		t.Fatal("an incoming offer expired")
+	if !in.Pending(t0.Add(29*time.Minute)) || in.Pending(t0.Add(30*time.Minute)) {
+		t.Fatal("an incoming offer must wait 30 minutes, no more")
 	}
 	ret := invitation.NewReturn(teamForward(), invitation.ReturnedDeclined, "busy", t0)
 	if ret.TargetAgentID != "ada" || ret.Message != "secret note" || ret.CheckDeclinable("ada", t0) == nil || !ret.ExpiresAt.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/conversation"
 )
 
 // Kind says whom an invitation is for and how it is answered.
@@ -61,6 +62,9 @@ type Invitation struct {
 	Email string `json:"email,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Note  string `json:"note,omitempty"`
+	// Admit, on a customer invitation, makes whoever redeems it wait to be let in: "agent" or
+	// "customer" (SPEC §9.3); empty for "none".
+	Admit conversation.Admit `json:"admit,omitempty"`
 
 	// Agent, team and forward invitations.
 	TargetAgentID string `json:"targetAgentId,omitempty"`
@@ -81,6 +85,13 @@ type Invitation struct {
 	// Emails: how many were attempted and when the last one was.
 	SendCount  int       `json:"sendCount,omitempty"`
 	LastSentAt time.Time `json:"lastSentAt,omitzero"`
+	// Emails: what became of the last one (delivery.go). DeliveryAt is when the recorded
+	// report happened, which orders bounces, complaints and refusals; MessageID is SES's id of
+	// the last email, which its notifications name.
+	Delivery       Delivery  `json:"delivery,omitempty"`
+	DeliveryDetail string    `json:"deliveryDetail,omitempty"`
+	DeliveryAt     time.Time `json:"-"`
+	MessageID      string    `json:"-"`
 
 	// SecretHash keys the live PIN or join-token item of a pending customer invitation, so
 	// revoking, renewing or ending can delete it. Never shown to anyone.
@@ -172,6 +183,7 @@ func (i Invitation) Renewed(secretHash string, now, expiresAt time.Time) Invitat
 	if i.Kind == KindEmail {
 		i.SendCount++
 		i.LastSentAt = now
+		i.Delivery, i.DeliveryDetail, i.DeliveryAt, i.MessageID = DeliverySending, "", now, ""
 	}
 	return i
 }

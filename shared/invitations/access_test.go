@@ -23,7 +23,10 @@ func TestInvitations_OnlyAnAgentParticipantMayCreateListRevokeOrResend(t *testin
 	target := e.createPIN("anna", conv).InvitationID
 
 	actions := map[string]func(p auth.Principal) error{
-		"create PIN": func(p auth.Principal) error { _, err := e.svc.CreatePIN(t.Context(), p, conv); return err },
+		"create PIN": func(p auth.Principal) error {
+			_, err := e.svc.CreatePIN(t.Context(), p, conv, invitations.PINRequest{})
+			return err
+		},
 		"create email": func(p auth.Principal) error {
 			_, err := e.svc.CreateEmail(t.Context(), p, conv, invitations.EmailRequest{Email: address(t)})
 			return err
@@ -77,7 +80,7 @@ func TestInvitations_NoneInAnEndedConversation(t *testing.T) {
 	if err := e.convs.End(t.Context(), agent("anna"), conv); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.svc.CreatePIN(t.Context(), agent("anna"), conv)
+	_, err := e.svc.CreatePIN(t.Context(), agent("anna"), conv, invitations.PINRequest{})
 	wantCode(t, err, "conversation_ended")
 	_, err = e.svc.CreateEmail(t.Context(), agent("anna"), conv, invitations.EmailRequest{Email: address(t)})
 	wantCode(t, err, "conversation_ended")

@@ -14,6 +14,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/store"
 )
 
 // EmailSent answers an invitation email that went out.
@@ -21,6 +22,8 @@ type EmailSent struct {
 	InvitationID string            `json:"invitationId"`
 	Status       invitation.Status `json:"status"`
 	ExpiresAt    time.Time         `json:"expiresAt"`
+	// Delivery is `sent` once SES has taken the email (`sending` if that could not be recorded).
+	Delivery invitation.Delivery `json:"delivery"`
 }
 
 // reasonEmailNotSent is the reason recorded on an invitation whose email failed.
@@ -52,8 +55,9 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		ID: ids.New("inv"), ConversationID: conversationID, Kind: invitation.KindEmail,
 		Status: invitation.StatusPending, CreatedBy: p.AgentID, CreatedAt: now,
 		ExpiresAt: invitation.ValidUntil(now, s.Config.JoinTokenTTL),
-		Email:     req.Email, Name: req.Name, Note: req.Note,
+		Email:     req.Email, Name: req.Name, Note: req.Note, Admit: lobbyAdmit(req.Admit),
 		SendCount: 1, LastSentAt: now, SecretHash: hash,
+		Delivery: invitation.DeliverySending, DeliveryAt: now,
 	}
 	// Rendered before anything is written, so a configuration mistake leaves no trace.
 	msg, err := s.render(ctx, acc, inv, token, now)
@@ -86,14 +90,14 @@ func (s *Service) resendEmail(ctx context.Context, acc conversations.Access, inv
 	}
 	events := []conversation.Event{invitation.ResentEvent(renewed, acc.Participant.ID, now)}
 	if err := s.Store.RenewInvitation(ctx, inv, renewed, events); err != nil {
-		return Resent{}, writeError(err)
+		return Resent{}, s.renewError(ctx, inv, err)
 	}
 	s.publish(ctx, events...)
 	sent, err := s.send(ctx, acc, renewed, msg)
 	if err != nil {
 		return Resent{}, err
 	}
-	return Resent{InvitationID: sent.InvitationID, Status: sent.Status, ExpiresAt: sent.ExpiresAt}, nil
+	return Resent{InvitationID: sent.InvitationID, Status: sent.Status, ExpiresAt: sent.ExpiresAt, Delivery: sent.Delivery}, nil
 }
 
 // render builds the email: the link goes to the conversation's page if its origin is allowed,
@@ -128,13 +132,51 @@ func (s *Service) inviterName(ctx context.Context, acc conversations.Access) str
 	return name
 }
 
+// renewError maps a failed renewal: a bounce or complaint recorded since the invitation was
+// read is email_bounced, as it would have been had it come first.
+func (s *Service) renewError(ctx context.Context, read invitation.Invitation, err error) error {
+	if store.FailedOn(err, "invitation") {
+		if now, rerr := s.Store.Invitation(ctx, read.ID); rerr == nil && now.CheckResendable() != nil {
+			return now.CheckResendable()
+		}
+	}
+	return writeError(err)
+}
+
 // send hands the email to SES. On failure the invitation is recorded failed (its token
-// deleted) and the caller gets email_not_sent.
+// deleted) and the caller gets email_not_sent. On success SES's MessageId is recorded with
+// delivery `sent`, so that SES's notifications about the email find the invitation.
 func (s *Service) send(ctx context.Context, acc conversations.Access, inv invitation.Invitation, msg mail.Message) (EmailSent, error) {
-	if _, err := s.Mailer.Send(ctx, inv.Email, msg); err != nil {
+	messageID, err := s.Mailer.Send(ctx, inv.Email, msg)
+	if err != nil {
 		return EmailSent{}, s.recordFailure(ctx, acc, inv, err)
 	}
-	return EmailSent{InvitationID: inv.ID, Status: invitation.StatusPending, ExpiresAt: inv.ExpiresAt}, nil
+	return EmailSent{InvitationID: inv.ID, Status: invitation.StatusPending, ExpiresAt: inv.ExpiresAt,
+		Delivery: s.recordSent(ctx, inv, messageID)}, nil
+}
+
+// recordSent records SES's answer (one write, no event: the caller learns `sent` from the
+// answer, the other agents from SES's notifications that follow). The email is out whatever
+// happens here, so a failure to record it is logged, not answered: the invitation then shows
+// `sending`, and SES's notifications about this email find nothing to update.
+func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, messageID string) invitation.Delivery {
+	sent, change := inv.SentAs(messageID, inv.SendCount, s.now())
+	if change == invitation.DeliveryUnchanged || messageID == "" {
+		s.warn(ctx, inv, "SES answered without a MessageId")
+		return inv.Delivery
+	}
+	if err := s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent); err != nil {
+		// Sent again or settled meanwhile: the newer state stands.
+		s.warn(ctx, inv, err.Error())
+		return inv.Delivery
+	}
+	return sent.Delivery
+}
+
+func (s *Service) warn(ctx context.Context, inv invitation.Invitation, cause string) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "delivery not recorded", "invitationId", inv.ID, "conversationId", inv.ConversationID, "cause", cause)
+	}
 }
 
 func (s *Service) recordFailure(ctx context.Context, acc conversations.Access, inv invitation.Invitation, sendErr error) error {
@@ -143,8 +185,12 @@ func (s *Service) recordFailure(ctx context.Context, acc conversations.Access, i
 	// written, or the invitation would stay pending with a token nobody received.
 	ctx = context.WithoutCancel(ctx)
 	now := s.now()
-	events := []conversation.Event{invitation.FailedEvent(inv, acc.Participant.ID, reasonEmailNotSent, now)}
-	err := s.Store.FailInvitation(ctx, inv, reasonEmailNotSent, now, events)
+	failed := inv.NotSent(sendFailureDetail(sendErr), now)
+	events := []conversation.Event{
+		invitation.FailedEvent(inv, acc.Participant.ID, reasonEmailNotSent, now),
+		invitation.DeliveryEvent(failed, now),
+	}
+	err := s.Store.FailInvitation(ctx, inv, failed, reasonEmailNotSent, now, events)
 	if err != nil {
 		// Revoked or ended meanwhile, or storage failed: the caller still learns that the
 		// email did not go out; the log keeps why the record was not written.
@@ -164,6 +210,20 @@ func emailNotSent(err error) *apperror.Error {
 		cause = ae.Cause
 	}
 	return e.WithCause(errors.New("send email: " + describeWithoutText(cause)))
+}
+
+// sendFailureDetail is the `detail` of a delivery that failed at SendEmail: SES's error code
+// (MessageRejected, AccountSendingPausedException, …), never its text, which can quote the
+// address.
+func sendFailureDetail(err error) string {
+	var coded interface{ ErrorCode() string }
+	switch {
+	case errors.As(err, &coded) && coded.ErrorCode() != "":
+		return coded.ErrorCode()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "Timeout"
+	}
+	return "SendEmailFailed"
 }
 
 // describeWithoutText names the types along an error chain and any service error code.

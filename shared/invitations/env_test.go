@@ -105,7 +105,7 @@ func (e *env) startConversation(agentID, topic, pageURL string) string {
 
 func (e *env) createPIN(agentID, conversationID string) invitations.PINIssued {
 	e.t.Helper()
-	out, err := e.svc.CreatePIN(e.t.Context(), agent(agentID), conversationID)
+	out, err := e.svc.CreatePIN(e.t.Context(), agent(agentID), conversationID, invitations.PINRequest{})
 	if err != nil {
 		e.t.Fatalf("create PIN: %v", err)
 	}

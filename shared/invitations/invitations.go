@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -33,7 +34,8 @@ type Store interface {
 	LiveSecret(ctx context.Context, kind invitation.Kind, hash string) (store.LiveSecret, error)
 	RedeemInvitation(ctx context.Context, r store.Redemption) error
 	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error
-	FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
+	FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
+	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
 	AgentName(ctx context.Context, agentID string) (string, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
@@ -64,6 +66,8 @@ type Config struct {
 	JoinTokenTTL time.Duration
 	// SessionTTL is the life of the visitor session a redemption hands out.
 	SessionTTL time.Duration
+	// LobbyTimeout is how long an invitee waits to be let in before they are refused.
+	LobbyTimeout time.Duration
 	// AllowedOrigins may receive invitation links; DefaultJoinPage (on one of them) is used
 	// when the conversation's page is elsewhere.
 	AllowedOrigins  []string
@@ -79,6 +83,7 @@ func DefaultConfig() Config {
 		PINTTL:       invitation.DefaultPINTTL,
 		JoinTokenTTL: invitation.DefaultJoinTokenTTL,
 		SessionTTL:   12 * time.Hour,
+		LobbyTimeout: conversation.DefaultLobbyTimeout,
 		Limits:       ratelimit.DefaultLimits(),
 	}
 }
@@ -93,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL <= 0 {
 		return errors.New("invitations: the visitor session lifetime must be positive")
+	}
+	if c.LobbyTimeout < time.Minute {
+		return errors.New("invitations: the lobby timeout must be at least a minute")
 	}
 	return c.Limits.Validate()
 }
@@ -117,6 +125,8 @@ type Service struct {
 	// Mailer sends invitation emails; only actions that send need it.
 	Mailer Mailer
 	Now    func() time.Time
+	// Log notes what went wrong after an answer was decided (an email sent but not recorded).
+	Log *slog.Logger
 }
 
 func (s *Service) now() time.Time {

@@ -22,9 +22,12 @@ type PINIssued struct {
 }
 
 // CreatePIN invites a customer by PIN: POST /conversations/{id}/invitations/pin.
-func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationID string) (PINIssued, error) {
+func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationID string, req PINRequest) (PINIssued, error) {
 	if s.PINKey == nil {
 		return PINIssued{}, errNotConfigured("the PIN key")
+	}
+	if err := req.Normalize(); err != nil {
+		return PINIssued{}, err
 	}
 	acc, err := s.authorizeOpen(ctx, p, conversationID)
 	if err != nil {
@@ -37,7 +40,7 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 	inv := invitation.Invitation{
 		ID: ids.New("inv"), ConversationID: conversationID, Kind: invitation.KindPIN,
 		Status: invitation.StatusPending, CreatedBy: p.AgentID, CreatedAt: now,
-		ExpiresAt: invitation.ValidUntil(now, s.Config.PINTTL),
+		ExpiresAt: invitation.ValidUntil(now, s.Config.PINTTL), Admit: lobbyAdmit(req.Admit),
 	}
 	events := []conversation.Event{invitation.CreatedEvent(inv, acc.Participant.ID, now)}
 	pin, err := s.withFreshPIN(func(hash string) error {
@@ -49,6 +52,15 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 	}
 	s.publish(ctx, events...)
 	return PINIssued{InvitationID: inv.ID, PIN: pin, ExpiresAt: inv.ExpiresAt}, nil
+}
+
+// lobbyAdmit is what an invitation records of a valid admit: who lets the invitee in, or
+// nothing for "none".
+func lobbyAdmit(admit string) conversation.Admit {
+	if a := conversation.Admit(admit); a.Lobby() {
+		return a
+	}
+	return ""
 }
 
 // maxPINDraws bounds the draws for a PIN no live invitation holds. With 1,000 live PINs among

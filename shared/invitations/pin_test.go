@@ -396,6 +396,6 @@ func TestPINInvitation_AtMostTwentyPendingPerConversation(t *testing.T) {
 		e.createPIN("anna", conv)
 	}
 	// The index behind the count is eventually consistent; DynamoDB Local is not lagging.
-	_, err := e.svc.CreatePIN(t.Context(), agent("anna"), conv)
+	_, err := e.svc.CreatePIN(t.Context(), agent("anna"), conv, invitations.PINRequest{})
 	wantCode(t, err, "too_many_pending_invitations")
 }

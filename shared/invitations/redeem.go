@@ -15,12 +15,15 @@ import (
 )
 
 // Joined answers a redemption: the customer is now a participant and holds a visitor session
-// token, its only credential (shown once, stored only as a hash).
+// token, its only credential (shown once, stored only as a hash). State is "waiting" when the
+// invitation makes them wait to be let in (SPEC §9.3), until WaitingUntil at the latest.
 type Joined struct {
-	ConversationID string    `json:"conversationId"`
-	ParticipantID  string    `json:"participantId"`
-	SessionToken   string    `json:"sessionToken"`
-	ExpiresAt      time.Time `json:"expiresAt"`
+	ConversationID string                        `json:"conversationId"`
+	ParticipantID  string                        `json:"participantId"`
+	SessionToken   string                        `json:"sessionToken"`
+	ExpiresAt      time.Time                     `json:"expiresAt"`
+	State          conversation.ParticipantState `json:"state"`
+	WaitingUntil   time.Time                     `json:"waitingUntil,omitzero"`
 }
 
 // errRefused is a redemption that did not work, for whatever reason; callers turn it into the
@@ -169,7 +172,11 @@ func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displa
 	token := ids.Token()
 	part := conversation.Participant{
 		ConversationID: inv.ConversationID, ID: ids.New("vis"), Kind: conversation.KindVisitor,
-		DisplayName: displayName, JoinedAt: now, SessionHash: ids.Hash(token),
+		DisplayName: displayName, JoinedAt: now, SessionHash: ids.Hash(token), State: conversation.StateActive,
+	}
+	if inv.Admit.Lobby() {
+		part.State, part.Admit = conversation.StateWaiting, inv.Admit
+		part.WaitingUntil = invitation.ValidUntil(now, s.Config.LobbyTimeout)
 	}
 	session := store.Session{Hash: part.SessionHash, ConversationID: inv.ConversationID, ParticipantID: part.ID,
 		ExpiresAt: now.Add(s.Config.SessionTTL)}
@@ -182,7 +189,8 @@ func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displa
 		return Joined{}, err
 	}
 	s.publish(ctx, events...)
-	return Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt}, nil
+	return Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt,
+		State: part.State, WaitingUntil: part.WaitingUntil}, nil
 }
 
 // redeemable reads the live secret and its invitation. The transaction checks all of this

@@ -13,6 +13,21 @@ type EmailRequest struct {
 	Email string `json:"email"`
 	Name  string `json:"name,omitempty"` // the customer's name as the agent knows it
 	Note  string `json:"note,omitempty"` // a note from the agent, shown in the email
+	// Admit: "none" (default), "agent" or "customer" — who lets the invitee in (SPEC §9.3).
+	Admit string `json:"admit,omitempty"`
+}
+
+// PINRequest is the body of POST /conversations/{id}/invitations/pin; a bare POST is {}.
+type PINRequest struct {
+	// Admit: "none" (default), "agent" or "customer" — who lets the invitee in (SPEC §9.3).
+	Admit string `json:"admit,omitempty"`
+}
+
+// Normalize checks admit.
+func (r *PINRequest) Normalize() error {
+	a, err := conversation.ParseAdmit(r.Admit)
+	r.Admit = string(a)
+	return err
 }
 
 // Normalize reduces the address to one plain address (no lists, no header injection) and
@@ -28,7 +43,12 @@ func (r *EmailRequest) Normalize() error {
 	if err := conversation.CheckText("name", r.Name, invitation.MaxNameLen); err != nil {
 		return err
 	}
-	return conversation.CheckText("note", r.Note, invitation.MaxNoteLen)
+	if err := conversation.CheckText("note", r.Note, invitation.MaxNoteLen); err != nil {
+		return err
+	}
+	a, err := conversation.ParseAdmit(r.Admit)
+	r.Admit = string(a)
+	return err
 }
 
 // RedeemPINRequest is the body of POST /join/pin.

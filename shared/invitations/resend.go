@@ -15,12 +15,15 @@ type Resent struct {
 	Status       invitation.Status `json:"status"`
 	ExpiresAt    time.Time         `json:"expiresAt"`
 	PIN          string            `json:"pin,omitempty"`
+	// Delivery is the new email's, for an email invitation.
+	Delivery invitation.Delivery `json:"delivery,omitempty"`
 }
 
 // Resend renews a customer invitation: POST /conversations/{id}/invitations/{invitationId}/resend.
 // A PIN invitation gets a new PIN; an email invitation is sent again with a new join token.
 // Either way the old secret stops working at once. A pending, expired or failed invitation
-// can be renewed; a redeemed or revoked one cannot (409).
+// can be renewed; a redeemed or revoked one cannot (409), nor an email whose address bounced
+// or complained (409 email_bounced).
 func (s *Service) Resend(ctx context.Context, p auth.Principal, conversationID, invitationID string) (Resent, error) {
 	acc, err := s.authorizeOpen(ctx, p, conversationID)
 	if err != nil {
@@ -35,6 +38,9 @@ func (s *Service) Resend(ctx context.Context, p auth.Principal, conversationID, 
 	}
 	if inv.Kind == invitation.KindPIN {
 		return s.renewPIN(ctx, acc, inv)
+	}
+	if err := inv.CheckResendable(); err != nil {
+		return Resent{}, err
 	}
 	return s.resendEmail(ctx, acc, inv)
 }

@@ -25,7 +25,7 @@ import (
 var requestTypes = map[string]any{
 	"startConversation":     conversation.StartRequest{},
 	"postMessage":           conversations.MessageRequest{},
-	"createPinInvitation":   struct{}{},
+	"createPinInvitation":   invitations.PINRequest{},
 	"createEmailInvitation": invitations.EmailRequest{},
 	"resendInvitation":      struct{}{},
 	"redeemPin":             invitations.RedeemPINRequest{},
@@ -46,6 +46,8 @@ var responseTypes = map[string]any{
 	"postMessage":           conversation.Event{},
 	"leaveConversation":     nil,
 	"endConversation":       nil,
+	"admitParticipant":      conversation.Participant{},
+	"refuseParticipant":     nil,
 	"createPinInvitation":   invitations.PINIssued{},
 	"createEmailInvitation": invitations.EmailSent{},
 	"listInvitations":       invitations.Listed{},

@@ -29,6 +29,7 @@ func TestResponses_MatchTheDocument(t *testing.T) {
 	t.Run("an invitation email that cannot be sent", func(t *testing.T) { emailNotSent(t, rec) })
 	t.Run("hand-over: invite, decline, team, forward", func(t *testing.T) { handoverScenario(t, rec) })
 	t.Run("an invitation nobody answered in time", func(t *testing.T) { expiredInvitation(t, rec) })
+	t.Run("the lobby: admitted, refused, timed out", func(t *testing.T) { lobbyScenario(t, rec) })
 	t.Run("directory and credentials", func(t *testing.T) { directoryAndCredentials(t, rec) })
 	t.Run("rate limits", func(t *testing.T) { rateLimits(t, rec) })
 	if !t.Failed() {
@@ -43,7 +44,7 @@ func everyRouteRefuses(t *testing.T, rec *recorder) {
 	d := rec.deploy(t)
 	for _, o := range rec.l.doc.Operations() {
 		var params []string
-		for name, value := range map[string]string{"id": "conv_AAAAAAAAAAAAAAAA", "invitationId": "inv_AAAAAAAAAAAAAAAA"} {
+		for name, value := range map[string]string{"id": "conv_AAAAAAAAAAAAAAAA", "invitationId": "inv_AAAAAAAAAAAAAAAA", "participantId": "vis_AAAAAAAAAAAAAAAA"} {
 			if strings.Contains(o.Path, "{"+name+"}") {
 				params = append(params, name, value)
 			}
@@ -210,7 +211,7 @@ func customerInvitations(t *testing.T, rec *recorder) {
 	d.connect("ws-carl", carlAuth)
 
 	second := decode[invitationAnswer](t, d.ok(201, as(pinRoute, ada, nil)))
-	d.ok(200, as(inv("DELETE", revokeRoute, second.InvitationID), ada, nil))
+	d.twice(200, as(inv("DELETE", revokeRoute, second.InvitationID), ada, nil))
 	d.refused(409, "invitation_not_pending", as(inv("DELETE", revokeRoute, second.InvitationID), ada, nil))
 	d.refused(409, "invitation_not_pending", as(inv("POST", resendRoute, second.InvitationID), ada, nil))
 	d.refused(404, "invitation_not_found", as(inv("DELETE", revokeRoute, "inv_nonenonenonenone"), ada, nil))
@@ -468,4 +469,60 @@ func forged(token string) string {
 		c = 'B'
 	}
 	return token[:i] + string(c) + token[i+1:]
+}
+
+// lobbyScenario: invitees who must wait to be let in (SPEC §9.3) — one admitted by the agent,
+// one refused by a customer present, one whose wait runs out; the waiting see nothing.
+func lobbyScenario(t *testing.T, rec *recorder) {
+	d := rec.deploy(t)
+	ada := d.agent("ada")
+	id := decode[started](t, d.ok(201, as(op("POST", "/conversations"), ada, map[string]any{"topic": "Joint account"}))).ConversationID
+	d.connect("ws-ada", ada)
+	pinRoute := op("POST", "/conversations/{id}/invitations/pin", "id", id)
+	d.refused(400, "invalid_admit", as(pinRoute, ada, map[string]any{"admit": "anyone"}))
+	d.refused(400, "invalid_admit", as(op("POST", "/conversations/{id}/invitations/email", "id", id), ada,
+		map[string]any{"email": "lou@example.com", "admit": "everybody"}))
+	join := func(admit string) started {
+		pin := decode[invitationAnswer](t, d.ok(201, as(pinRoute, ada, map[string]any{"admit": admit})))
+		return decode[started](t, d.ok(201, as(op("POST", "/join/pin"), "", map[string]any{"pin": pin.PIN})))
+	}
+	sam := join("none")
+	d.connect("ws-sam", apitest.Bearer(sam.SessionToken))
+	lou := join("agent")
+	louAuthz := apitest.Bearer(lou.SessionToken)
+	d.connect("ws-lou", louAuthz)
+	d.refused(403, "waiting_for_admission", as(op("GET", "/conversations/{id}", "id", id), louAuthz, nil))
+	d.refused(403, "waiting_for_admission", as(op("GET", "/conversations/{id}/events", "id", id), louAuthz, nil))
+	d.refused(403, "waiting_for_admission", as(op("POST", "/conversations/{id}/messages", "id", id), louAuthz, map[string]any{"text": "hi"}))
+	d.ok(200, as(op("GET", "/conversations/{id}", "id", id), ada, nil)) // lists Lou waiting
+	answer := func(verb, participantID string) apitest.Request {
+		return op("POST", "/conversations/{id}/participants/{participantId}/"+verb, "id", id, "participantId", participantID)
+	}
+	d.refused(403, "not_admitter", as(answer("admit", lou.ParticipantID), apitest.Bearer(sam.SessionToken), nil))
+	d.refused(403, "waiting_for_admission", as(answer("admit", lou.ParticipantID), louAuthz, nil))
+	d.refused(403, "not_participant", as(answer("refuse", lou.ParticipantID), d.agent("grace"), nil))
+	d.refused(404, "participant_not_found", as(answer("admit", "vis_nonenonenonenone"), ada, nil))
+	d.refused(409, "not_waiting", as(answer("admit", sam.ParticipantID), ada, nil))
+	d.twice(200, as(answer("admit", lou.ParticipantID), ada, nil))
+	d.refused(409, "not_waiting", as(answer("refuse", lou.ParticipantID), ada, nil))
+	d.history(id, louAuthz)
+
+	rex := join("customer")
+	d.connect("ws-rex", apitest.Bearer(rex.SessionToken))
+	d.ok(200, as(op("GET", "/conversations/{id}", "id", id), apitest.Bearer(sam.SessionToken), nil)) // lists Rex waiting
+	d.twice(204, as(answer("refuse", rex.ParticipantID), apitest.Bearer(sam.SessionToken), nil))
+	d.refused(401, "session_invalid", as(op("GET", "/conversations/{id}", "id", id), apitest.Bearer(rex.SessionToken), nil))
+	d.refused(404, "participant_not_found", as(answer("admit", rex.ParticipantID), ada, nil))
+
+	ted := join("agent")
+	d.clock.Advance(11 * time.Minute)
+	d.refused(401, "session_revoked", as(op("GET", "/conversations/{id}", "id", id), apitest.Bearer(ted.SessionToken), nil))
+	d.refused(409, "not_waiting", as(answer("admit", ted.ParticipantID), ada, nil))
+
+	types := d.checkPushes()
+	for _, want := range []string{"participant.waiting", "participant.admitted", "participant.refused"} {
+		if !slices.Contains(types, want) {
+			t.Errorf("no %s pushed; the scenario means to check its shape (pushed: %v)", want, types)
+		}
+	}
 }

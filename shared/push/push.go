@@ -1,7 +1,8 @@
 // Package push delivers conversation events to the WebSocket connections of the people who
 // may see them, through API Gateway's @connections management API (SPEC §6). It owns who
 // receives an event (the conversation's current participants, filtered by the event's
-// audience, plus agents an invitation or forward is addressed to), the message format, and
+// audience and by the lobby's rule, plus agents an invitation or forward is addressed to),
+// the message format, and
 // the fan-out: parallel with a bound, one timeout per send, stale connections removed on
 // GoneException, every other failure logged and isolated. Pushing is best effort — history
 // is the truth — so nothing here ever fails or holds up an action beyond a fixed budget.
@@ -164,11 +165,17 @@ func (p *Publisher) recipients(ctx context.Context, extraAgents []string, events
 }
 
 // audience is the rule of who receives an event: every current participant who may see it,
-// and the addressed agents (agents see every audience).
+// and the addressed agents (agents see every audience). An invitee waiting in the lobby
+// receives nothing but the answer to their wait (SPEC §9.3): participant.admitted reaches
+// them as the active participant they have become, and participant.refused — once they are
+// no longer a participant — as the one they are about.
 func audience(e conversation.Event, parts []conversation.Participant, extraAgents []string) map[string]bool {
 	keys := map[string]bool{}
+	if refused, ok := conversation.RefusedParticipant(e); ok {
+		keys[store.VisitorPrincipal(refused)] = true
+	}
 	for _, part := range parts {
-		if !e.VisibleTo(part.Kind) {
+		if !part.Active() || !e.VisibleTo(part.Kind) {
 			continue
 		}
 		if part.IsAgent() {

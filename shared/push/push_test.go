@@ -388,3 +388,51 @@ func TestFanOut_LogsItsOutcomeAsMetrics(t *testing.T) {
 		t.Fatalf("fan-out line %+v in:\n%s", line, w.logs.String())
 	}
 }
+
+// TestPublish_AWaitingInviteeReceivesOnlyTheAnswerToTheirWait is the lobby's recipient rule
+// (SPEC §9.3): a participant waiting to be let in is pushed nothing, whatever the audience,
+// except their own participant.refused — which reaches them although the refusal has taken
+// them out of the conversation — and, once admitted, what any participant receives.
+func TestPublish_AWaitingInviteeReceivesOnlyTheAnswerToTheirWait(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, push.Options{})
+	conv, visitors := w.conversation(t, []string{"ada"}, 1)
+	now := time.Now().UTC()
+	waiting := func(name string) conversation.Participant {
+		p := conversation.Participant{ConversationID: conv, ID: ids.New("vis"), Kind: conversation.KindVisitor, DisplayName: name, JoinedAt: now,
+			State: conversation.StateWaiting, Admit: conversation.AdmitCustomer, WaitingUntil: now.Add(time.Hour).Truncate(time.Second)}
+		if err := w.st.AddParticipant(t.Context(), p, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lou, rex := waiting("Lou"), waiting("Rex")
+	w.connect(t, "ada-1", store.AgentPrincipal("ada"))
+	w.connect(t, "sam-1", store.VisitorPrincipal(visitors[0]))
+	w.connect(t, "lou-1", store.VisitorPrincipal(lou.ID))
+	w.connect(t, "rex-1", store.VisitorPrincipal(rex.ID))
+
+	w.pub.Publish(t.Context(),
+		event(conv, conversation.EventMessageCreated, conversation.AudienceEveryone, map[string]any{"text": "hello"}),
+		conversation.WaitingEvent(lou, now), conversation.WaitingEvent(rex, now))
+	if err := w.st.RefuseParticipant(t.Context(), rex, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.pub.Publish(t.Context(), conversation.RefusedEvent(rex, conversation.AgentParticipantID("ada"), conversation.RefusedByParticipant, now))
+	if err := w.st.AdmitParticipant(t.Context(), lou, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.pub.Publish(t.Context(), conversation.AdmittedEvent(lou, conversation.AgentParticipantID("ada"), now))
+
+	lobby := []string{conversation.EventParticipantWaiting, conversation.EventParticipantWaiting, conversation.EventParticipantRefused, conversation.EventParticipantAdmitted}
+	for c, want := range map[string][]string{
+		"ada-1": append([]string{conversation.EventMessageCreated}, lobby...),
+		"sam-1": append([]string{conversation.EventMessageCreated}, lobby...), // admit "customer": the customer present answers too
+		"lou-1": {conversation.EventParticipantAdmitted},
+		"rex-1": {conversation.EventParticipantRefused},
+	} {
+		if got := types(w.srv.Messages(t, c)); !slices.Equal(got, want) {
+			t.Errorf("%s received %v, want %v", c, got, want)
+		}
+	}
+}

@@ -63,7 +63,8 @@ func (s *Service) CreateTicket(ctx context.Context, p auth.Principal) (Ticket, e
 		return Ticket{}, err
 	}
 	if p.IsVisitor() {
-		if _, err := conversations.Authorize(ctx, s.Conversations, p, p.ConversationID); err != nil {
+		// An invitee waiting in the lobby may connect: their admission or refusal is pushed.
+		if _, err := conversations.AuthorizePresent(ctx, s.Conversations, p, p.ConversationID); err != nil {
 			return Ticket{}, err
 		}
 	}
@@ -114,7 +115,7 @@ func (s *Service) stillIn(ctx context.Context, p auth.Principal) error {
 	if !p.IsVisitor() {
 		return nil
 	}
-	_, err := conversations.Authorize(ctx, s.Conversations, p, p.ConversationID)
+	_, err := conversations.AuthorizePresent(ctx, s.Conversations, p, p.ConversationID)
 	if apperror.Is(err, "internal") {
 		return err
 	}

@@ -49,13 +49,13 @@ func record(ctx context.Context, in middleware.InitializeInput, next middleware.
 	}
 	start := time.Now()
 	out, md, err := next.HandleInitialize(ctx, in)
-	c.add(call{operation: operationName(in.Parameters), start: start, end: time.Now()})
+	c.add(call{operation: Operation(in.Parameters), start: start, end: time.Now()})
 	return out, md, err
 }
 
-// operationName is "GetItem" for a *dynamodb.GetItemInput: the input type names the
+// Operation is "GetItem" for a *dynamodb.GetItemInput: the input type names the
 // operation whatever the middleware's position in the stack.
-func operationName(params any) string {
+func Operation(params any) string {
 	name := fmt.Sprintf("%T", params)
 	name = name[strings.LastIndex(name, ".")+1:]
 	return strings.TrimSuffix(name, "Input")

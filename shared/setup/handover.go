@@ -18,6 +18,9 @@ const (
 	ForwardTimeoutMinutesVar = "FORWARD_TIMEOUT_MINUTES"
 	// InvitationTTLMinutesVar is how long an agent or team invitation can be accepted.
 	InvitationTTLMinutesVar = "INVITATION_TTL_MINUTES"
+	// UnansweredMinutesVar is how long a conversation nobody holds waits for an agent of its
+	// team before it ends as unanswered.
+	UnansweredMinutesVar = "UNANSWERED_MINUTES"
 	// DefaultTeamIDVar receives conversations nobody holds that name no team.
 	DefaultTeamIDVar = "DEFAULT_TEAM_ID"
 )
@@ -46,9 +49,10 @@ func (d *Deps) Handover() *handover.Service {
 
 func handoverConfig() handover.Config {
 	return handover.Config{
-		Mode:           handover.Mode(config.String(HandoverModeVar, string(handover.ModeOnAccept))),
-		ForwardTimeout: config.Minutes(ForwardTimeoutMinutesVar, int(invitation.DefaultForwardTimeout.Minutes()), Ranges[ForwardTimeoutMinutesVar]),
-		InvitationTTL:  config.Minutes(InvitationTTLMinutesVar, int(invitation.DefaultInvitationTTL.Minutes()), Ranges[InvitationTTLMinutesVar]),
-		DefaultTeamID:  config.String(DefaultTeamIDVar, ""),
+		Mode:            handover.Mode(config.String(HandoverModeVar, string(handover.ModeOnAccept))),
+		ForwardTimeout:  config.Minutes(ForwardTimeoutMinutesVar, int(invitation.DefaultForwardTimeout.Minutes()), Ranges[ForwardTimeoutMinutesVar]),
+		InvitationTTL:   config.Minutes(InvitationTTLMinutesVar, int(invitation.DefaultInvitationTTL.Minutes()), Ranges[InvitationTTLMinutesVar]),
+		UnansweredAfter: config.Minutes(UnansweredMinutesVar, int(invitation.DefaultUnansweredAfter.Minutes()), Ranges[UnansweredMinutesVar]),
+		DefaultTeamID:   config.String(DefaultTeamIDVar, ""),
 	}
 }

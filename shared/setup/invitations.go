@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/invite-forward/invite-forward/shared/config"
+	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
@@ -30,6 +31,8 @@ const (
 	AllowedOriginsVar    = "ALLOWED_ORIGINS"
 	DefaultJoinPageVar   = "DEFAULT_JOIN_PAGE_URL"
 	CompanyNameVar       = "COMPANY_NAME"
+	// LobbyTimeoutMinutesVar is how long an invitee waits to be let in (SPEC §9.3).
+	LobbyTimeoutMinutesVar = "LOBBY_TIMEOUT_MINUTES"
 
 	RatePINFailuresPerIPVar          = "RATE_PIN_FAILURES_PER_IP"
 	RatePINFailuresEverywhereVar     = "RATE_PIN_FAILURES_EVERYWHERE"
@@ -88,6 +91,7 @@ func (d *Deps) Invitations(needs ...Need) *invitations.Service {
 		Limiter:   d.RateLimiter(),
 		Config:    d.InvitationConfig(),
 		Now:       d.Now,
+		Log:       d.Log,
 	}
 	for _, n := range needs {
 		switch n {
@@ -128,6 +132,7 @@ func (d *Deps) invitationConfigFromEnv() invitations.Config {
 	c.AllowedOrigins = config.List(AllowedOriginsVar)
 	c.DefaultJoinPage = config.String(DefaultJoinPageVar, "")
 	c.CompanyName = config.String(CompanyNameVar, "")
+	c.LobbyTimeout = config.Minutes(LobbyTimeoutMinutesVar, int(conversation.DefaultLobbyTimeout/time.Minute), Ranges[LobbyTimeoutMinutesVar])
 	c.SessionTTL = 0 // the conversation service's, filled in by InvitationConfig
 	c.Limits = ratelimit.NewLimits(
 		intSetting(RatePINFailuresPerIPVar, ratelimit.DefaultPINFailuresPerIP),

@@ -18,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/delivery"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/invitations"
@@ -76,6 +77,10 @@ type Overrides struct {
 	DeploymentSecret []byte
 	// Handover replaces the hand-over settings read from the environment.
 	Handover *handover.Config
+	// SESEventsVerifier replaces the SNS signature check of SES events (tests: a key of their
+	// own); UnsignedSESEvents switches the check off (tests and the local gateway only).
+	SESEventsVerifier delivery.Verifier
+	UnsignedSESEvents bool
 }
 
 // Option wires a part that only some functions use and that setup does not build itself
@@ -137,6 +142,7 @@ func (d *Deps) Conversations() *conversations.Service {
 			DefaultTeamID: d.Handover().Config.DefaultTeamID, // one setting for starts and leaves
 			Offers:        d.Handover(),
 			StartLimit:    startLimit{d.RateLimiter(), d.RateLimits().ConversationStartsPerIP, d.RateLimits().ConversationStartsPerTeam},
+			Log:           d.Log,
 		}
 	})
 	return d.conv

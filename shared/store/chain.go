@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,14 +18,31 @@ import (
 // and sits in the current target's inbox (gsi2) and, by the end of the current window, in the
 // due index (gsi3), so the sweep moves the chain on. Readers derive later stages from time,
 // so a later target must find the offer in their inbox before any write moves it there: each
-// queued target has a slot item (INV#<id> / SLOT#<stage>) in their inbox that only points at
-// the offer. A reader of a slot reads the offer itself and shows it only if the chain, as of
-// now, stands at that slot's target. Slots are deleted as the chain passes them or ends, and
-// carry a TTL for the ends that do not (a conversation's end): a stale slot shows nothing.
+// queued target has a slot (INV#<id> / SLOT#<stage>) in their inbox, a copy of the offer item
+// — chain, context, names (the slot's target's) — in no other index. The inbox reads a slot
+// like an offer and shows it only when the chain, as of now, stands at that slot's target, so
+// a page stays one Query per inbox. Every transaction that writes the offer's chain writes its
+// slots too (a move re-puts the later ones and deletes those it passed, an end deletes them),
+// and a change of the context refreshes them with the offer (context.go): the head lists the
+// slots of its pending offers (head.slots) so that refresh knows them without a read. Slots
+// carry no TTL: they are deleted exactly when their chain moves past them or ends.
 
 func slotSK(stage int) string { return fmt.Sprintf("SLOT#%d", stage) }
 
 const slotType = "offer-slot"
+
+// slotKey names a slot in the head's list of slots (head.slots): <invitationId>#<stage>.
+func slotKey(invitationID string, stage int) string { return fmt.Sprintf("%s#%d", invitationID, stage) }
+
+// parseSlotKey reads a slotKey.
+func parseSlotKey(k string) (invitationID string, stage int, ok bool) {
+	i := strings.LastIndexByte(k, '#')
+	if i < 0 {
+		return "", 0, false
+	}
+	stage, err := strconv.Atoi(k[i+1:])
+	return k[:i], stage, err == nil
+}
 
 type chainTargetItem struct {
 	Kind         string `dynamodbav:"kind"`
@@ -33,6 +51,7 @@ type chainTargetItem struct {
 	Answer       string `dynamodbav:"answer"`
 	AnsweredAt   int64  `dynamodbav:"answeredAt,omitempty"`
 	Reason       string `dynamodbav:"reason,omitempty"`
+	Name         string `dynamodbav:"name,omitempty"`
 }
 
 func toChainItems(inv invitation.Invitation) (targets []chainTargetItem, stage int, until int64) {
@@ -43,7 +62,7 @@ func toChainItems(inv invitation.Invitation) (targets []chainTargetItem, stage i
 	for k, t := range inv.Targets {
 		targets[k] = chainTargetItem{
 			Kind: string(t.Kind), ID: t.ID, AfterSeconds: t.AfterSeconds, Answer: string(t.Answer),
-			AnsweredAt: unixMilliOrZero(t.AnsweredAt), Reason: t.Reason,
+			AnsweredAt: unixMilliOrZero(t.AnsweredAt), Reason: t.Reason, Name: t.Name,
 		}
 	}
 	if d := inv.Deadline(); !d.IsZero() {
@@ -60,46 +79,33 @@ func chainFromItems(items []chainTargetItem) []invitation.ChainTarget {
 	for k, t := range items {
 		out[k] = invitation.ChainTarget{
 			Kind: invitation.TargetKind(t.Kind), ID: t.ID, AfterSeconds: t.AfterSeconds, Answer: invitation.Answer(t.Answer),
-			AnsweredAt: timeFromMilli(t.AnsweredAt), Reason: t.Reason,
+			AnsweredAt: timeFromMilli(t.AnsweredAt), Reason: t.Reason, Name: t.Name,
 		}
 	}
 	return out
 }
 
-// slotItem puts a queued target's inbox onto an offer.
-type slotItem struct {
-	PK             string `dynamodbav:"pk"`
-	SK             string `dynamodbav:"sk"`
-	Type           string `dynamodbav:"type"`
-	InvitationID   string `dynamodbav:"invitationId"`
-	ConversationID string `dynamodbav:"conversationId"`
-	Stage          int    `dynamodbav:"stage"`
-	GSI2PK         string `dynamodbav:"gsi2pk"`
-	GSI2SK         string `dynamodbav:"gsi2sk"`
-	ExpiresAt      int64  `dynamodbav:"expiresAt"`
-}
-
-// slotTTL keeps a slot a day past its chain's deadline; only an end that did not delete it
-// leaves it there that long, and it shows nothing meanwhile.
-const slotTTL = 24 * time.Hour
-
-// putSlots adds a slot for each target after the current one.
-func (t *tx) putSlots(o invitation.Offer) *tx {
-	for k := o.Stage + 1; k < len(o.Targets); k++ {
-		target := o.Targets[k]
-		inv := invitation.Invitation{Kind: o.Kind}
-		if target.Kind == invitation.TargetTeam {
-			inv.TargetTeamID = target.ID
-		} else {
-			inv.TargetAgentID = target.ID
-		}
-		t.put("slot", slotItem{
-			PK: invitationPK(o.ID), SK: slotSK(k), Type: slotType, InvitationID: o.ID, ConversationID: o.ConversationID, Stage: k,
-			GSI2PK: inboxKey(inv), GSI2SK: sortKeyTime(o.CreatedAt) + "#" + o.ID,
-			ExpiresAt: o.Deadline().Add(slotTTL).Unix(),
-		}, cond{})
+// slotOf is the slot of stage k of an offer whose item (as written, with its context) is
+// item: the same attributes under SLOT#k, in target k's inbox, naming target k, and in no
+// other index (the conversation's list of invitations and the due index hold the offer once).
+func slotOf(item map[string]types.AttributeValue, o invitation.Offer, k int) map[string]types.AttributeValue {
+	m := maps.Clone(item)
+	for _, a := range []string{"gsi1pk", "gsi1sk", "gsi3pk", "gsi3sk", "declinedBy"} {
+		delete(m, a)
 	}
-	return t
+	target := o.Targets[k]
+	in := invitation.Invitation{Kind: o.Kind}
+	if target.Kind == invitation.TargetTeam {
+		in.TargetTeamID = target.ID
+	} else {
+		in.TargetAgentID = target.ID
+	}
+	m["sk"], m["type"], m["gsi2pk"] = str(slotSK(k)), str(slotType), str(inboxKey(in))
+	delete(m, "targetName")
+	if target.Name != "" {
+		m["targetName"] = str(target.Name)
+	}
+	return m
 }
 
 // deleteSlots removes the slots of stages from … to (inclusive): passed, or of a chain that ended.
@@ -157,31 +163,13 @@ type Hop struct {
 }
 
 // Advance moves a pending offer's chain from the stage it was read at to the next target:
-// the offer goes to the new target's inbox and due time, with the chain's answers, and the
-// slots it passed are deleted. It fails on "invitation" when the offer was answered, moved or
-// declined by another member since it was read, or its window is not over (Timed) or is
-// (a decline), and on "open" when the conversation ended.
+// the offer is written again as offered to the new target (t.reoffer: its inbox, due time,
+// name and the chain's answers, with the context as of this transaction, like a new offer),
+// the slots it passed are deleted and the later ones written again. It fails on "invitation"
+// when the offer was answered, moved or declined by another member since it was read, or its
+// window is not over (Timed) or is (a decline), and on "open" when the conversation ended.
 func (s *Store) Advance(ctx context.Context, h Hop) error {
-	next := toOfferItem(h.Next)
-	items, _, until := toChainItems(h.Next.Invitation)
-	targets, err := attributevalue.Marshal(items)
-	if err != nil {
-		return err
-	}
-	set := []string{"targets = :targets", "#stage = :next", "validUntil = :until", "chainUntil = :chainUntil", "gsi2pk = :inbox", "gsi3sk = :dueAt"}
-	values := map[string]types.AttributeValue{
-		":targets": targets, ":next": num(int64(h.Next.Stage)), ":until": num(next.ValidUntil), ":chainUntil": num(until),
-		":inbox": str(next.GSI2PK), ":dueAt": str(next.GSI3SK), ":pending": str(string(invitation.StatusPending)),
-		":now": num(s.nowUnix()),
-	}
-	remove := []string{"declinedBy"}
-	if next.TargetAgentID != "" {
-		set, remove = append(set, "targetAgentId = :target"), append(remove, "targetTeamId")
-		values[":target"] = str(next.TargetAgentID)
-	} else {
-		set, remove = append(set, "targetTeamId = :target"), append(remove, "targetAgentId")
-		values[":target"] = str(next.TargetTeamID)
-	}
+	values := map[string]types.AttributeValue{":pending": str(string(invitation.StatusPending)), ":now": num(s.nowUnix())}
 	c := cond{expr: "#status = :pending", names: map[string]string{"#status": "status"}, values: values}
 	if h.Timed {
 		c.expr += " AND validUntil <= :now"
@@ -192,10 +180,8 @@ func (s *Store) Advance(ctx context.Context, h Hop) error {
 		}
 	}
 	stageCond(&c, h.Read.Stage)
-	expr := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
 	// The events require the conversation open (its history head), so a move never outlives an end.
-	t := s.newTx().update("invitation", invitationPK(h.Read.ID), invitationSK, expr, c).
-		deleteSlots(h.Read.ID, h.Read.Stage+1, h.Next.Stage)
+	t := s.newTx().reoffer("invitation", h.Next, c).deleteSlots(h.Read.ID, h.Read.Stage+1, h.Next.Stage)
 	return t.events(h.Events).commit(ctx)
 }
 
@@ -206,30 +192,4 @@ func untilAttr(inv invitation.Invitation) string {
 		return "chainUntil"
 	}
 	return "validUntil"
-}
-
-func slotOffer(m map[string]types.AttributeValue, inbox, position string) InboxOffer {
-	var it slotItem
-	_ = attributevalue.UnmarshalMap(m, &it) // its shape was read as an offer already
-	o := invitation.Offer{Invitation: invitation.Invitation{ID: it.InvitationID, ConversationID: it.ConversationID}}
-	return InboxOffer{Offer: o, Inbox: inbox, Position: position, Slot: true}
-}
-
-// Offers reads the offers of ids in one BatchGetItem (strongly consistent); ids with no
-// offer are left out. At most 100 ids.
-func (s *Store) Offers(ctx context.Context, ids []string) (map[string]invitation.Offer, error) {
-	out := map[string]invitation.Offer{}
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(invitationPK(id), invitationSK)
-	}
-	err := s.batchGet(ctx, keys, func(m map[string]types.AttributeValue) error {
-		var it offerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return fmt.Errorf("decode offer: %w", err)
-		}
-		out[it.ID] = it.domain()
-		return nil
-	})
-	return out, err
 }

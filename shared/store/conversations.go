@@ -74,22 +74,38 @@ type participantItem struct {
 	DisplayName string `dynamodbav:"displayName,omitempty"`
 	JoinedAt    int64  `dynamodbav:"joinedAt"`
 	SessionHash string `dynamodbav:"sessionHash,omitempty"`
+	// A participant waiting in the lobby (lobby.go): state "waiting" (absent: active), who
+	// admits them, and until when (epoch seconds), with its place in the lobby's due index.
+	State        string `dynamodbav:"state,omitempty"`
+	Admit        string `dynamodbav:"admit,omitempty"`
+	WaitingUntil int64  `dynamodbav:"waitingUntil,omitempty"`
+	GSI3PK       string `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK       string `dynamodbav:"gsi3sk,omitempty"`
 }
 
 func toParticipantItem(p conversation.Participant) participantItem {
-	return participantItem{
+	it := participantItem{
 		PK: convPK(p.ConversationID), SK: partSK(p.ID), Type: "participant", ID: p.ID,
 		Kind: string(p.Kind), AgentID: p.AgentID, DisplayName: p.DisplayName,
 		JoinedAt: p.JoinedAt.UnixMilli(), SessionHash: p.SessionHash,
 	}
+	if !p.Active() {
+		it.State, it.Admit, it.WaitingUntil = string(p.State), string(p.Admit), p.WaitingUntil.Unix()
+		it.GSI3PK, it.GSI3SK = lobbyDueKey, lobbyDueSK(p)
+	}
+	return it
 }
 
 func (it participantItem) domain(conversationID string) conversation.Participant {
-	return conversation.Participant{
+	p := conversation.Participant{
 		ConversationID: conversationID, ID: it.ID, Kind: conversation.ParticipantKind(it.Kind),
 		AgentID: it.AgentID, DisplayName: it.DisplayName, JoinedAt: time.UnixMilli(it.JoinedAt).UTC(),
-		SessionHash: it.SessionHash,
+		SessionHash: it.SessionHash, State: conversation.StateActive,
 	}
+	if it.State == string(conversation.StateWaiting) {
+		p.State, p.Admit, p.WaitingUntil = conversation.StateWaiting, conversation.Admit(it.Admit), time.Unix(it.WaitingUntil, 0).UTC()
+	}
+	return p
 }
 
 type eventItem struct {
@@ -162,12 +178,14 @@ func (s *Store) CreateConversation(ctx context.Context, n NewConversation) error
 		conv.PendingForward = n.Offer.ID
 		pending = []string{n.Offer.ID}
 	}
+	head := newHead(n.Conversation, n.Events, pending)
+	head.Offers = pending
 	t := s.newTx().
 		put("conversation", conv, notExists).
-		put("head", newHead(n.Conversation.ID, n.Events, pending), notExists).
+		put("head", head, notExists).
 		put("participant", toParticipantItem(n.Participant), notExists)
 	if n.Offer != nil {
-		t.put("offer", toOfferItem(*n.Offer), notExists)
+		t.put("offer", offerWithContext(*n.Offer, head.Context.domain(), [][]conversation.Event{n.Events}), notExists)
 	}
 	if n.Session != nil {
 		t.put("session", toSessionItem(*n.Session), notExists)

@@ -43,12 +43,17 @@ type offerItem struct {
 	DeclinedBy      []string `dynamodbav:"declinedBy,stringset,omitempty"`
 	ReturnedBecause string   `dynamodbav:"returnedBecause,omitempty"`
 	ReturnedReason  string   `dynamodbav:"returnedReason,omitempty"`
+	// Context and the names are what the inbox shows, kept on the offer (context.go).
+	Context       *contextItem `dynamodbav:"context,omitempty"`
+	CreatedByName string       `dynamodbav:"createdByName,omitempty"`
+	TargetName    string       `dynamodbav:"targetName,omitempty"`
 }
 
 func toOfferItem(o invitation.Offer) offerItem {
 	return offerItem{
 		invitationItem: toInvitationItem(o.Invitation), Purpose: string(o.Purpose), DeclinedBy: o.DeclinedBy,
 		ReturnedBecause: o.ReturnedBecause, ReturnedReason: o.ReturnedReason,
+		Context: toContextItem(o.Context), CreatedByName: o.CreatedByName, TargetName: o.TargetName,
 	}
 }
 
@@ -56,6 +61,7 @@ func (it offerItem) domain() invitation.Offer {
 	return invitation.Offer{
 		Invitation: it.invitationItem.domain(), Purpose: invitation.Purpose(it.Purpose), DeclinedBy: it.DeclinedBy,
 		ReturnedBecause: it.ReturnedBecause, ReturnedReason: it.ReturnedReason,
+		Context: it.Context.domain(), CreatedByName: it.CreatedByName, TargetName: it.TargetName,
 	}
 }
 
@@ -234,9 +240,7 @@ func (s *Store) Invite(ctx context.Context, o invitation.Offer, inviter conversa
 	t := s.newTx().
 		check("open", convPK(o.ConversationID), metaSK, condOpen()).
 		check("inviter", convPK(o.ConversationID), partSK(inviter.ID), cond{expr: "attribute_exists(pk)"}).
-		put("invitation", toOfferItem(o), notExists).
-		pend(o.ConversationID, o.ID, true).
-		putSlots(o)
+		offer("invitation", o, true)
 	if o.TargetAgentID != "" {
 		t.check("already_participant", convPK(o.ConversationID), partSK(conversation.AgentParticipantID(o.TargetAgentID)),
 			cond{expr: "attribute_not_exists(pk)"})
@@ -277,7 +281,7 @@ func (s *Store) Forward(ctx context.Context, f Forwarding) error {
 	} else {
 		t.check("forwarder", convPK(f.Read.Conversation.ID), partSK(f.Forwarder.ID), forwarderIn)
 	}
-	t.put("invitation", toOfferItem(f.Forward), notExists).pend(f.Read.Conversation.ID, f.Forward.ID, true).putSlots(f.Forward)
+	t.offer("invitation", f.Forward, true)
 	if f.Replaced != nil {
 		t.endOffer(*f.Replaced, ending{name: "replaced", to: f.ReplacedAs, reason: f.ReplacedReason, at: f.At})
 	}
@@ -380,7 +384,7 @@ func (s *Store) Decline(ctx context.Context, d Declining) error {
 		t.check("open", convPK(d.Offer.ConversationID), metaSK, condOpen())
 	}
 	if d.Return != nil {
-		t.put("return", toOfferItem(*d.Return), notExists).pend(d.Return.ConversationID, d.Return.ID, false)
+		t.offer("return", *d.Return, false)
 	}
 	return t.events(d.Events).commit(ctx)
 }
@@ -441,7 +445,7 @@ func (s *Store) Expire(ctx context.Context, e Expiry) error {
 		t.pointTo(*e.Read, returnID(e.Return), nil, nil, nil)
 	}
 	if e.Return != nil {
-		t.put("return", toOfferItem(*e.Return), notExists).pend(e.Return.ConversationID, e.Return.ID, false)
+		t.offer("return", *e.Return, false)
 	}
 	return t.events(e.Events).commit(ctx)
 }
@@ -460,7 +464,7 @@ func (s *Store) LeaveAsAssignee(ctx context.Context, p conversation.Participant,
 		del("participant", convPK(p.ConversationID), partSK(p.ID), cond{expr: "attribute_exists(pk)"}).
 		pointTo(read, pointer, nil, []string{"#as"}, nil)
 	if offer != nil {
-		t.put("offer", toOfferItem(*offer), notExists).pend(offer.ConversationID, offer.ID, false)
+		t.offer("offer", *offer, false)
 	}
 	return t.events(events).commit(ctx)
 }

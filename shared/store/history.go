@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +45,11 @@ type headItem struct {
 	VisitorSeq int64    `dynamodbav:"visitorSeq"`
 	Status     string   `dynamodbav:"status"`
 	Pending    []string `dynamodbav:"pending,stringset,omitempty"`
+	// Context is what offers show, Offers the pending offers that show it, and Slots their
+	// chains' slots, <invitationId>#<stage> (context.go, chain.go).
+	Context *contextItem `dynamodbav:"context,omitempty"`
+	Offers  []string     `dynamodbav:"offers,stringset,omitempty"`
+	Slots   []string     `dynamodbav:"slots,stringset,omitempty"`
 }
 
 // Head is a conversation's history head as read.
@@ -68,10 +74,12 @@ func (s *Store) head(ctx context.Context, conversationID string) (headItem, erro
 	return h, err
 }
 
-// newHead is the head of a new conversation, with its opening events numbered.
-func newHead(conversationID string, events []conversation.Event, pending []string) headItem {
-	h := headItem{PK: convPK(conversationID), SK: headSK, Type: "head", Status: string(conversation.StatusOpen), Pending: pending}
+// newHead is the head of a new conversation, with its opening events numbered and its context
+// (context.go).
+func newHead(c conversation.Conversation, events []conversation.Event, pending []string) headItem {
+	h := headItem{PK: convPK(c.ID), SK: headSK, Type: "head", Status: string(conversation.StatusOpen), Pending: pending}
 	h.number(events)
+	h.Context = toContextItem(newHeadContext(c, events))
 	return h
 }
 
@@ -100,6 +108,7 @@ type historyChange struct {
 	adds           []string               // invitations that become pending
 	capped         bool                   // adds must fit under MaxPending
 	settles        []string               // invitations that stop being pending
+	offers         []newOffer             // new offers, written with the context (context.go)
 	ends           bool                   // the transaction ends the conversation
 	// prepare, when set, completes the events from the head as read, on every attempt.
 	prepare func(head headItem)
@@ -162,6 +171,9 @@ func (t *tx) commitHistory(ctx context.Context) error {
 			return err
 		}
 		items := append(slices.Clone(t.items), op.items...)
+		for i, it := range op.replace {
+			items[i] = it
+		}
 		names := append(slices.Clone(t.names), op.names...)
 		last = t.transact(ctx, names, items)
 		if !FailedOn(last, "head") && !conflictOnly(last) {
@@ -179,10 +191,12 @@ func conflictOnly(err error) bool {
 	return errors.As(err, &tc) && tc.Conflicted() && len(tc.Failed) == 0
 }
 
-// headOp is the head's update and the event puts of one attempt.
+// headOp is the head's update and the event puts of one attempt, and the transaction's own
+// operations it completes (by position).
 type headOp struct {
-	names []string
-	items []types.TransactWriteItem
+	names   []string
+	items   []types.TransactWriteItem
+	replace map[int]types.TransactWriteItem
 }
 
 // apply works out the head after the change, from the head as read: the events' numbers, the
@@ -205,9 +219,14 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	}
 	pending = append(slices.Clone(pending), h.adds...)
 	read := head.Rev
-	var op headOp
 	for _, evs := range h.events {
 		head.number(evs)
+	}
+	op, err := h.contextOps(t, &head)
+	if err != nil {
+		return headOp{}, err
+	}
+	for _, evs := range h.events {
 		for _, e := range evs {
 			item, err := marshal(toEventItem(e))
 			if err != nil {
@@ -219,27 +238,42 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 			}})
 		}
 	}
+	update, err := h.headUpdate(t.s.table, read, head, pending)
+	if err != nil {
+		return headOp{}, err
+	}
 	op.names = append(op.names, "head")
-	op.items = append(op.items, types.TransactWriteItem{Update: h.headUpdate(t.s.table, read, head, pending)})
+	op.items = append(op.items, types.TransactWriteItem{Update: update})
 	return op, nil
 }
 
 // headUpdate writes the head back, on the condition that nobody moved it since it was read.
-func (h *historyChange) headUpdate(table string, readRev int64, head headItem, pending []string) *types.Update {
+func (h *historyChange) headUpdate(table string, readRev int64, head headItem, pending []string) (*types.Update, error) {
 	values := map[string]types.AttributeValue{
 		":read": num(readRev), ":rev": num(readRev + 1), ":seq": num(head.Seq), ":vseq": num(head.VisitorSeq),
 	}
-	set := "SET rev = :rev, seq = :seq, visitorSeq = :vseq"
+	names := map[string]string{}
+	set := []string{"rev = :rev", "seq = :seq", "visitorSeq = :vseq"}
+	var remove []string
 	if h.ends {
-		set += ", #status = :ended"
+		set = append(set, "#status = :ended")
+		names["#status"] = "status"
 		values[":ended"] = str(string(conversation.StatusEnded))
 	}
-	expr := set
 	if len(pending) > 0 {
-		expr += ", pending = :pending"
+		set = append(set, "pending = :pending")
 		values[":pending"] = &types.AttributeValueMemberSS{Value: pending}
 	} else {
-		expr += " REMOVE pending"
+		remove = append(remove, "pending")
+	}
+	ctxSet, ctxRemove, err := headContextClauses(head, values, names)
+	if err != nil {
+		return nil, err
+	}
+	set, remove = append(set, ctxSet...), append(remove, ctxRemove...)
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
 	}
 	u := &types.Update{
 		TableName:                 aws.String(table),
@@ -248,10 +282,10 @@ func (h *historyChange) headUpdate(table string, readRev int64, head headItem, p
 		ConditionExpression:       aws.String("rev = :read"),
 		ExpressionAttributeValues: values,
 	}
-	if h.ends {
-		u.ExpressionAttributeNames = map[string]string{"#status": "status"}
+	if len(names) > 0 {
+		u.ExpressionAttributeNames = names
 	}
-	return u
+	return u, nil
 }
 
 // IsTooManyPending reports whether a write was refused because the conversation already has

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -30,39 +31,52 @@ type idempotencyItem struct {
 	Status          string `dynamodbav:"status"` // in_progress | completed
 	RequestHash     string `dynamodbav:"requestHash"`
 	InProgressUntil int64  `dynamodbav:"inProgressUntil,omitempty"`
+	Attempt         string `dynamodbav:"attempt,omitempty"`     // the attempt holding the key (idempotency.Claim)
+	CommittedTx     string `dynamodbav:"committedTx,omitempty"` // the attempt's last committed transaction
 	Response        string `dynamodbav:"response,omitempty"`
 	ExpiresAt       int64  `dynamodbav:"expiresAt"`
 }
 
 // BeginIdempotent claims an idempotency key with a conditional put: the key is free when
-// no record exists, the record expired, or an earlier attempt died while in progress.
-func (s idempotencyStore) Begin(ctx context.Context, scope, requestHash string, ttl, inProgress time.Duration) (idempotency.Record, bool, error) {
+// no record exists, the record expired, or an earlier attempt died while in progress without
+// committing anything. A key already held costs no second call: the failed condition returns
+// the record.
+func (s idempotencyStore) Begin(ctx context.Context, c *idempotency.Claim, requestHash string, ttl, inProgress time.Duration) (idempotency.Record, bool, error) {
 	now := s.now()
 	item, err := marshal(idempotencyItem{
-		PK: idemPK(scope), SK: idemSK, Type: "idempotency", Status: "in_progress",
+		PK: idemPK(c.Scope), SK: idemSK, Type: "idempotency", Status: "in_progress", Attempt: c.Attempt(),
 		RequestHash: requestHash, InProgressUntil: now.Add(inProgress).Unix(), ExpiresAt: now.Add(ttl).Unix(),
 	})
 	if err != nil {
 		return idempotency.Record{}, false, err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	claim := &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item:      item,
+		// The last clause makes the claim itself repeatable: when its answer is lost, the
+		// same attempt claims again and finds the key its own.
 		ConditionExpression: aws.String("attribute_not_exists(pk) OR expiresAt <= :now OR " +
-			"(#status = :inProgress AND inProgressUntil <= :now)"),
+			"(#status = :inProgress AND inProgressUntil <= :now AND attribute_not_exists(committedTx)) OR " +
+			"(#status = :inProgress AND attempt = :attempt)"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": num(now.Unix()), ":inProgress": str("in_progress"),
+			":now": num(now.Unix()), ":inProgress": str("in_progress"), ":attempt": str(c.Attempt()),
 		},
-	})
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	_, err = s.db.PutItem(ctx, claim)
+	if err != nil && !isConditionFailure(err) {
+		_, err = s.db.PutItem(ctx, claim)
+	}
 	if err == nil {
 		return idempotency.Record{}, true, nil
 	}
-	if !errors.Is(mapCondition(err), ErrConditionFailed) {
+	var held *types.ConditionalCheckFailedException
+	if !errors.As(err, &held) {
 		return idempotency.Record{}, false, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	var it idempotencyItem
-	if err := s.getItem(ctx, idemPK(scope), idemSK, true, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(held.Item, &it); err != nil {
 		return idempotency.Record{}, false, fmt.Errorf("read idempotency record: %w", err)
 	}
 	rec := idempotency.Record{RequestHash: it.RequestHash, Completed: it.Status == "completed"}
@@ -75,14 +89,14 @@ func (s idempotencyStore) Begin(ctx context.Context, scope, requestHash string, 
 }
 
 // CompleteIdempotent stores the response under the claimed key.
-func (s idempotencyStore) Complete(ctx context.Context, scope string, resp idempotency.Response, ttl time.Duration) error {
+func (s idempotencyStore) Complete(ctx context.Context, c *idempotency.Claim, resp idempotency.Response, ttl time.Duration) error {
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      key(idemPK(scope), idemSK),
+		Key:                      key(idemPK(c.Scope), idemSK),
 		UpdateExpression:         aws.String("SET #status = :completed, #response = :response, expiresAt = :exp REMOVE inProgressUntil"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#response": "response"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -95,14 +109,74 @@ func (s idempotencyStore) Complete(ctx context.Context, scope string, resp idemp
 	return nil
 }
 
-// AbandonIdempotent releases a key whose attempt failed on our side, so a retry runs again.
-func (s idempotencyStore) Abandon(ctx context.Context, scope string) error {
+// AbandonIdempotent releases a key whose attempt failed on our side, so a retry runs again —
+// unless the attempt committed: then a second run would do the action twice, and the key
+// stays held (a retry is told it is in progress until the record expires).
+func (s idempotencyStore) Abandon(ctx context.Context, c *idempotency.Claim) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table),
-		Key:       key(idemPK(scope), idemSK),
+		TableName:                 aws.String(s.table),
+		Key:                       key(idemPK(c.Scope), idemSK),
+		ConditionExpression:       aws.String("attempt = :attempt AND attribute_not_exists(committedTx)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":attempt": str(c.Attempt())},
 	})
+	if errors.Is(mapCondition(err), ErrConditionFailed) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("abandon idempotency record: %w", err)
 	}
 	return nil
+}
+
+// claimMark is the operation every transaction of a keyed attempt carries: it commits only
+// while the attempt holds the key, and records that this transaction committed.
+func (s *Store) claimMark(c *idempotency.Claim, txID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       key(idemPK(c.Scope), idemSK),
+		UpdateExpression:          aws.String("SET committedTx = :tx"),
+		ConditionExpression:       aws.String("attempt = :attempt"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tx": str(txID), ":attempt": str(c.Attempt())},
+	}}
+}
+
+// resolveCommit learns whether a transaction whose answer was lost applied. It fences the
+// claim — a new attempt token, written only if the transaction's mark is absent — so a
+// transaction still in flight can no longer commit; if the mark is there, it applied. (A
+// transaction of one update rather than UpdateItem: every function that commits
+// transactions may need this, and none needs another permission for it.)
+func (s *Store) resolveCommit(ctx context.Context, c *idempotency.Claim, txID string) (applied bool, err error) {
+	fence := idempotency.NewToken()
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Update: &types.Update{
+		TableName:        aws.String(s.table),
+		Key:              key(idemPK(c.Scope), idemSK),
+		UpdateExpression: aws.String("SET attempt = :fence"),
+		ConditionExpression: aws.String("attempt = :attempt AND " +
+			"(attribute_not_exists(committedTx) OR committedTx <> :tx)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":fence": str(fence), ":attempt": str(c.Attempt()), ":tx": str(txID),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}})
+	if err == nil {
+		c.Fence(fence)
+		return false, nil
+	}
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != 1 || aws.ToString(canceled.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+		return false, fmt.Errorf("resolve commit: %w", err)
+	}
+	var it idempotencyItem
+	if err := attributevalue.UnmarshalMap(canceled.CancellationReasons[0].Item, &it); err != nil {
+		return false, fmt.Errorf("resolve commit: %w", err)
+	}
+	if it.Attempt != c.Attempt() {
+		return false, idempotency.ErrClaimLost
+	}
+	return it.CommittedTx == txID, nil
+}
+
+func isConditionFailure(err error) bool {
+	var failed *types.ConditionalCheckFailedException
+	return errors.As(err, &failed)
 }

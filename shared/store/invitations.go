@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +52,7 @@ type invitationItem struct {
 	Email          string `dynamodbav:"email,omitempty"`
 	Name           string `dynamodbav:"name,omitempty"`
 	Note           string `dynamodbav:"note,omitempty"`
+	Admit          string `dynamodbav:"admit,omitempty"`
 	TargetAgentID  string `dynamodbav:"targetAgentId,omitempty"`
 	TargetTeamID   string `dynamodbav:"targetTeamId,omitempty"`
 	Message        string `dynamodbav:"message,omitempty"`
@@ -60,6 +62,12 @@ type invitationItem struct {
 	SendCount      int    `dynamodbav:"sendCount,omitempty"`
 	LastSentAt     int64  `dynamodbav:"lastSentAt,omitempty"`
 	SecretHash     string `dynamodbav:"secretHash,omitempty"`
+	Delivery       string `dynamodbav:"delivery,omitempty"`
+	DeliveryDetail string `dynamodbav:"deliveryDetail,omitempty"`
+	DeliveryAt     int64  `dynamodbav:"deliveryAt,omitempty"`
+	MessageID      string `dynamodbav:"messageId,omitempty"`
+	// DeliveryRev counts the writes of delivery: the condition of each (delivery.go).
+	DeliveryRev int64 `dynamodbav:"deliveryRev,omitempty"`
 	// A fallback chain (chain.go): the targets, the stage written last (absent for the
 	// first), and when the chain runs out if nobody answers (epoch seconds).
 	Targets    []chainTargetItem `dynamodbav:"targets,omitempty"`
@@ -95,11 +103,13 @@ func toInvitationItem(inv invitation.Invitation) invitationItem {
 		PK: invitationPK(inv.ID), SK: invitationSK, Type: "invitation", ID: inv.ID,
 		ConversationID: inv.ConversationID, Kind: string(inv.Kind), Status: string(inv.Status),
 		CreatedBy: inv.CreatedBy, CreatedAt: inv.CreatedAt.UnixMilli(),
-		Email: inv.Email, Name: inv.Name, Note: inv.Note,
+		Email: inv.Email, Name: inv.Name, Note: inv.Note, Admit: string(inv.Admit),
 		TargetAgentID: inv.TargetAgentID, TargetTeamID: inv.TargetTeamID, Message: inv.Message,
 		ResolvedAt: unixMilliOrZero(inv.ResolvedAt), ResolvedBy: inv.ResolvedBy, Reason: inv.Reason,
 		SendCount: inv.SendCount, LastSentAt: unixMilliOrZero(inv.LastSentAt), SecretHash: inv.SecretHash,
-		GSI1PK: conversationInvitationsKey(inv.ConversationID), GSI1SK: sortKeyTime(inv.CreatedAt) + "#" + inv.ID,
+		Delivery: string(inv.Delivery), DeliveryDetail: inv.DeliveryDetail, DeliveryAt: unixMilliOrZero(inv.DeliveryAt),
+		MessageID: inv.MessageID,
+		GSI1PK:    conversationInvitationsKey(inv.ConversationID), GSI1SK: sortKeyTime(inv.CreatedAt) + "#" + inv.ID,
 	}
 	if !inv.ExpiresAt.IsZero() {
 		it.ValidUntil = inv.ExpiresAt.Unix()
@@ -135,10 +145,12 @@ func (it invitationItem) domain() invitation.Invitation {
 	inv := invitation.Invitation{
 		ID: it.ID, ConversationID: it.ConversationID, Kind: invitation.Kind(it.Kind),
 		Status: invitation.Status(it.Status), CreatedBy: it.CreatedBy, CreatedAt: timeFromMilli(it.CreatedAt),
-		Email: it.Email, Name: it.Name, Note: it.Note,
+		Email: it.Email, Name: it.Name, Note: it.Note, Admit: conversation.Admit(it.Admit),
 		TargetAgentID: it.TargetAgentID, TargetTeamID: it.TargetTeamID, Message: it.Message,
 		ResolvedAt: timeFromMilli(it.ResolvedAt), ResolvedBy: it.ResolvedBy, Reason: it.Reason,
 		SendCount: it.SendCount, LastSentAt: timeFromMilli(it.LastSentAt), SecretHash: it.SecretHash,
+		Delivery: invitation.Delivery(it.Delivery), DeliveryDetail: it.DeliveryDetail, DeliveryAt: timeFromMilli(it.DeliveryAt),
+		MessageID: it.MessageID,
 	}
 	if it.ValidUntil != 0 {
 		inv.ExpiresAt = time.Unix(it.ValidUntil, 0).UTC()
@@ -321,9 +333,20 @@ const removeWhenResolved = "REMOVE secretHash, gsi2pk, gsi2sk, gsi3pk, gsi3sk"
 // holds for writes, and an invitation whose time ran out is expired, not revocable. The secret
 // is deleted only if it still belongs to the invitation (owned, see ownsSecret).
 func (t *tx) resolve(inv invitation.Invitation, to invitation.Status, by, reason string, at time.Time, unexpired, owned bool) *tx {
+	return t.resolveAnd(inv, to, by, reason, at, unexpired, owned, "", nil)
+}
+
+// resolveAnd is resolve whose update also SETs also (with its values): what else changes on
+// the invitation in the same write.
+func (t *tx) resolveAnd(inv invitation.Invitation, to invitation.Status, by, reason string, at time.Time, unexpired, owned bool,
+	also string, alsoValues map[string]types.AttributeValue) *tx {
 	set := "SET #status = :to, resolvedAt = :at"
 	values := map[string]types.AttributeValue{
 		":to": str(string(to)), ":at": num(at.UnixMilli()), ":pending": str(string(invitation.StatusPending)),
+	}
+	if also != "" {
+		set += ", " + also
+		maps.Copy(values, alsoValues)
 	}
 	if by != "" {
 		set += ", resolvedBy = :by"
@@ -366,14 +389,16 @@ func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation,
 }
 
 // FailInvitation records that an invitation's email could not be sent: the invitation is
-// failed with the reason, its join token deleted. It fails on "invitation" if the invitation
-// changed since it was read (revoked meanwhile, say).
-func (s *Store) FailInvitation(ctx context.Context, inv invitation.Invitation, reason string, at time.Time, events []conversation.Event) error {
+// failed with the reason, its join token deleted, and its delivery `failed` with SES's
+// detail (failed.Delivery…). It fails on "invitation" if the invitation changed since it was
+// read (revoked meanwhile, say).
+func (s *Store) FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error {
 	owned, err := s.ownsSecret(ctx, inv)
 	if err != nil {
 		return err
 	}
-	return s.newTx().resolve(inv, invitation.StatusFailed, "", reason, at, false, owned).events(events).commit(ctx)
+	also, values := deliverySet(failed)
+	return s.newTx().resolveAnd(inv, invitation.StatusFailed, "", reason, at, false, owned, also, values).events(events).commit(ctx)
 }
 
 // RenewInvitation gives a customer invitation a new secret: the new PIN or join token is
@@ -388,10 +413,15 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 		":pending": str(string(invitation.StatusPending)), ":until": num(it.ValidUntil), ":new": str(renewed.SecretHash),
 		":due": str(it.GSI3PK), ":dueAt": str(it.GSI3SK),
 	}
+	remove := " REMOVE resolvedAt, resolvedBy, reason"
 	if renewed.Kind == invitation.KindEmail {
 		set += ", sendCount = :sendCount, lastSentAt = :lastSentAt"
 		values[":sendCount"] = num(int64(renewed.SendCount))
 		values[":lastSentAt"] = num(renewed.LastSentAt.UnixMilli())
+		also, deliveryValues := deliverySet(renewed)
+		set += ", " + also
+		maps.Copy(values, deliveryValues)
+		remove += ", messageId"
 	}
 	// The stored status as read: a pending invitation stays counted, an expired or failed one
 	// becomes pending again and counts towards the cap.
@@ -405,13 +435,19 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 		c.expr = "#status = :was AND secretHash = :old"
 		values[":old"] = str(old.SecretHash)
 	}
+	if renewed.Kind == invitation.KindEmail {
+		// A bounce or complaint recorded since the invitation was read still refuses the resend.
+		c.expr += " AND NOT (delivery IN (:bounced, :complained))"
+		values[":bounced"] = str(string(invitation.DeliveryBounced))
+		values[":complained"] = str(string(invitation.DeliveryComplained))
+	}
 	owned, err := s.ownsSecret(ctx, old)
 	if err != nil {
 		return err
 	}
 	t := s.newTx().
 		put("secret", toSecretItem(renewed), s.condSecretFree()).
-		update("invitation", invitationPK(renewed.ID), invitationSK, set+" REMOVE resolvedAt, resolvedBy, reason", c)
+		update("invitation", invitationPK(renewed.ID), invitationSK, set+remove, c)
 	if old.SecretHash != renewed.SecretHash {
 		t.deleteSecret("old-secret", old, owned)
 	}

@@ -43,12 +43,29 @@ func condSessionOf(conversationID string) cond {
 // ending visitors' sessions) follows in FinishEnd. It fails on "open" if the conversation had
 // already ended.
 func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error {
+	return s.endConversation(ctx, conv, ended, cond{expr: "attribute_exists(pk) AND #status = :open"})
+}
+
+// EndUnanswered ends an open conversation that nobody holds and that still waits on the
+// given offer to its team: the offer ran out (SPEC §5, bounded abuse). It fails on "open"
+// if an agent took the conversation meanwhile, or it ended, or it waits on another offer.
+func (s *Store) EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error {
+	return s.endConversation(ctx, conv, ended, cond{
+		expr:   "attribute_exists(pk) AND #status = :open AND attribute_not_exists(assignee) AND pendingForward = :offer",
+		values: map[string]types.AttributeValue{":offer": str(offerID)},
+	})
+}
+
+func (s *Store) endConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event, open cond) error {
 	events := []conversation.Event{*ended}
-	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", cond{
-		expr:   "attribute_exists(pk) AND #status = :open",
-		names:  map[string]string{"#status": "status"},
-		values: map[string]types.AttributeValue{":open": str(string(conversation.StatusOpen)), ":ended": str(string(conversation.StatusEnded)), ":at": num(conv.EndedAt.UnixMilli())},
-	}).events(events)
+	open.names = map[string]string{"#status": "status"}
+	if open.values == nil {
+		open.values = map[string]types.AttributeValue{}
+	}
+	open.values[":open"] = str(string(conversation.StatusOpen))
+	open.values[":ended"] = str(string(conversation.StatusEnded))
+	open.values[":at"] = num(conv.EndedAt.UnixMilli())
+	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", open).events(events)
 	t.history.ends = true
 	t.history.prepare = func(head headItem) {
 		data := map[string]any{}

@@ -11,6 +11,7 @@
 //	                                            invitation ids — every change of the conversation
 //	                                            goes through it (history.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
+//	                      (waiting, lobby.go)   gsi3 LOBBY / <waitingUntil ms>#<conversationId>#<participantId>
 //	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
 //	SESSION#<sha256>      SESSION               visitor session (TTL)
 //	AGENT#<id>            PROFILE               agent            gsi1 DIR#AGENT / <name>#<id>

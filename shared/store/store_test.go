@@ -111,7 +111,7 @@ func TestIdempotency_OneClaimWinsAmongConcurrentRetries(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, claimed, err := st.Begin(t.Context(), "scope-1", "hash-1", time.Hour, time.Minute)
+			_, claimed, err := st.Begin(t.Context(), idempotency.NewClaim("scope-1"), "hash-1", time.Hour, time.Minute)
 			if err != nil {
 				t.Error(err)
 				return
@@ -127,10 +127,10 @@ func TestIdempotency_OneClaimWinsAmongConcurrentRetries(t *testing.T) {
 	if claims != 1 {
 		t.Fatalf("%d claims of one key, want exactly 1", claims)
 	}
-	if err := st.Complete(t.Context(), "scope-1", idempotency.Response{Status: 201, Body: []byte(`{"ok":true}`)}, time.Hour); err != nil {
+	if err := st.Complete(t.Context(), idempotency.NewClaim("scope-1"), idempotency.Response{Status: 201, Body: []byte(`{"ok":true}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	rec, claimed, err := st.Begin(t.Context(), "scope-1", "hash-1", time.Hour, time.Minute)
+	rec, claimed, err := st.Begin(t.Context(), idempotency.NewClaim("scope-1"), "hash-1", time.Hour, time.Minute)
 	if err != nil || claimed || !rec.Completed || rec.Response.Status != 201 || string(rec.Response.Body) != `{"ok":true}` {
 		t.Fatalf("after completion: rec=%+v claimed=%v err=%v", rec, claimed, err)
 	}

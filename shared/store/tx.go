@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 )
 
 // tx builds one TransactWriteItems call whose operations carry names, so a cancellation can
@@ -127,14 +130,72 @@ func (t *tx) commit(ctx context.Context) error {
 	return t.transact(ctx, t.names, t.items)
 }
 
-// transact runs the named operations as one TransactWriteItems call.
+// transact runs the named operations as one TransactWriteItems call. In a keyed attempt
+// (idempotency.Claim in ctx) the call also carries the claim's mark: see claim.go.
 func (t *tx) transact(ctx context.Context, names []string, items []types.TransactWriteItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	if len(items) > 100 {
-		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's 100", len(items))
+	claim := idempotency.ClaimFrom(ctx)
+	var txID string
+	if claim != nil {
+		txID = idempotency.NewToken()
+		names = append(names[:len(names):len(names)], claimName)
+		items = append(items[:len(items):len(items)], t.s.claimMark(claim, txID))
 	}
+	if len(items) > maxTxItems {
+		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's %d", len(items), maxTxItems)
+	}
+	err := t.transactWithRetries(ctx, names, items)
+	switch {
+	case claim == nil:
+		return err
+	case err == nil:
+		claim.MarkCommitted()
+		return nil
+	case FailedOn(err, claimName):
+		return idempotency.ErrClaimLost
+	case outcomeUnknown(err):
+		return t.settleLost(ctx, claim, txID, err)
+	default:
+		return err
+	}
+}
+
+// settleLost decides a transaction whose answer was lost: if it applied, the action goes on as
+// if the answer had come.
+func (t *tx) settleLost(ctx context.Context, claim *idempotency.Claim, txID string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	applied, err := t.s.resolveCommit(ctx, claim, txID)
+	switch {
+	case err != nil:
+		return errors.Join(cause, err)
+	case applied:
+		claim.MarkCommitted()
+		return nil
+	default:
+		return cause
+	}
+}
+
+// settleTimeout bounds the call that learns a lost commit's outcome; the action's own
+// deadline may be what lost it.
+const settleTimeout = 2 * time.Second
+
+// claimName names the claim's mark among a transaction's operations.
+const claimName = "idempotency claim"
+
+// maxTxItems is DynamoDB's limit of operations in one transaction.
+const maxTxItems = 100
+
+// outcomeUnknown: the transaction may or may not have applied — no cancellation came back.
+func outcomeUnknown(err error) bool {
+	var tc *TxCanceledError
+	return !errors.As(err, &tc)
+}
+
+func (t *tx) transactWithRetries(ctx context.Context, names []string, items []types.TransactWriteItem) error {
 	var last error
 	for attempt := 0; attempt <= maxTxRetries; attempt++ {
 		_, err := t.s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})

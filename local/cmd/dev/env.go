@@ -21,6 +21,8 @@ func configure(u gateway.URLs, emus *emulators.Emulators, table string) error {
 		"JWKS_URL":     u.JWKS,
 		"JWT_ISSUER":   u.Issuer,
 		"JWT_AUDIENCE": gateway.DevAudience,
+		// POST /_dev/ses-events hands unsigned SES records to EmailDeliveryFunction (local only).
+		"LOCAL_UNSIGNED_SES_EVENTS": "accept",
 	}
 	defaults := map[string]string{
 		"AWS_REGION":            region,

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/invite-forward/invite-forward/shared/config"
+	"github.com/invite-forward/invite-forward/shared/faults"
 )
 
 // Environment variables of the sender, set from template Parameters.
@@ -33,10 +34,13 @@ func Client(cfg aws.Config) *sesv2.Client {
 	if endpoint := os.Getenv(EndpointVar); endpoint != "" {
 		return ClientAt(cfg, endpoint)
 	}
-	return sesv2.NewFromConfig(cfg)
+	return sesv2.NewFromConfig(cfg, withFaults)
 }
 
 // ClientAt returns an SES v2 client for an explicit endpoint (tests and local tools).
 func ClientAt(cfg aws.Config, endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return sesv2.NewFromConfig(cfg, withFaults, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
+
+// withFaults lets tests and the local stack fail chosen SES calls (shared/faults).
+func withFaults(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, faults.Middleware) }

@@ -1,0 +1,175 @@
+package conversations
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// The lobby (SPEC §9.3): an invitee whose invitation said admit "agent" or "customer" waits
+// as a participant in state "waiting" until someone on that side admits or refuses them, or
+// the wait runs out (LobbyTimeoutMinutes). The rules of who may answer live in
+// conversation.Participant.CheckAdmitter; the store conditions every answer on the invitee
+// still waiting, so of an admission, a refusal and a timeout exactly one happens.
+
+var (
+	errNoSuchParticipant = apperror.NotFound("participant_not_found", "there is no such participant in this conversation")
+	errNotWaiting        = apperror.Conflict("not_waiting", "the participant is not waiting to be let in (admitted, refused or timed out)")
+)
+
+// Admit lets a waiting invitee in: POST /conversations/{id}/participants/{participantId}/admit.
+// They become active, read the whole history, and everyone in the conversation is pushed
+// participant.admitted.
+func (s *Service) Admit(ctx context.Context, p auth.Principal, conversationID, participantID string) (conversation.Participant, error) {
+	acc, waiting, err := s.answerable(ctx, p, conversationID, participantID)
+	if err != nil {
+		return conversation.Participant{}, err
+	}
+	events := []conversation.Event{conversation.AdmittedEvent(waiting, acc.Participant.ID, s.now())}
+	if err := answerError(s.Store.AdmitParticipant(ctx, waiting, events)); err != nil {
+		return conversation.Participant{}, err
+	}
+	s.publish(ctx, events...)
+	waiting.State, waiting.Admit, waiting.WaitingUntil = conversation.StateActive, "", time.Time{}
+	return waiting, nil
+}
+
+// Refuse turns a waiting invitee away: POST …/participants/{participantId}/refuse. Their
+// session ends (401 from then on), participant.refused is pushed to them and to those who
+// heard them wait, and their sockets are closed.
+func (s *Service) Refuse(ctx context.Context, p auth.Principal, conversationID, participantID string) error {
+	acc, waiting, err := s.answerable(ctx, p, conversationID, participantID)
+	if err != nil {
+		return err
+	}
+	events := []conversation.Event{conversation.RefusedEvent(waiting, acc.Participant.ID, conversation.RefusedByParticipant, s.now())}
+	if err := answerError(s.Store.RefuseParticipant(ctx, waiting, false, events)); err != nil {
+		return err
+	}
+	s.publish(ctx, events...)
+	s.disconnectVisitors(ctx, waiting)
+	return nil
+}
+
+// answerable establishes that the caller may answer the participant's wait now: an active
+// participant of the open conversation on the side that admits (the invitee themselves and
+// anyone waiting get 403 waiting_for_admission or not_admitter), and the participant still
+// waiting.
+func (s *Service) answerable(ctx context.Context, p auth.Principal, conversationID, participantID string) (Access, conversation.Participant, error) {
+	acc, err := Authorize(ctx, s.Store, p, conversationID)
+	if err != nil {
+		return Access{}, conversation.Participant{}, err
+	}
+	if err := acc.Conversation.RequireOpen(); err != nil {
+		return Access{}, conversation.Participant{}, err
+	}
+	waiting, err := s.Store.Participant(ctx, conversationID, participantID)
+	if store.IsNotFound(err) {
+		return Access{}, conversation.Participant{}, errNoSuchParticipant
+	}
+	if err != nil {
+		return Access{}, conversation.Participant{}, apperror.Internal(err)
+	}
+	if err := acc.Participant.CheckAdmitter(waiting); err != nil {
+		return Access{}, conversation.Participant{}, err
+	}
+	if waiting.Active() || waiting.TimedOut(s.Store.Now()) {
+		return Access{}, conversation.Participant{}, errNotWaiting
+	}
+	return acc, waiting, nil
+}
+
+// answerError maps a failed admission or refusal: a race lost to another answer, the clock
+// or the end.
+func answerError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case store.FailedOn(err, "participant"):
+		return errNotWaiting
+	case store.FailedOn(err, "open"):
+		return errEnded
+	}
+	return apperror.Internal(err)
+}
+
+// LobbyReport says what one sweep of the lobby did.
+type LobbyReport struct {
+	// Refused were waiting past their time: refused, pushed, sessions ended.
+	Refused int `json:"refused"`
+	// Skipped were answered meanwhile (the index was behind).
+	Skipped int `json:"skipped"`
+	Failed  int `json:"failed"`
+}
+
+const lobbySweepPage = 50
+
+// SweepLobby refuses every invitee whose wait ran out, found by the due index: reads never
+// wait for it (a wait that ran out is a refusal at read time, see AuthorizePresent); the
+// sweep records it, pushes participant.refused and closes the invitee's sockets, within
+// about a minute. It runs from the schedule until ctx is nearly done.
+func (s *Service) SweepLobby(ctx context.Context) (LobbyReport, error) {
+	now := s.Store.Now()
+	var rep LobbyReport
+	var errs []error
+	after := ""
+	for ctx.Err() == nil {
+		due, next, err := s.Store.DueWaiting(ctx, now, after, lobbySweepPage)
+		if err != nil {
+			return rep, errors.Join(append(errs, err)...)
+		}
+		for _, p := range due {
+			refused, err := s.timeOut(ctx, p)
+			switch {
+			case err != nil:
+				rep.Failed++
+				errs = append(errs, err)
+			case refused:
+				rep.Refused++
+			default:
+				rep.Skipped++
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	return rep, errors.Join(errs...)
+}
+
+// timeOut refuses one invitee whose wait ran out, if they still wait (read again: the index
+// lags). In an ended conversation nothing more can be written to its history, and nobody is
+// left to tell: the invitee is simply removed (the end already ended their session).
+func (s *Service) timeOut(ctx context.Context, indexed conversation.Participant) (bool, error) {
+	p, err := s.Store.Participant(ctx, indexed.ConversationID, indexed.ID)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !p.TimedOut(s.Store.Now()) {
+		return false, nil // admitted, refused or timed out meanwhile
+	}
+	events := []conversation.Event{conversation.RefusedEvent(p, "", conversation.RefusedTimeout, s.now())}
+	err = s.Store.RefuseParticipant(ctx, p, true, events)
+	if store.FailedOn(err, "open") {
+		events = nil
+		err = s.Store.RefuseParticipant(ctx, p, true, nil)
+	}
+	if store.FailedOn(err, "participant") {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.publish(ctx, events...)
+	s.disconnectVisitors(ctx, p)
+	return true, nil
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+)
+
+// The lobby (SPEC §9.3). A waiting participant is a participant item with state "waiting",
+// admit and waitingUntil (epoch seconds, compared with the clock in every condition, like an
+// invitation's validUntil), and a place in the due index (gsi3 LOBBY / <waitingUntil
+// ms>#<conversationId>#<participantId>) so the sweep finds the waits that ran out without a
+// scan. Admission makes it active and takes it out of the index; refusal deletes it with the
+// session. Of an admission, a refusal and a timeout exactly one happens: each is conditioned
+// on the participant still waiting, and a person's answer on the wait not having run out,
+// the timeout's on its having run out.
+
+const lobbyDueKey = "LOBBY"
+
+func lobbyDueSK(p conversation.Participant) string {
+	return sortKeyTime(p.WaitingUntil) + "#" + p.ConversationID + "#" + p.ID
+}
+
+// condWaiting holds while the participant waits: with stillOnTime, only before the wait runs
+// out; without, only after.
+func (s *Store) condWaiting(stillOnTime bool) cond {
+	c := cond{
+		expr:   "#state = :waiting AND waitingUntil <= :now",
+		names:  map[string]string{"#state": "state"},
+		values: map[string]types.AttributeValue{":waiting": str(string(conversation.StateWaiting)), ":now": num(s.nowUnix())},
+	}
+	if stillOnTime {
+		c.expr = "#state = :waiting AND waitingUntil > :now"
+	}
+	return c
+}
+
+// AdmitParticipant lets a waiting participant in, with the events that tell it. It fails on
+// "participant" if they no longer wait (admitted, refused or timed out meanwhile) and on
+// "open" once the conversation has ended.
+func (s *Store) AdmitParticipant(ctx context.Context, p conversation.Participant, events []conversation.Event) error {
+	return s.newTx().
+		update("participant", convPK(p.ConversationID), partSK(p.ID),
+			"REMOVE #state, admit, waitingUntil, gsi3pk, gsi3sk", s.condWaiting(true)).
+		events(events).commit(ctx)
+}
+
+// RefuseParticipant turns a waiting participant away: the participant and their session are
+// deleted, with the events that tell it. timedOut says it is the clock's refusal (the wait
+// must have run out) rather than a person's (it must not have). It fails on "participant" if
+// they no longer wait as assumed, and on "open" (when there are events) once the
+// conversation has ended; with no events it works in an ended conversation, whose lobby the
+// sweep empties.
+func (s *Store) RefuseParticipant(ctx context.Context, p conversation.Participant, timedOut bool, events []conversation.Event) error {
+	t := s.newTx().del("participant", convPK(p.ConversationID), partSK(p.ID), s.condWaiting(!timedOut))
+	if p.SessionHash != "" {
+		t.del("session", sessionPK(p.SessionHash), sessionSK, condSessionOf(p.ConversationID))
+	}
+	return t.events(events).commit(ctx)
+}
+
+// DueWaiting lists up to limit waiting participants whose wait ran out at or before now,
+// oldest first, from the due index (a Query, never a Scan), after the cursor ("" for the
+// start); next is the cursor of the following page, "" when there is none. The index is
+// eventually consistent: callers read the participant again and write with conditions.
+func (s *Store) DueWaiting(ctx context.Context, now time.Time, after string, limit int) (due []conversation.Participant, next string, err error) {
+	from := "0"
+	if after != "" {
+		from = after + "\x00"
+	}
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(IndexGSI3),
+		KeyConditionExpression: aws.String("gsi3pk = :lobby AND gsi3sk BETWEEN :from AND :bound"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":lobby": str(lobbyDueKey), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
+		},
+		Limit: aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("query due waiting participants: %w", err)
+	}
+	for _, m := range res.Items {
+		var it participantItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return nil, "", fmt.Errorf("decode waiting participant: %w", err)
+		}
+		due = append(due, it.domain(strings.TrimPrefix(it.PK, convPK(""))))
+		next = it.GSI3SK
+	}
+	if res.LastEvaluatedKey == nil {
+		next = ""
+	}
+	return due, next, nil
+}
