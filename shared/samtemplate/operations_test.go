@@ -203,14 +203,7 @@ func bound(v any, def float64) float64 {
 func TestRanges_AreTheTemplatesBounds(t *testing.T) {
 	_, tpl := repo(t)
 	params := asMap(tpl.Raw()["Parameters"])
-	refs := map[string]string{} // env var → the parameter it is set from
-	for _, fn := range tpl.Functions() {
-		for name, v := range fn.Env {
-			if ref, ok := asMap(v)["Ref"].(string); ok {
-				refs[name] = ref
-			}
-		}
-	}
+	refs := envParameters(tpl)
 	for name, r := range setup.Ranges {
 		param, ok := refs[name]
 		if !ok {
@@ -237,18 +230,7 @@ func TestRanges_AreTheTemplatesBounds(t *testing.T) {
 func TestRules_AreTheTemplatesPatterns(t *testing.T) {
 	_, tpl := repo(t)
 	params := asMap(tpl.Raw()["Parameters"])
-	refs := map[string]string{} // env var → the parameter it is set from
-	for _, fn := range tpl.Functions() {
-		for name, v := range fn.Env {
-			if ref, ok := asMap(v)["Ref"].(string); ok {
-				refs[name] = ref
-			} else if join, ok := asMap(v)["Fn::Join"].([]any); ok && len(join) == 2 {
-				if ref, ok := asMap(join[1])["Ref"].(string); ok {
-					refs[name] = ref
-				}
-			}
-		}
-	}
+	refs := envParameters(tpl)
 	for name, param := range refs {
 		p := asMap(params[param])
 		pattern, _ := p["AllowedPattern"].(string)
@@ -272,4 +254,22 @@ func TestRules_AreTheTemplatesPatterns(t *testing.T) {
 			t.Errorf("%s has a rule in code but is set from no template parameter", name)
 		}
 	}
+}
+
+// envParameters maps each environment variable of the functions to the template parameter
+// it is set from: !Ref P, or !Join [",", !Ref P] for a list.
+func envParameters(tpl *samtemplate.Template) map[string]string {
+	refs := map[string]string{}
+	for _, fn := range tpl.Functions() {
+		for name, v := range fn.Env {
+			if ref, ok := asMap(v)["Ref"].(string); ok {
+				refs[name] = ref
+			} else if join, ok := asMap(v)["Fn::Join"].([]any); ok && len(join) == 2 {
+				if ref, ok := asMap(join[1])["Ref"].(string); ok {
+					refs[name] = ref
+				}
+			}
+		}
+	}
+	return refs
 }

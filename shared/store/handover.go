@@ -137,21 +137,7 @@ func (s *Store) DueInvitations(ctx context.Context, now time.Time, after string,
 // dueShardPage reads one shard of the due index: up to limit items after the cursor, and
 // whether it holds more.
 func (s *Store) dueShardPage(ctx context.Context, shard int, now time.Time, after string, limit int) ([]offerItem, bool, error) {
-	// gsi3sk is <deadline>#<id> with a fixed-width deadline; '#' sorts before '$', so every
-	// deadline up to and including now is below the bound, and "0" is below every deadline.
-	from := "0"
-	if after != "" {
-		from = after + "\x00"
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(IndexGSI3),
-		KeyConditionExpression: aws.String("gsi3pk = :due AND gsi3sk BETWEEN :from AND :bound"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":due": str(dueKeyOf(shard)), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
-		},
-		Limit: aws.Int32(int32(limit)),
-	})
+	res, err := s.dueQuery(ctx, dueKeyOf(shard), now, after, limit)
 	if err != nil {
 		return nil, false, fmt.Errorf("query due invitations: %w", err)
 	}
@@ -164,6 +150,26 @@ func (s *Store) dueShardPage(ctx context.Context, shard int, now time.Time, afte
 		items = append(items, it)
 	}
 	return items, res.LastEvaluatedKey != nil, nil
+}
+
+// dueQuery reads one partition of the due index (gsi3): up to limit items whose deadline is
+// at or before now, after the cursor.
+func (s *Store) dueQuery(ctx context.Context, partition string, now time.Time, after string, limit int) (*dynamodb.QueryOutput, error) {
+	// gsi3sk is <deadline>#<id> with a fixed-width deadline; '#' sorts before '$', so every
+	// deadline up to and including now is below the bound, and "0" is below every deadline.
+	from := "0"
+	if after != "" {
+		from = after + "\x00"
+	}
+	return s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(IndexGSI3),
+		KeyConditionExpression: aws.String("gsi3pk = :due AND gsi3sk BETWEEN :from AND :bound"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":due": str(partition), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
+		},
+		Limit: aws.Int32(int32(limit)),
+	})
 }
 
 // dueShards is how many partitions the due index is spread over: at 1,000 WCU a second per
