@@ -121,7 +121,7 @@ func toInvitationItem(inv invitation.Invitation) invitationItem {
 			it.GSI2SK = ""
 		}
 		if !inv.ExpiresAt.IsZero() {
-			it.GSI3PK, it.GSI3SK = dueKey, sortKeyTime(inv.ExpiresAt)+"#"+inv.ID
+			it.GSI3PK, it.GSI3SK = dueShard(inv.ID), sortKeyTime(inv.ExpiresAt)+"#"+inv.ID
 		}
 	}
 	return it
