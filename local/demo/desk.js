@@ -477,6 +477,41 @@ function renderTargets() {
     add("agent:" + a.agentId, a.name, av, av);
   }
   box.replaceChildren(...rows);
+  renderFallbackPicker();
+}
+
+// The fallback picker: up to three further targets, offered in order (SPEC §9.2).
+function renderFallbackPicker() {
+  for (const sel of document.querySelectorAll(".fallback-target")) {
+    const keep = sel.value;
+    const none = new Option("nobody", "");
+    const opts = [none];
+    for (const t of state.directory.teams) opts.push(new Option("Team " + t.name, "team:" + t.teamId));
+    for (const a of state.directory.agents) {
+      if (a.agentId !== state.agentId) opts.push(new Option(`${a.name} (${availability(a)})`, "agent:" + a.agentId));
+    }
+    sel.replaceChildren(...opts);
+    sel.value = opts.some((o) => o.value === keep) ? keep : "";
+  }
+}
+
+// routing is the afterSeconds and fallback of an invite or forward, as picked.
+function routing() {
+  const out = {};
+  const after = $("#after-seconds").value.trim();
+  if (after) {
+    if (!/^\d+$/.test(after)) throw new Error("Their window is a whole number of seconds, 30 to 3600.");
+    out.afterSeconds = Number(after);
+  }
+  const fallback = [...document.querySelectorAll(".fallback-target")]
+    .map((sel) => sel.value)
+    .filter(Boolean)
+    .map((v) => {
+      const [kind, id] = v.split(":");
+      return { kind, id };
+    });
+  if (fallback.length) out.fallback = fallback;
+  return out;
 }
 
 $("#pick-form").onsubmit = act(async (ev) => {
@@ -487,15 +522,17 @@ $("#pick-form").onsubmit = act(async (ev) => {
   const message = $("#pick-message").value.trim();
   const who = kind === "team" ? "team " + (names.teams.get(id) || id) : names.agents.get(id) || id;
   if (action === "forward") {
-    await call("POST", convPath(state.selected, "/forward"), { body: { to: { kind, id }, message }, idempotent: true });
+    await call("POST", convPath(state.selected, "/forward"), { body: { to: { kind, id }, message, ...routing() }, idempotent: true });
     notice(`Forward offered to ${who}. You stay in the conversation until they accept.`);
     watchForward(state.selected, kind === "agent" ? who : "");
   } else {
-    const body = kind === "team" ? { teamId: id, message } : { agentId: id, message };
+    const body = { ...(kind === "team" ? { teamId: id, message } : { agentId: id, message }), ...routing() };
     await call("POST", convPath(state.selected, "/invitations/" + kind), { body, idempotent: true });
     notice(`Invitation sent to ${who}.`);
   }
   $("#pick-message").value = "";
+  $("#after-seconds").value = "";
+  for (const sel of document.querySelectorAll(".fallback-target")) sel.value = "";
   await loadInvitations();
 });
 
@@ -558,6 +595,21 @@ async function loadInvitations() {
   $("#invs-empty").hidden = items.length > 0;
 }
 
+// chainList shows each target of a fallback chain with its answer, in order.
+function chainList(targets) {
+  const ol = document.createElement("ol");
+  ol.className = "chain";
+  for (const t of targets) {
+    const li = document.createElement("li");
+    li.dataset.answer = t.answer;
+    const who = t.kind === "team" ? "Team " + (names.teams.get(t.id) || t.id) : names.agents.get(t.id) || t.id;
+    const why = { timeout: "no answer in time", unavailable: "offline or away" }[t.reason] || t.reason;
+    li.textContent = `${who}: ${t.answer}${why ? ` (${why})` : ""}${t.answeredAt ? " at " + timeOf(t.answeredAt) : ""}`;
+    ol.append(li);
+  }
+  return ol;
+}
+
 function invitationItem(i) {
   const li = document.createElement("li");
   li.dataset.invitationId = i.invitationId;
@@ -584,6 +636,7 @@ function invitationItem(i) {
   }
   st.textContent = words;
   li.append(title, st);
+  if ((i.targets || []).length > 1) li.append(chainList(i.targets));
   if (i.status === "pending") {
     const row = document.createElement("div");
     row.className = "row";
@@ -677,7 +730,7 @@ function onPush(m) {
       break;
     case "invitation.accepted":
     case "invitation.taken":
-      if (d.kind === "forward" && d.createdBy === state.agentId && d.acceptedBy !== state.agentId) {
+      if (d.kind === "forward" && d.createdBy === state.agentId && d.acceptedBy && d.acceptedBy !== state.agentId) {
         // The forwarder hears of it as a team member (taken) or, where the API sends it, accepted.
         const text = `Your forward was accepted by ${names.agents.get(d.acceptedBy) || d.acceptedBy} — you left this conversation`;
         notice(text);

@@ -191,6 +191,13 @@ export function targetOf(d) {
   return "";
 }
 
+// chainWords is a fallback chain's answers in a few words: "Grace declined, Team Billing pending".
+function chainWords(targets = []) {
+  return targets
+    .map((t) => `${t.kind === "team" ? "team " + teamName(t.id) : agentName(t.id)} ${t.answer}${t.reason === "unavailable" ? " (away)" : ""}`)
+    .join(", ");
+}
+
 export function timeOf(at) {
   const d = new Date(at);
   return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -230,6 +237,10 @@ export function describe(e, me = "") {
           if (d.purpose === "incoming") return `Offered to ${targetOf(d)}`;
           return `${by} forwarded the conversation to ${targetOf(d)}${quote(d.message)}`;
         default:
+          // A fallback chain offering it to a later target: the invitation went on.
+          if ((d.targets || []).length > 1 && d.targets[0].answer !== "pending") {
+            return `${by ? by + "’s" : "The"} invitation went on to ${d.targetAgentId && d.targetAgentId === me ? "you" : targetOf(d)}${quote(d.message)}`;
+          }
           return `${by} invited ${d.targetAgentId && d.targetAgentId === me ? "you" : targetOf(d)}${quote(d.message)}`;
       }
     case "invitation.accepted": {
@@ -252,6 +263,8 @@ export function describe(e, me = "") {
     case "invitation.expired":
       return `The ${kindWord(d.kind)}${targetOf(d) ? " for " + targetOf(d) : ""} expired unanswered`;
     case "invitation.taken":
+      if (d.reason === "timeout") return `The offer for ${targetOf(d) || "this conversation"} went on to the next target: no answer in time`;
+      if (d.reason === "revoked") return `The offer for ${targetOf(d) || "this conversation"} was withdrawn`;
       if (d.kind === "forward" && d.createdBy && d.createdBy === me) return `Your forward was accepted by ${agentName(d.acceptedBy)} — you left this conversation`;
       return `The offer for ${targetOf(d) || "this conversation"} was taken by ${d.acceptedBy ? agentName(d.acceptedBy) : "someone else"}`;
     case "invitation.failed":
@@ -260,8 +273,11 @@ export function describe(e, me = "") {
       return `${by || "An agent"} sent the email to ${targetOf(d)} again`;
     case "invitation.delivery":
       return `Email to ${targetOf(d) || "the customer"}: ${d.delivery}${d.detail ? ` (${d.detail})` : ""}`;
-    case "invitation.updated":
-      return `The ${kindWord(d.kind)} moved on to its next target`;
+    case "invitation.updated": {
+      const open = (d.targets || []).find((t) => t.answer === "pending");
+      if (!open) return `The ${kindWord(d.kind)} has its answers: ${chainWords(d.targets)}`;
+      return `The ${kindWord(d.kind)} is now offered to ${targetOf(d)} (${chainWords(d.targets)})`;
+    }
     case "participant.waiting":
       return `${d.displayName || "Someone"} is waiting to be let in`;
     case "participant.admitted":

@@ -425,6 +425,29 @@ test("the desk and the customer pages tell the product's story", { timeout: 3000
       await teamOffer.waitFor({ state: "detached", timeout: WAIT });
     });
 
+    await step("fallback-chain", async () => {
+      // Linus first, Grace after him: Linus declines, the offer moves on to Grace at once.
+      await ada.locator("#targets label", { hasText: "Linus Torvalds" }).click();
+      await ada.getByLabel("Message for them", { exact: true }).fill("CHAIN: who can take the refund?");
+      await ada.locator("#fallback-1").selectOption("agent:grace");
+      await ada.getByRole("button", { name: "Invite (you stay)", exact: true }).click();
+      const first = linus.locator("#inbox .offer", { hasText: "CHAIN: who can take the refund?" });
+      await first.waitFor({ timeout: WAIT });
+      const next = grace.locator("#inbox .offer", { hasText: "CHAIN: who can take the refund?" });
+      assert.equal(await next.count(), 0, "the second target waits for their turn");
+      await first.getByRole("button", { name: "Decline", exact: true }).click();
+      await first.waitFor({ state: "detached", timeout: WAIT });
+      await next.waitFor({ timeout: WAIT });
+      const row = ada.locator("#invitations li[data-kind=agent]", { hasText: "Grace Hopper: pending" });
+      await row.waitFor({ timeout: WAIT });
+      assert.match(await row.textContent(), /Linus Torvalds: declined/);
+      await sees(ada, "#timeline .sys.agents-only", "now offered to Grace Hopper");
+      // Revoked: every open target is canceled and Grace's offer goes away.
+      await row.getByRole("button", { name: "Revoke", exact: true }).click();
+      await sees(ada, "#invitations li[data-kind=agent]", "Grace Hopper: canceled");
+      await next.waitFor({ state: "detached", timeout: WAIT });
+    });
+
     await step("invite-agent", async () => {
       await ada.locator("#targets label", { hasText: "Grace Hopper" }).click();
       await ada.getByLabel("Message for them", { exact: true }).fill("Could you check the card payments?");

@@ -6,6 +6,8 @@ package config
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,4 +77,51 @@ func List(name string) []string {
 		}
 	}
 	return out
+}
+
+// Check enforces a string setting's template rule at init, on a value that may have reached
+// the function by another way than the template (an edited console variable, `sam local`):
+// a value outside the rule stops the function with a message naming the variable. Each item
+// of a comma-separated list is checked alone, as CloudFormation checks a CommaDelimitedList.
+func Check(name string, rule Rule, local bool) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return
+	}
+	items := []string{v}
+	if rule.List {
+		items = List(name)
+	}
+	for _, item := range items {
+		if !rule.allows(item, local) {
+			panic(fmt.Sprintf("config: %s=%q is not allowed: %s", name, item, rule))
+		}
+	}
+}
+
+// Rule is a template parameter's AllowedPattern or AllowedValues.
+type Rule struct {
+	Pattern string   // a regular expression the whole value must match
+	Values  []string // or one of these
+	List    bool     // a CommaDelimitedList: the rule holds for each item
+	// Local is a looser pattern allowed only against the local emulators: the local stack
+	// serves its JWKS over plain HTTP on loopback.
+	Local string
+}
+
+func (r Rule) allows(v string, local bool) bool {
+	if len(r.Values) > 0 {
+		return slices.Contains(r.Values, v)
+	}
+	if local && r.Local != "" && regexp.MustCompile(r.Local).MatchString(v) {
+		return true
+	}
+	return regexp.MustCompile(r.Pattern).MatchString(v)
+}
+
+func (r Rule) String() string {
+	if len(r.Values) > 0 {
+		return "one of " + strings.Join(r.Values, ", ")
+	}
+	return "it must match " + r.Pattern
 }

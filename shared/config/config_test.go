@@ -28,3 +28,42 @@ func TestIntIn_AcceptsTheBoundsAndTheDefault(t *testing.T) {
 		t.Errorf("default = %d", got)
 	}
 }
+
+// panicOf runs f and returns its panic message, "" if it did not panic.
+func panicOf(f func()) (msg string) {
+	defer func() { msg, _ = recover().(string) }()
+	f()
+	return ""
+}
+
+func TestCheck_RefusesAStringOutsideItsRuleNamingTheVariable(t *testing.T) {
+	origins := Rule{Pattern: `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$`, List: true}
+	t.Setenv("IF_TEST_ORIGINS", "https://a.example, https://b.example:8443")
+	if msg := panicOf(func() { Check("IF_TEST_ORIGINS", origins, false) }); msg != "" {
+		t.Fatalf("valid list refused: %s", msg)
+	}
+	t.Setenv("IF_TEST_ORIGINS", "https://a.example,https://evil.example/path")
+	if msg := panicOf(func() { Check("IF_TEST_ORIGINS", origins, false) }); !strings.Contains(msg, "IF_TEST_ORIGINS") || !strings.Contains(msg, "evil") {
+		t.Fatalf("a bad item: %q", msg)
+	}
+	mode := Rule{Values: []string{"on-accept", "immediate"}}
+	t.Setenv("IF_TEST_MODE", "eventually")
+	if msg := panicOf(func() { Check("IF_TEST_MODE", mode, false) }); !strings.Contains(msg, "one of on-accept, immediate") {
+		t.Fatalf("a value not allowed: %q", msg)
+	}
+	t.Setenv("IF_TEST_MODE", "")
+	if msg := panicOf(func() { Check("IF_TEST_MODE", mode, false) }); msg != "" {
+		t.Fatalf("unset is the default, not an error: %q", msg)
+	}
+}
+
+func TestCheck_ALocalPatternOnlyAgainstTheEmulators(t *testing.T) {
+	jwks := Rule{Pattern: `^https://\S+$`, Local: `^http://\S+$`}
+	t.Setenv("IF_TEST_JWKS", "http://127.0.0.1:4000/_dev/jwks.json")
+	if msg := panicOf(func() { Check("IF_TEST_JWKS", jwks, true) }); msg != "" {
+		t.Fatalf("local run refused: %s", msg)
+	}
+	if msg := panicOf(func() { Check("IF_TEST_JWKS", jwks, false) }); msg == "" {
+		t.Fatal("a deployed function took a JWKS over plain HTTP")
+	}
+}

@@ -137,6 +137,18 @@ func faultCases() []faultCase {
 			return apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
 				Params: onConv(agentConversation(t, api)), Authorization: agent(api, "ada")}, ""
 		}, 204},
+		{"admit", func(t *testing.T, api *apitest.API) (apitest.Request, string) {
+			c := agentConversation(t, api)
+			lou := joinLobby(t, api, c, agent(api, "ada"), "agent")
+			return apitest.Request{Function: "AdmitParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/admit",
+				Params: map[string]string{"id": c, "participantId": lou.ParticipantID}, Authorization: agent(api, "ada")}, ""
+		}, 200},
+		{"refuse", func(t *testing.T, api *apitest.API) (apitest.Request, string) {
+			c := agentConversation(t, api)
+			lou := joinLobby(t, api, c, agent(api, "ada"), "agent")
+			return apitest.Request{Function: "RefuseParticipantFunction", Method: "POST", Route: "/conversations/{id}/participants/{participantId}/refuse",
+				Params: map[string]string{"id": c, "participantId": lou.ParticipantID}, Authorization: agent(api, "ada")}, ""
+		}, 204},
 		{"create connect ticket", func(_ *testing.T, api *apitest.API) (apitest.Request, string) {
 			return apitest.Request{Function: "CreateConnectTicketFunction", Method: "POST", Route: "/connect-ticket", Authorization: agent(api, "ada")}, ""
 		}, 201},

@@ -34,11 +34,12 @@ func ForwardConversation(d *setup.Deps) httpapi.Handler {
 type offerRequest[T any] interface {
 	*T
 	Normalize() (invitation.Target, error)
+	RouteFrom(first invitation.Target) (invitation.Route, error)
 	MessageText() string
 }
 
 // offerAction invites or forwards to a target, as the handover service does.
-type offerAction func(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error)
+type offerAction func(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error)
 
 // offerHandler is the one shape of the three routes that offer a conversation to someone:
 // decode strictly, normalize the target, act, answer 201 with the offer.
@@ -52,7 +53,11 @@ func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offe
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return created(act(ctx, r.Principal, r.Path("id"), to, req.MessageText()))
+		route, err := req.RouteFrom(to)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return created(act(ctx, r.Principal, r.Path("id"), route, req.MessageText()))
 	}, httpapi.Idempotent(d.Store().Idempotency()))
 }
 

@@ -56,8 +56,11 @@ var budgets = map[string]budget{
 	"inbox":                        {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                       {8, 8},
 	"decline":                      {6, 6},
-	"list agents":                  {5, 5}, // parallel: 2 measured (presence per agent)
-	"list teams":                   {7, 7}, // parallel: 4 measured
+	"forward (fallback)":           {10, 10}, // a directory lookup per target
+	"inbox (queued target)":        {3, 2},   // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
+	"decline (chain moves on)":     {10, 10}, // the next target's lookup and the move with its events
+	"list agents":                  {5, 5},   // parallel: 2 measured (presence per agent)
+	"list teams":                   {7, 7},   // parallel: 4 measured
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {7, 7},
 	"end conversation":             {12, 12},
@@ -229,6 +232,17 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 		Params: map[string]string{"invitationId": toMia.ID}, Authorization: mia})
 	a.do("decline", 204, apitest.Request{Function: "DeclineInvitationFunction", Method: "POST", Route: "/invitations/{invitationId}/decline",
 		Params: map[string]string{"invitationId": toLinus.ID}, Authorization: linus})
+
+	// A fallback chain (SPEC §9.2): billing first, grace after it.
+	var chain invitation.Offer
+	a.do("forward (fallback)", 201, apitest.Request{Function: "ForwardConversationFunction", Method: "POST", Route: "/conversations/{id}/forward",
+		Params: onConv(startAsAgent(t, api, "ada").ConversationID), Authorization: ada,
+		Body: map[string]any{"to": map[string]any{"kind": "team", "id": "billing"}, "afterSeconds": 60,
+			"fallback": []any{map[string]any{"kind": "agent", "id": "grace"}}}}).Decode(t, &chain)
+	grace := apitest.Bearer(api.AgentToken("grace"))
+	a.do("inbox (queued target)", 200, apitest.Request{Function: "GetInboxFunction", Method: "GET", Route: "/inbox", Authorization: grace})
+	a.do("decline (chain moves on)", 204, apitest.Request{Function: "DeclineInvitationFunction", Method: "POST", Route: "/invitations/{invitationId}/decline",
+		Params: map[string]string{"invitationId": chain.ID}, Authorization: mia})
 
 	a.do("list agents", 200, apitest.Request{Function: "ListAgentsFunction", Method: "GET", Route: "/agents", Authorization: ada})
 	a.do("list teams", 200, apitest.Request{Function: "ListTeamsFunction", Method: "GET", Route: "/teams", Authorization: ada})

@@ -83,13 +83,22 @@ func (s *Service) answerable(ctx context.Context, agentID, invitationID string, 
 	if err != nil {
 		return invitation.Offer{}, err
 	}
+	if now := s.now(); o.HopDue(now) {
+		// The chain moved on since it was stored: store the move, then answer on it.
+		if err := s.hopOnce(ctx, o, now, agentID); err != nil && !errors.Is(err, errRetry) {
+			return invitation.Offer{}, err
+		}
+		return invitation.Offer{}, errRetry
+	}
 	member := false
 	if o.TargetTeamID != "" {
 		if member, err = s.Store.IsTeamMember(ctx, o.TargetTeamID, agentID); err != nil {
 			return invitation.Offer{}, apperror.Internal(err)
 		}
 	}
-	if err := o.CheckAnswerer(agentID, member); err != nil {
+	if err := o.CheckAnswerer(agentID, member); errors.Is(err, invitation.ErrNotInvited) {
+		return invitation.Offer{}, s.checkTurn(ctx, o, agentID)
+	} else if err != nil {
 		return invitation.Offer{}, err
 	}
 	if err := check(o, s.now()); err != nil {
@@ -152,13 +161,15 @@ func (s *Service) leavingForwarder(ctx context.Context, o invitation.Offer, acce
 // and the agents which invitation brought them.
 func acceptEvents(a store.Acceptance, now time.Time) []conversation.Event {
 	var events []conversation.Event
+	o := settled(a.Offer, invitation.StatusAccepted, "", now)
 	if !a.AlreadyIn {
 		events = append(events, invitation.JoinedEvent(a.Accepter, now))
 	}
 	if a.Offer.IsForward() {
 		events = append(events, assignedEvent(a.Accepter, a.Read.Conversation.Assignee, now))
 	}
-	events = append(events, invitation.AcceptedEvent(a.Offer, a.Accepter.AgentID, a.Accepter.ID, now))
+	events = append(events, invitation.AcceptedEvent(o, a.Accepter.AgentID, a.Accepter.ID, now))
+	events = append(events, chainUpdated(o, a.Accepter.ID, now)...)
 	if a.Removes != nil {
 		events = append(events, leftEvent(*a.Removes, a.Removes.ID, now))
 	}

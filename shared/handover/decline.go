@@ -45,7 +45,14 @@ func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason
 		}
 		d.Final = o.DeclineIsFinal(agentID, members)
 	}
+	if d.Final && o.HasNextTarget() {
+		return s.declineHop(ctx, o, agentID, reason, now)
+	}
 	d.Events = []conversation.Event{invitation.DeclinedEvent(o, agentID, reason, d.Final, now)}
+	if d.Final {
+		shown := settled(o, invitation.StatusDeclined, reason, now)
+		d.Events = append([]conversation.Event{invitation.DeclinedEvent(shown, agentID, reason, true, now)}, chainUpdated(shown, agentID, now)...)
+	}
 	if d.Final && o.IsForward() && read.Conversation.Assignee == "" {
 		ret := invitation.NewReturn(o, invitation.ReturnedDeclined, reason, now)
 		d.Return = &ret

@@ -14,6 +14,8 @@ import (
 // SweepReport says what one sweep did.
 type SweepReport struct {
 	Expired int `json:"expired"`
+	// Advanced are fallback chains moved on to their next target (a window ran out).
+	Advanced int `json:"advanced"`
 	// Revoked were still pending in a conversation that had ended (the end did not see them).
 	Revoked int `json:"revoked"`
 	// Skipped were answered or renewed meanwhile, or kept losing races: the next sweep looks again.
@@ -70,6 +72,7 @@ type outcome int
 const (
 	skipped outcome = iota
 	expired
+	advanced
 	revoked
 	failed
 )
@@ -78,6 +81,8 @@ func (r *SweepReport) count(o outcome) {
 	switch o {
 	case expired:
 		r.Expired++
+	case advanced:
+		r.Advanced++
 	case revoked:
 		r.Revoked++
 	case failed:
@@ -119,7 +124,7 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 		return failed, err
 	}
 	now := s.now()
-	if !o.Expired(now) {
+	if !o.Expired(now) && !o.HopDue(now) {
 		return skipped, nil // answered or renewed: the index was behind
 	}
 	read, err := s.Store.HandoverState(ctx, o.ConversationID)
@@ -135,7 +140,11 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 	if o.Purpose == invitation.PurposeIncoming && read.Conversation.Assignee == "" && read.PendingForward == o.ID {
 		return s.endUnanswered(ctx, o, read, now)
 	}
-	e := store.Expiry{Invitation: o, At: now, Events: []conversation.Event{invitation.ExpiredEvent(o.Invitation, now)}}
+	if o.HopDue(now) {
+		return s.sweepHop(ctx, o, now)
+	}
+	shown := settled(offerAsOf(o, now), invitation.StatusExpired, "", now)
+	e := store.Expiry{Invitation: o, At: now, Events: append([]conversation.Event{invitation.ExpiredEvent(shown.Invitation, now)}, chainUpdated(shown, "", now)...)}
 	if o.IsForward() && read.PendingForward == o.ID {
 		e.Read = &read
 		if read.Conversation.Assignee == "" && o.CreatedBy != "" {
@@ -153,6 +162,24 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 		return failed, err
 	}
 	return expired, nil
+}
+
+// sweepHop moves a chain whose window ran out on to its next target and, if the chain ran
+// out altogether meanwhile, expires it at once.
+func (s *Service) sweepHop(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
+	err := s.hopOnce(ctx, o, now, "")
+	switch {
+	case errors.Is(err, errRetry) || errors.Is(err, errConversationEnded):
+		return skipped, errRetry // answered, moved or ended meanwhile: look again
+	case err != nil:
+		return failed, err
+	}
+	// Read it again: if the chain ran out altogether meanwhile, it expires now.
+	out, err := s.expireOnce(ctx, o.ID)
+	if out == skipped && err == nil {
+		return advanced, nil
+	}
+	return out, err
 }
 
 // endUnanswered ends a conversation whose offer to its team ran out with nobody taking it:

@@ -20,25 +20,22 @@ const reasonSuperseded = "superseded"
 // customer sees only that they are being transferred, and to whom. A newer forward replaces
 // an older pending one. In on-accept mode the forwarder stays until someone accepts; in
 // immediate mode they leave now.
-func (s *Service) Forward(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error) {
+func (s *Service) Forward(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
 	var f invitation.Offer
 	err := retrying(func() error {
 		var err error
-		f, err = s.forwardOnce(ctx, p, conversationID, to, message)
+		f, err = s.forwardOnce(ctx, p, conversationID, route, message)
 		return err
 	})
 	return f, err
 }
 
-func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error) {
+func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
 	acc, err := s.authorizeOpen(ctx, p, conversationID)
 	if err != nil {
 		return invitation.Offer{}, err
 	}
-	if err := invitation.CheckForwardTarget(p.AgentID, to); err != nil {
-		return invitation.Offer{}, err
-	}
-	target, err := s.lookUp(ctx, to)
+	targets, err := s.routeTargets(ctx, p.AgentID, route, invitation.CheckForwardTarget)
 	if err != nil {
 		return invitation.Offer{}, err
 	}
@@ -50,9 +47,11 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 		return invitation.Offer{}, errConversationEnded
 	}
 	now := s.now()
+	f := invitation.NewForward(conversationID, p.AgentID, route[0].Target(), message, now, s.Config.ForwardTimeout).
+		Routed(route, now, s.Config.ForwardTimeout).Begun(now, s.available(ctx, ""))
+	target := targets[f.Stage]
 	fw := store.Forwarding{
-		Forward: invitation.NewForward(conversationID, p.AgentID, to, message, now, s.Config.ForwardTimeout),
-		Read:    read, Forwarder: acc.Participant, Leaves: s.Config.Mode == ModeImmediate, At: now,
+		Forward: f, Read: read, Forwarder: acc.Participant, Leaves: s.Config.Mode == ModeImmediate, At: now,
 	}
 	fw.Forward.CreatedByName, fw.Forward.TargetName = nameOf(acc.Participant), target.Name
 	replaced, replacedTo, err := s.replace(ctx, &fw, acc.Participant.ID, now)

@@ -101,6 +101,8 @@ type Store interface {
 	Accept(ctx context.Context, a store.Acceptance) error
 	Decline(ctx context.Context, d store.Declining) error
 	Expire(ctx context.Context, e store.Expiry) error
+	Advance(ctx context.Context, h store.Hop) error
+	Connected(ctx context.Context, agentIDs []string) (map[string]bool, error)
 	EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }

@@ -147,7 +147,7 @@ func (w *world) pushes(connectionID string) []push.Message {
 // was pushed (the push function closes sockets after it pushes).
 func (w *world) closed(connectionID string) bool {
 	w.api.AwaitPushes()
-	return w.closed(connectionID)
+	return w.api.Push.Closed(connectionID)
 }
 
 func (w *world) pushed(connectionID, typ string) []push.Message {

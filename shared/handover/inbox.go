@@ -100,8 +100,10 @@ func (s *Service) Inbox(ctx context.Context, p auth.Principal, cursorParam, limi
 	page, next := mergeInboxes(append(read, more...), own, limit)
 	out := Inbox{Invitations: []InboxEntry{}, NextCursor: encodeInboxCursor(next)}
 	now := s.now()
-	for _, o := range page {
-		if o.InInboxOf(p.AgentID, now) {
+	for _, in := range page {
+		// A chain shows in the inbox of the target whose turn it is now, derived from time
+		// (its offer item for the stored stage, a slot for a later one): each entry once.
+		if o := offerAsOf(in.Offer, now); o.InInboxOf(p.AgentID, now) && inboxOf(o) == in.Inbox {
 			out.Invitations = append(out.Invitations, entry(o))
 		}
 	}
@@ -132,7 +134,7 @@ func teamInboxes(teams []string) []string {
 // limit, so the newest limit overall are among them) and where each inbox now stands:
 // after its last offer taken, or done once it gave fewer than limit and all were taken.
 // next is nil when every inbox is done.
-func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit int) ([]invitation.Offer, map[string]string) {
+func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit int) ([]store.InboxOffer, map[string]string) {
 	slices.SortFunc(read, func(a, b store.InboxOffer) int { return cmp.Compare(b.Position, a.Position) })
 	taken := read[:min(limit, len(read))]
 	perInbox := map[string]int{}
@@ -141,9 +143,9 @@ func mergeInboxes(read []store.InboxOffer, positions map[string]string, limit in
 	}
 	next := maps.Clone(positions)
 	takenFrom := map[string]int{}
-	page := make([]invitation.Offer, len(taken))
+	page := make([]store.InboxOffer, len(taken))
 	for i, o := range taken {
-		page[i] = o.Offer
+		page[i] = o
 		next[o.Inbox] = o.Position
 		takenFrom[o.Inbox]++
 	}

@@ -15,23 +15,26 @@ import (
 // Invite invites an agent or a team into the conversation with a message, whether they are
 // online or not: POST /conversations/{id}/invitations/agent and …/team. The invitation waits
 // in the agent's (or every member's) inbox and is pushed to them; the inviter stays.
-func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID string, to invitation.Target, message string) (invitation.Offer, error) {
+//
+// With a fallback chain (SPEC §9.2) it is offered to one target at a time: the first one
+// available, the others queued behind it.
+func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
 	acc, err := s.authorizeOpen(ctx, p, conversationID)
 	if err != nil {
 		return invitation.Offer{}, err
 	}
-	if err := invitation.CheckInviteTarget(p.AgentID, to); err != nil {
-		return invitation.Offer{}, err
-	}
-	target, err := s.lookUp(ctx, to)
+	targets, err := s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
 	if err != nil {
 		return invitation.Offer{}, err
 	}
 	now := s.now()
-	if err := s.checkInvitable(ctx, acc.Conversation.ID, to, now); err != nil {
+	if err := s.checkInvitable(ctx, acc.Conversation.ID, route, now); err != nil {
 		return invitation.Offer{}, err
 	}
-	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL)
+	to := route[0].Target()
+	o := invitation.NewAgentInvitation(conversationID, p.AgentID, to, message, now, s.Config.InvitationTTL).
+		Routed(route, now, s.Config.InvitationTTL).Begun(now, s.available(ctx, ""))
+	target := targets[o.Stage]
 	o.CreatedByName, o.TargetName = nameOf(acc.Participant), target.Name
 	events := []conversation.Event{invitation.OfferedEvent(o, acc.Participant.ID, now)}
 	addressTo(target.Members, events)
@@ -61,9 +64,12 @@ func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversat
 // checkInvitable refuses inviting an agent who is in the conversation already, inviting the
 // same agent or team twice while the first invitation is pending, and more invitations than
 // a conversation may have pending.
-func (s *Service) checkInvitable(ctx context.Context, conversationID string, to invitation.Target, now time.Time) error {
-	if to.Kind == invitation.TargetAgent {
-		_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(to.ID))
+func (s *Service) checkInvitable(ctx context.Context, conversationID string, route invitation.Route, now time.Time) error {
+	for _, t := range route {
+		if t.Kind != invitation.TargetAgent {
+			continue
+		}
+		_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(t.ID))
 		if err == nil {
 			return invitation.ErrAlreadyIn
 		}
@@ -71,6 +77,7 @@ func (s *Service) checkInvitable(ctx context.Context, conversationID string, to 
 			return apperror.Internal(err)
 		}
 	}
+	to := route[0].Target()
 	// The pending invitations come from the conversation's head, read consistently, never
 	// from the index (which lags).
 	head, err := s.Store.Head(ctx, conversationID)

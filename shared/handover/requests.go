@@ -13,6 +13,7 @@ import (
 type InviteAgentRequest struct {
 	AgentID string `json:"agentId"`
 	Message string `json:"message,omitempty"`
+	Routing
 }
 
 // Normalize trims the request and checks it.
@@ -25,6 +26,7 @@ func (r *InviteAgentRequest) Normalize() (invitation.Target, error) {
 type InviteTeamRequest struct {
 	TeamID  string `json:"teamId"`
 	Message string `json:"message,omitempty"`
+	Routing
 }
 
 // Normalize trims the request and checks it.
@@ -37,6 +39,7 @@ func (r *InviteTeamRequest) Normalize() (invitation.Target, error) {
 type ForwardRequest struct {
 	To      ForwardTo `json:"to"`
 	Message string    `json:"message,omitempty"`
+	Routing
 }
 
 // ForwardTo names whom a conversation is forwarded to.

@@ -83,6 +83,9 @@ func invitationData(inv Invitation) map[string]any {
 	set("targetAgentId", inv.TargetAgentID)
 	set("targetTeamId", inv.TargetTeamID)
 	set("message", inv.Message)
+	if inv.Chained() {
+		d["targets"] = targetsData(inv.Targets)
+	}
 	return d
 }
 

@@ -133,6 +133,18 @@ func NewReturn(f Offer, because, reason string, now time.Time) Offer {
 	return r
 }
 
+// Routed is a new invitation or forward offered along the route: to its first target, the
+// others queued behind it (Begun skips the unavailable). lone is the window of a lone target
+// whose request names none: the deployment's lifetime for invitations or forwards (§5).
+func (o Offer) Routed(r Route, now time.Time, lone time.Duration) Offer {
+	r = slices.Clone(r)
+	if len(r) == 1 && r[0].AfterSeconds == 0 {
+		r[0].AfterSeconds = int(lone / time.Second)
+	}
+	o.startChain(r, now, DefaultWindowSeconds*time.Second)
+	return o
+}
+
 func newOffer(kind Kind, purpose Purpose, conversationID, createdBy string, to Target, message string, now, expires time.Time) Offer {
 	o := Offer{Invitation: Invitation{
 		ID: ids.New("inv"), ConversationID: conversationID, Kind: kind, Status: StatusPending,

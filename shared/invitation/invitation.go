@@ -70,6 +70,11 @@ type Invitation struct {
 	TargetAgentID string `json:"targetAgentId,omitempty"`
 	TargetTeamID  string `json:"targetTeamId,omitempty"`
 	Message       string `json:"message,omitempty"`
+	// Targets is the fallback chain (chain.go): every target in order with its answer. The
+	// target fields above name the current one, Stage its place, and ExpiresAt the end of its
+	// window.
+	Targets []ChainTarget `json:"targets,omitempty"`
+	Stage   int           `json:"-"`
 
 	// How it ended: when, by whom (an agent id, or the participant id of a redeeming customer)
 	// and why (a decline's reason, why a send failed, "conversation_ended").
@@ -108,7 +113,7 @@ const MaxPendingPerConversation = 20
 // Expired reports whether a pending invitation's time ran out. Expiry is decided here, at read
 // time, because DynamoDB's TTL deletes items late (up to days).
 func (i Invitation) Expired(now time.Time) bool {
-	return i.Status == StatusPending && !i.ExpiresAt.IsZero() && !now.Before(i.ExpiresAt)
+	return i.Status == StatusPending && !i.ExpiresAt.IsZero() && !now.Before(i.Deadline())
 }
 
 // EffectiveStatus is the status as of now: a pending invitation past its expiry is expired,
@@ -123,9 +128,12 @@ func (i Invitation) EffectiveStatus(now time.Time) Status {
 // Pending reports whether the invitation can still be answered.
 func (i Invitation) Pending(now time.Time) bool { return i.EffectiveStatus(now) == StatusPending }
 
-// AsOf returns the invitation as callers see it now: with its effective status.
+// AsOf returns the invitation as callers see it now: with its effective status, and its
+// fallback chain where time has moved it.
 func (i Invitation) AsOf(now time.Time) Invitation {
-	i.Status = i.EffectiveStatus(now)
+	status := i.EffectiveStatus(now)
+	i = i.chainAsSeen(now)
+	i.Status = status
 	return i
 }
 

@@ -163,8 +163,14 @@ func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, mes
 		s.warn(ctx, inv, "SES answered without a MessageId")
 		return inv.Delivery
 	}
-	if err := s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent); err != nil {
-		// Sent again or settled meanwhile: the newer state stands.
+	// The email is out: without its MessageId recorded, SES's notifications would find no
+	// invitation, so a failed write is tried once more (a lost race is not: sent again or
+	// settled meanwhile, the newer state stands).
+	err := s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent)
+	if err != nil && !store.IsCanceled(err) {
+		err = s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent)
+	}
+	if err != nil {
 		s.warn(ctx, inv, err.Error())
 		return inv.Delivery
 	}

@@ -33,7 +33,7 @@ type Store interface {
 	ConversationInvitations(ctx context.Context, conversationID string) ([]invitation.Invitation, error)
 	LiveSecret(ctx context.Context, kind invitation.Kind, hash string) (store.LiveSecret, error)
 	RedeemInvitation(ctx context.Context, r store.Redemption) error
-	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error
+	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events, notices []conversation.Event) error
 	FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
 	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error

@@ -11,6 +11,9 @@ import (
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
+// reasonRevoked is why a revoked offer left its target's inbox (invitation.taken).
+const reasonRevoked = "revoked"
+
 // maxWriteAttempts bounds how often an action re-reads an invitation that changed under it.
 const maxWriteAttempts = 3
 
@@ -37,19 +40,30 @@ func (s *Service) Revoke(ctx context.Context, p auth.Principal, conversationID, 
 
 func (s *Service) revoke(ctx context.Context, acc conversations.Access, inv invitation.Invitation) (invitation.Invitation, error) {
 	now := s.now()
-	if err := inv.AsSeen(now, acc.Conversation.Open()).CheckRevocable(now); err != nil {
+	seen := inv.AsSeen(now, acc.Conversation.Open())
+	if err := seen.CheckRevocable(now); err != nil {
 		return invitation.Invitation{}, err
 	}
-	revoked := invitation.RevokedEvent(inv, acc.Participant.ID, "", now)
-	revoked.PushTo = s.addressees(ctx, inv)
+	// A fallback chain is revoked where it stands now: its current target loses the offer
+	// (invitation.taken, pushed only: an outbox item), and every target still pending or
+	// queued is canceled.
+	seen.Targets = seen.Settled(invitation.StatusRevoked, "", now)
+	revoked := invitation.RevokedEvent(seen, acc.Participant.ID, "", now)
+	revoked.PushTo = s.addressees(ctx, seen)
 	events := []conversation.Event{revoked}
-	err := s.Store.RevokeInvitation(ctx, inv, acc.Participant.AgentID, now, events)
+	var notices []conversation.Event
+	if !inv.Kind.ForCustomer() && len(revoked.PushTo) > 0 {
+		withdrawn := invitation.WithdrawnEvent(invitation.Offer{Invitation: seen}, reasonRevoked, now)
+		withdrawn.PushTo = revoked.PushTo
+		notices = append(notices, withdrawn)
+	}
+	err := s.Store.RevokeInvitation(ctx, inv, acc.Participant.AgentID, now, events, notices)
 	if store.FailedOn(err, "invitation") {
 		return invitation.Invitation{}, err
 	}
 	if err != nil {
 		return invitation.Invitation{}, apperror.Internal(err)
 	}
-	inv.Status, inv.ResolvedAt, inv.ResolvedBy, inv.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
-	return inv, nil
+	seen.Status, seen.ResolvedAt, seen.ResolvedBy, seen.SecretHash = invitation.StatusRevoked, now, acc.Participant.AgentID, ""
+	return seen, nil
 }

@@ -70,6 +70,9 @@ var Rules = map[string]Rule{
 	// delivery changed (SPEC §9.1).
 	invitation.EventResent:   everyoneConcerned,
 	invitation.EventDelivery: everyoneConcerned,
+	// Agents only: a fallback chain moved (SPEC §9.2), to the conversation's agents and the
+	// newly offered target.
+	invitation.EventUpdated: everyoneConcerned,
 	// The lobby (SPEC §9.3): those who answer hear an invitee wait (its audience); the
 	// refused invitee hears their refusal and loses their sockets.
 	conversation.EventParticipantWaiting:  everyoneConcerned,

@@ -203,14 +203,7 @@ func bound(v any, def float64) float64 {
 func TestRanges_AreTheTemplatesBounds(t *testing.T) {
 	_, tpl := repo(t)
 	params := asMap(tpl.Raw()["Parameters"])
-	refs := map[string]string{} // env var → the parameter it is set from
-	for _, fn := range tpl.Functions() {
-		for name, v := range fn.Env {
-			if ref, ok := asMap(v)["Ref"].(string); ok {
-				refs[name] = ref
-			}
-		}
-	}
+	refs := envParameters(tpl)
 	for name, r := range setup.Ranges {
 		param, ok := refs[name]
 		if !ok {
@@ -229,4 +222,54 @@ func TestRanges_AreTheTemplatesBounds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRules_AreTheTemplatesPatterns: a string setting is refused at init exactly where
+// `sam deploy` refuses its parameter (AllowedPattern, AllowedValues) — and every string
+// parameter with a rule that reaches a function has its rule in setup.Rules.
+func TestRules_AreTheTemplatesPatterns(t *testing.T) {
+	_, tpl := repo(t)
+	params := asMap(tpl.Raw()["Parameters"])
+	refs := envParameters(tpl)
+	for name, param := range refs {
+		p := asMap(params[param])
+		pattern, _ := p["AllowedPattern"].(string)
+		values, _ := p["AllowedValues"].([]any)
+		rule, ok := setup.Rules[name]
+		switch {
+		case pattern == "" && len(values) == 0:
+			if ok {
+				t.Errorf("%s has a rule in code, parameter %s none", name, param)
+			}
+		case !ok:
+			t.Errorf("%s is set from %s, which has a rule, but has none in setup.Rules", name, param)
+		case pattern != "" && (rule.Pattern != pattern || rule.List != (p["Type"] == "CommaDelimitedList")):
+			t.Errorf("%s: code pattern %q (list %v), parameter %s %q (%v)", name, rule.Pattern, rule.List, param, pattern, p["Type"])
+		case len(values) > 0 && fmt.Sprint(rule.Values) != fmt.Sprint(values):
+			t.Errorf("%s: code values %v, parameter %s %v", name, rule.Values, param, values)
+		}
+	}
+	for name := range setup.Rules {
+		if _, ok := refs[name]; !ok {
+			t.Errorf("%s has a rule in code but is set from no template parameter", name)
+		}
+	}
+}
+
+// envParameters maps each environment variable of the functions to the template parameter
+// it is set from: !Ref P, or !Join [",", !Ref P] for a list.
+func envParameters(tpl *samtemplate.Template) map[string]string {
+	refs := map[string]string{}
+	for _, fn := range tpl.Functions() {
+		for name, v := range fn.Env {
+			if ref, ok := asMap(v)["Ref"].(string); ok {
+				refs[name] = ref
+			} else if join, ok := asMap(v)["Fn::Join"].([]any); ok && len(join) == 2 {
+				if ref, ok := asMap(join[1])["Ref"].(string); ok {
+					refs[name] = ref
+				}
+			}
+		}
+	}
+	return refs
 }

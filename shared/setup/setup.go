@@ -89,6 +89,7 @@ type Option func(*Deps)
 
 // FromEnv is what a function's main calls.
 func FromEnv(opts ...Option) *Deps {
+	CheckRules()
 	return With(logging.Default(), Overrides{}, opts...)
 }
 

@@ -30,6 +30,7 @@ import (
 //
 // The cost: one more item per pending offer in the transactions that change the context
 // (a conversation has at most MaxPending invitations, and in practice one or two offers),
+// and one per slot of a fallback chain's queued targets (at most three an offer, chain.go),
 // no more round trips.
 
 // contextItem is a conversation.Context as stored, on the head and on each offer.
@@ -98,19 +99,34 @@ func offerWithContext(o invitation.Offer, ctx conversation.Context, events [][]c
 	return toOfferItem(o)
 }
 
-// offer adds a new offer, pending in its conversation (capped: under MaxPending). Its item is
-// written with the context as of the transaction's events: the put is completed when the
-// transaction commits (contextOps).
+// offer adds a new offer, pending in its conversation (capped: under MaxPending), and a slot
+// for each target queued in its fallback chain (chain.go). Its items are written with the
+// context as of the transaction's events: the puts are completed when the transaction
+// commits (contextOps).
 func (t *tx) offer(name string, o invitation.Offer, capped bool) *tx {
-	h := t.change(o.ConversationID)
-	h.offers = append(h.offers, newOffer{at: len(t.items), offer: o})
-	return t.put(name, toOfferItem(o), notExists).pend(o.ConversationID, o.ID, capped)
+	return t.reoffer(name, o, notExists).pend(o.ConversationID, o.ID, capped)
 }
 
-// newOffer is a new offer of a transaction, with the position of its put.
+// reoffer writes a pending offer as offered now — a new one, or a chain moved on to its next
+// target (Advance) — on condition c, with a slot for each target queued after the current
+// one; like offer's, its items are completed with the context on commit.
+func (t *tx) reoffer(name string, o invitation.Offer, c cond) *tx {
+	h := t.change(o.ConversationID)
+	h.offers = append(h.offers, newOffer{at: len(t.items), offer: o})
+	t.put(name, toOfferItem(o), c)
+	for k := o.Stage + 1; k < len(o.Targets); k++ {
+		h.offers = append(h.offers, newOffer{at: len(t.items), offer: o, slot: k})
+		t.put("slot", toOfferItem(o), cond{}) // completed as the slot on commit
+	}
+	return t
+}
+
+// newOffer is an item of a new offer of a transaction — the offer, or the slot of a queued
+// target of its chain (slot > 0) — with the position of its put.
 type newOffer struct {
 	at    int
 	offer invitation.Offer
+	slot  int
 }
 
 // contextOps brings the context on the head up to date with the events of this attempt (already
@@ -126,17 +142,32 @@ func (h *historyChange) contextOps(t *tx, head *headItem) (headOp, error) {
 	}
 	head.Context = toContextItem(ctx)
 	op := headOp{replace: map[int]types.TransactWriteItem{}}
-	pendingBefore := slices.DeleteFunc(slices.Clone(head.Offers), func(id string) bool { return slices.Contains(h.settles, id) })
-	head.Offers = pendingBefore
+	settled := func(id string) bool { return slices.Contains(h.settles, id) }
+	pendingBefore := slices.DeleteFunc(slices.Clone(head.Offers), settled)
+	// A written offer's slots are the ones this transaction puts (a move deletes the others).
+	written := map[string]bool{}
+	for _, n := range h.offers {
+		written[n.offer.ID] = true
+	}
+	slotsBefore := slices.DeleteFunc(slices.Clone(head.Slots), func(k string) bool {
+		id, _, _ := parseSlotKey(k)
+		return settled(id) || written[id]
+	})
+	head.Offers, head.Slots = pendingBefore, slotsBefore
 	for _, n := range h.offers {
 		item, err := marshal(offerWithContext(n.offer, ctx, h.events))
 		if err != nil {
 			return headOp{}, err
 		}
+		if n.slot > 0 {
+			item = slotOf(item, n.offer, n.slot)
+			head.Slots = append(head.Slots, slotKey(n.offer.ID, n.slot))
+		} else if !slices.Contains(head.Offers, n.offer.ID) {
+			head.Offers = append(head.Offers, n.offer.ID)
+		}
 		put := *t.items[n.at].Put
 		put.Item = item
 		op.replace[n.at] = types.TransactWriteItem{Put: &put}
-		head.Offers = append(head.Offers, n.offer.ID)
 	}
 	if ctx.Equal(read) {
 		return op, nil
@@ -145,19 +176,27 @@ func (h *historyChange) contextOps(t *tx, head *headItem) (headOp, error) {
 	if err != nil {
 		return headOp{}, err
 	}
-	for _, id := range pendingBefore {
-		if t.touches(invitationPK(id)) {
-			continue // the transaction writes that offer already; one operation per item
-		}
+	refresh := func(id, sk string) {
 		// Built like the head's update (history.go): an UpdateItem every writer of events has.
 		op.names = append(op.names, "offer_context")
 		op.items = append(op.items, types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(t.s.table), Key: key(invitationPK(id), invitationSK),
+			TableName: aws.String(t.s.table), Key: key(invitationPK(id), sk),
 			UpdateExpression:          aws.String("SET #ctx = :ctx"),
 			ConditionExpression:       aws.String("attribute_exists(pk)"),
 			ExpressionAttributeNames:  map[string]string{"#ctx": "context"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":ctx": &types.AttributeValueMemberM{Value: stored}},
 		}})
+	}
+	for _, id := range pendingBefore {
+		if t.touches(invitationPK(id)) {
+			continue // the transaction writes that offer (or its slots) already; one operation per item
+		}
+		refresh(id, invitationSK)
+	}
+	for _, k := range slotsBefore {
+		if id, stage, ok := parseSlotKey(k); ok && slices.Contains(pendingBefore, id) && !t.touches(invitationPK(id)) {
+			refresh(id, slotSK(stage))
+		}
 	}
 	return op, nil
 }
@@ -199,6 +238,12 @@ func headContextClauses(head headItem, values map[string]types.AttributeValue, n
 		set = append(set, "offers = :offers")
 	} else {
 		remove = append(remove, "offers")
+	}
+	if len(head.Slots) > 0 {
+		values[":slots"] = &types.AttributeValueMemberSS{Value: head.Slots}
+		set = append(set, "slots = :slots")
+	} else {
+		remove = append(remove, "slots")
 	}
 	return set, remove, nil
 }

@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,43 +99,91 @@ func (s *Store) IsTeamMember(ctx context.Context, teamID, agentID string) (bool,
 }
 
 // DueInvitations lists up to limit pending invitations of every kind whose expiry is at or
-// before now, oldest deadline first, from the due index (gsi3: a Query, never a Scan),
+// before now, oldest deadline first, from the due index (gsi3: Queries, never a Scan),
 // starting after the cursor ("" for the start). next is the cursor for the following page,
 // "" when there is none. Items leave the index when they stop being pending; the index is
 // eventually consistent, so callers re-check with conditions.
+//
+// The index is spread over dueShards partitions (dueShard), so that invitations created and
+// settled at any rate never all write one index partition; a page reads every shard at once
+// and merges them by deadline.
 func (s *Store) DueInvitations(ctx context.Context, now time.Time, after string, limit int) (due []invitation.Offer, next string, err error) {
+	pages := make([][]offerItem, dueShards)
+	more := make([]bool, dueShards)
+	errs := make([]error, dueShards)
+	var wg sync.WaitGroup
+	for shard := range dueShards {
+		wg.Go(func() { pages[shard], more[shard], errs[shard] = s.dueShardPage(ctx, shard, now, after, limit) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, "", err
+	}
+	merged := slices.Concat(pages...)
+	slices.SortFunc(merged, func(a, b offerItem) int { return strings.Compare(a.GSI3SK, b.GSI3SK) })
+	truncated := len(merged) > limit
+	if truncated {
+		merged = merged[:limit]
+	}
+	for _, it := range merged {
+		due = append(due, it.domain())
+	}
+	if len(merged) > 0 && (truncated || slices.Contains(more, true)) {
+		next = merged[len(merged)-1].GSI3SK
+	}
+	return due, next, nil
+}
+
+// dueShardPage reads one shard of the due index: up to limit items after the cursor, and
+// whether it holds more.
+func (s *Store) dueShardPage(ctx context.Context, shard int, now time.Time, after string, limit int) ([]offerItem, bool, error) {
+	res, err := s.dueQuery(ctx, dueKeyOf(shard), now, after, limit)
+	if err != nil {
+		return nil, false, fmt.Errorf("query due invitations: %w", err)
+	}
+	items := make([]offerItem, 0, len(res.Items))
+	for _, m := range res.Items {
+		var it offerItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return nil, false, fmt.Errorf("decode due invitation: %w", err)
+		}
+		items = append(items, it)
+	}
+	return items, res.LastEvaluatedKey != nil, nil
+}
+
+// dueQuery reads one partition of the due index (gsi3): up to limit items whose deadline is
+// at or before now, after the cursor.
+func (s *Store) dueQuery(ctx context.Context, partition string, now time.Time, after string, limit int) (*dynamodb.QueryOutput, error) {
 	// gsi3sk is <deadline>#<id> with a fixed-width deadline; '#' sorts before '$', so every
 	// deadline up to and including now is below the bound, and "0" is below every deadline.
 	from := "0"
 	if after != "" {
 		from = after + "\x00"
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+	return s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(IndexGSI3),
 		KeyConditionExpression: aws.String("gsi3pk = :due AND gsi3sk BETWEEN :from AND :bound"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":due": str(dueKey), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
+			":due": str(partition), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
 		},
 		Limit: aws.Int32(int32(limit)),
 	})
-	if err != nil {
-		return nil, "", fmt.Errorf("query due invitations: %w", err)
-	}
-	due = make([]invitation.Offer, 0, len(res.Items))
-	for _, m := range res.Items {
-		var it offerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, "", fmt.Errorf("decode due invitation: %w", err)
-		}
-		due = append(due, it.domain())
-		next = it.GSI3SK
-	}
-	if res.LastEvaluatedKey == nil {
-		next = ""
-	}
-	return due, next, nil
 }
+
+// dueShards is how many partitions the due index is spread over: at 1,000 WCU a second per
+// index partition, 8 take any plausible rate of invitations with room to spare.
+const dueShards = 8
+
+// dueShard is the due-index partition of an invitation, fixed by its id.
+func dueShard(invitationID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(invitationID))
+	return dueKeyOf(int(h.Sum32() % dueShards))
+}
+
+func dueKeyOf(shard int) string { return dueKey + "#" + strconv.Itoa(shard) }
 
 // condAsRead holds while the conversation is as the caller read it: open, waiting on the
 // same forward (or none), and held by the same assignee (or nobody).
@@ -186,6 +239,8 @@ type ending struct {
 	cond       string
 	values     map[string]types.AttributeValue
 	add        string
+	// targets is a chained offer's targets as it ends (see Invitation.Settled); nil keeps them.
+	targets []invitation.ChainTarget
 }
 
 // endOffer adds the update that takes a pending offer to a final status, removing it from
@@ -210,6 +265,7 @@ func (t *tx) endOffer(o invitation.Offer, e ending) *tx {
 		set += ", reason = :reason"
 		c.values[":reason"] = str(e.reason)
 	}
+	t.chainEnd(o.Invitation, e.targets, &set, &c)
 	expr := set + " " + removeWhenResolved
 	if e.add != "" {
 		expr += " ADD " + e.add
@@ -310,7 +366,10 @@ type Acceptance struct {
 func (s *Store) Accept(ctx context.Context, a Acceptance) error {
 	t := s.newTx()
 	extra, values := t.unexpired(a.Offer)
-	t.endOffer(a.Offer, ending{to: invitation.StatusAccepted, by: a.Accepter.AgentID, at: a.At, cond: extra, values: values})
+	t.endOffer(a.Offer, ending{
+		to: invitation.StatusAccepted, by: a.Accepter.AgentID, at: a.At, cond: extra, values: values,
+		targets: a.Offer.Settled(invitation.StatusAccepted, "", a.At),
+	})
 	convID := a.Offer.ConversationID
 	if a.Offer.IsForward() {
 		t.pointTo(a.Read, "", []string{"#as = :accepter"}, nil, map[string]types.AttributeValue{":accepter": str(a.Accepter.AgentID)})
@@ -358,16 +417,21 @@ func (s *Store) Decline(ctx context.Context, d Declining) error {
 		values[":me"] = &types.AttributeValueMemberSS{Value: []string{d.By}}
 	}
 	if d.Final {
-		e := ending{to: invitation.StatusDeclined, by: d.By, reason: d.Reason, at: d.At, cond: extra, values: values}
+		e := ending{
+			to: invitation.StatusDeclined, by: d.By, reason: d.Reason, at: d.At, cond: extra, values: values,
+			targets: d.Offer.Settled(invitation.StatusDeclined, d.Reason, d.At),
+		}
 		if d.Offer.TargetTeamID != "" {
 			e.add = "declinedBy :me" // the team's record of who declined stays complete
 		}
 		t.endOffer(d.Offer, e)
 	} else {
 		values[":pending"] = str(string(invitation.StatusPending))
-		t.update("invitation", invitationPK(d.Offer.ID), invitationSK, "ADD declinedBy :me", cond{
-			expr: "#status = :pending" + extra, names: map[string]string{"#status": "status"}, values: values,
-		})
+		c := cond{expr: "#status = :pending" + extra, names: map[string]string{"#status": "status"}, values: values}
+		if d.Offer.Chained() {
+			stageCond(&c, d.Offer.Stage) // a member's decline belongs to their team's turn
+		}
+		t.update("invitation", invitationPK(d.Offer.ID), invitationSK, "ADD declinedBy :me", c)
 	}
 	if d.Final && d.Offer.IsForward() {
 		t.pointTo(d.Read, returnID(d.Return), nil, nil, nil)
@@ -415,7 +479,7 @@ type Expiry struct {
 func (s *Store) Expire(ctx context.Context, e Expiry) error {
 	inv := e.Invitation
 	values := map[string]types.AttributeValue{":now": num(s.nowUnix())}
-	extra := " AND validUntil <= :now"
+	extra := " AND " + untilAttr(inv.Invitation) + " <= :now"
 	if inv.SecretHash != "" {
 		extra += " AND secretHash = :hash"
 		values[":hash"] = str(inv.SecretHash)
@@ -426,7 +490,11 @@ func (s *Store) Expire(ctx context.Context, e Expiry) error {
 	if err != nil {
 		return err
 	}
-	t := s.newTx().endOffer(inv, ending{to: invitation.StatusExpired, at: e.At, cond: extra, values: values}).
+	moved, _ := inv.Moved(e.At, nil)
+	t := s.newTx().endOffer(inv, ending{
+		to: invitation.StatusExpired, at: e.At, cond: extra, values: values,
+		targets: moved.Settled(invitation.StatusExpired, "", e.At),
+	}).
 		deleteSecret("secret", inv.Invitation, owned)
 	if e.Read != nil {
 		t.pointTo(*e.Read, returnID(e.Return), nil, nil, nil)

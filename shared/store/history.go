@@ -46,9 +46,11 @@ type headItem struct {
 	VisitorSeq int64    `dynamodbav:"visitorSeq"`
 	Status     string   `dynamodbav:"status"`
 	Pending    []string `dynamodbav:"pending,stringset,omitempty"`
-	// Context is what offers show, and Offers the pending offers that show it (context.go).
+	// Context is what offers show, Offers the pending offers that show it, and Slots their
+	// chains' slots, <invitationId>#<stage> (context.go, chain.go).
 	Context *contextItem `dynamodbav:"context,omitempty"`
 	Offers  []string     `dynamodbav:"offers,stringset,omitempty"`
+	Slots   []string     `dynamodbav:"slots,stringset,omitempty"`
 }
 
 // Head is a conversation's history head as read.

@@ -23,7 +23,9 @@ func AgentInbox(agentID string) string {
 func TeamInbox(teamID string) string { return inboxKey(invitation.Invitation{TargetTeamID: teamID}) }
 
 // InboxOffer is an offer as read from an inbox, with its position there: the inbox's sort
-// key (creation time, then id), so a reader can go on after it.
+// key (creation time, then id), so a reader can go on after it. For a target queued in a
+// fallback chain it is read from the chain's slot in their inbox, a copy of the offer
+// (chain.go): the reader shows it only when the chain, as of now, stands at that inbox.
 type InboxOffer struct {
 	invitation.Offer
 	Inbox    string

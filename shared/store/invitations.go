@@ -67,13 +67,18 @@ type invitationItem struct {
 	DeliveryAt     int64  `dynamodbav:"deliveryAt,omitempty"`
 	MessageID      string `dynamodbav:"messageId,omitempty"`
 	// DeliveryRev counts the writes of delivery: the condition of each (delivery.go).
-	DeliveryRev int64  `dynamodbav:"deliveryRev,omitempty"`
-	GSI1PK      string `dynamodbav:"gsi1pk"`
-	GSI1SK      string `dynamodbav:"gsi1sk"`
-	GSI2PK      string `dynamodbav:"gsi2pk,omitempty"`
-	GSI2SK      string `dynamodbav:"gsi2sk,omitempty"`
-	GSI3PK      string `dynamodbav:"gsi3pk,omitempty"`
-	GSI3SK      string `dynamodbav:"gsi3sk,omitempty"`
+	DeliveryRev int64 `dynamodbav:"deliveryRev,omitempty"`
+	// A fallback chain (chain.go): the targets, the stage written last (absent for the
+	// first), and when the chain runs out if nobody answers (epoch seconds).
+	Targets    []chainTargetItem `dynamodbav:"targets,omitempty"`
+	Stage      int               `dynamodbav:"stage,omitempty"`
+	ChainUntil int64             `dynamodbav:"chainUntil,omitempty"`
+	GSI1PK     string            `dynamodbav:"gsi1pk"`
+	GSI1SK     string            `dynamodbav:"gsi1sk"`
+	GSI2PK     string            `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK     string            `dynamodbav:"gsi2sk,omitempty"`
+	GSI3PK     string            `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK     string            `dynamodbav:"gsi3sk,omitempty"`
 }
 
 // sortKeyTime formats a time so that string order is time order.
@@ -109,13 +114,14 @@ func toInvitationItem(inv invitation.Invitation) invitationItem {
 	if !inv.ExpiresAt.IsZero() {
 		it.ValidUntil = inv.ExpiresAt.Unix()
 	}
+	it.Targets, it.Stage, it.ChainUntil = toChainItems(inv)
 	if inv.Status == invitation.StatusPending {
 		it.GSI2PK, it.GSI2SK = inboxKey(inv), sortKeyTime(inv.CreatedAt)+"#"+inv.ID
 		if it.GSI2PK == "" {
 			it.GSI2SK = ""
 		}
 		if !inv.ExpiresAt.IsZero() {
-			it.GSI3PK, it.GSI3SK = dueKey, sortKeyTime(inv.ExpiresAt)+"#"+inv.ID
+			it.GSI3PK, it.GSI3SK = dueShard(inv.ID), sortKeyTime(inv.ExpiresAt)+"#"+inv.ID
 		}
 	}
 	return it
@@ -149,6 +155,7 @@ func (it invitationItem) domain() invitation.Invitation {
 	if it.ValidUntil != 0 {
 		inv.ExpiresAt = time.Unix(it.ValidUntil, 0).UTC()
 	}
+	inv.Targets, inv.Stage = chainFromItems(it.Targets), it.Stage
 	return inv
 }
 
@@ -355,8 +362,12 @@ func (t *tx) resolveAnd(inv invitation.Invitation, to invitation.Status, by, rea
 		values[":hash"] = str(inv.SecretHash)
 	}
 	if unexpired && !inv.ExpiresAt.IsZero() {
-		c.expr += " AND validUntil > :now"
+		c.expr += " AND " + untilAttr(inv) + " > :now"
 		values[":now"] = num(t.s.nowUnix())
+	}
+	if inv.Chained() {
+		moved, _ := inv.Moved(at, nil)
+		t.chainEnd(inv, moved.Settled(to, reason, at), &set, &c)
 	}
 	t.update("invitation", invitationPK(inv.ID), invitationSK, set+" "+removeWhenResolved, c)
 	return t.deleteSecret("secret", inv, owned).settle(inv.ConversationID, inv.ID)
@@ -366,15 +377,16 @@ func (t *tx) resolveAnd(inv invitation.Invitation, to invitation.Status, by, rea
 const reasonConversationEnded = "conversation_ended"
 
 // RevokeInvitation ends a pending invitation as revoked and deletes its live secret, with the
-// events. It fails on "invitation" if the invitation is no longer pending, has expired, or
-// was renewed since it was read.
-func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events []conversation.Event) error {
+// events, and the notices that are pushed but not kept (outbox items, outbox.go). It fails on
+// "invitation" if the invitation is no longer pending, has expired, or was renewed since it
+// was read.
+func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events, notices []conversation.Event) error {
 	owned, err := s.ownsSecret(ctx, inv)
 	if err != nil {
 		return err
 	}
 	return s.newTx().resolve(inv, invitation.StatusRevoked, by, "", at, true, owned).unlinkRevokedForward(inv).
-		events(events).commit(ctx)
+		events(events).pushOnly(notices).commit(ctx)
 }
 
 // FailInvitation records that an invitation's email could not be sent: the invitation is

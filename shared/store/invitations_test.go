@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestInvitation_RoundTripsThroughTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != inv {
+	if !reflect.DeepEqual(got, inv) {
 		t.Fatalf("read back\n%+v\nwant\n%+v", got, inv)
 	}
 	secret, err := st.LiveSecret(t.Context(), invitation.KindEmail, inv.SecretHash)

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -76,19 +74,7 @@ func (s *Store) RefuseParticipant(ctx context.Context, p conversation.Participan
 // start); next is the cursor of the following page, "" when there is none. The index is
 // eventually consistent: callers read the participant again and write with conditions.
 func (s *Store) DueWaiting(ctx context.Context, now time.Time, after string, limit int) (due []conversation.Participant, next string, err error) {
-	from := "0"
-	if after != "" {
-		from = after + "\x00"
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(IndexGSI3),
-		KeyConditionExpression: aws.String("gsi3pk = :lobby AND gsi3sk BETWEEN :from AND :bound"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lobby": str(lobbyDueKey), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
-		},
-		Limit: aws.Int32(int32(limit)),
-	})
+	res, err := s.dueQuery(ctx, lobbyDueKey, now, after, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("query due waiting participants: %w", err)
 	}

@@ -102,6 +102,13 @@ func FailedOn(err error, name string) bool {
 	return errors.As(err, &tx) && tx.FailedOn(name)
 }
 
+// IsCanceled reports whether err is a transaction DynamoDB refused (a condition or a
+// conflict): it did not apply, and the answer was not lost.
+func IsCanceled(err error) bool {
+	var tx *TxCanceledError
+	return errors.As(err, &tx)
+}
+
 // Store is the table, reached through one DynamoDB client built at init.
 type Store struct {
 	db    *dynamodb.Client

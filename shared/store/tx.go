@@ -155,7 +155,7 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 		return nil
 	case FailedOn(err, claimName):
 		return idempotency.ErrClaimLost
-	case outcomeUnknown(err):
+	case !IsCanceled(err): // no cancellation came back: it may or may not have applied
 		return t.settleLost(ctx, claim, txID, err)
 	default:
 		return err
@@ -188,12 +188,6 @@ const claimName = "idempotency claim"
 
 // maxTxItems is DynamoDB's limit of operations in one transaction.
 const maxTxItems = 100
-
-// outcomeUnknown: the transaction may or may not have applied — no cancellation came back.
-func outcomeUnknown(err error) bool {
-	var tc *TxCanceledError
-	return !errors.As(err, &tc)
-}
 
 func (t *tx) transactWithRetries(ctx context.Context, names []string, items []types.TransactWriteItem) error {
 	var last error
