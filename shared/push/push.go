@@ -163,8 +163,8 @@ func (p *Publisher) group(ctx context.Context, records []events.DynamoDBEventRec
 
 // pushConversation sends one conversation's events to whoever may receive each now, then
 // closes the sockets of visitors who lost access.
-func (p *Publisher) pushConversation(ctx context.Context, evs []pending) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Budget)
+func (p *Publisher) pushConversation(parent context.Context, evs []pending) error {
+	ctx, cancel := context.WithTimeout(parent, p.opts.Budget)
 	defer cancel()
 	parts, err := p.store.Participants(ctx, evs[0].ConversationID)
 	if err != nil {
@@ -195,7 +195,11 @@ func (p *Publisher) pushConversation(ctx context.Context, evs []pending) error {
 		return err
 	}
 	p.send(ctx, deliveries)
-	p.disconnect(ctx, closing)
+	// Closing has a budget of its own: a slow fan-out must not leave a visitor who lost
+	// access connected.
+	closeCtx, cancelClose := context.WithTimeout(parent, p.opts.Budget)
+	defer cancelClose()
+	p.disconnect(closeCtx, closing)
 	return nil
 }
 
@@ -334,9 +338,21 @@ func (p *Publisher) disconnect(ctx context.Context, principalKeys []string) {
 		p.log.WarnContext(ctx, "push", "outcome", "close_lookup_failed", "cause", err.Error())
 		return
 	}
-	for _, c := range conns {
-		p.close(ctx, c)
+	// In parallel, bounded like the sends: an ended conversation may have many visitors.
+	work := make(chan store.Connection)
+	var wg sync.WaitGroup
+	for range min(p.opts.Concurrency, len(conns)) {
+		wg.Go(func() {
+			for c := range work {
+				p.close(ctx, c)
+			}
+		})
 	}
+	for _, c := range conns {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
 }
 
 func (p *Publisher) close(ctx context.Context, c store.Connection) {
