@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"context"
+	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
@@ -13,6 +14,7 @@ import (
 type Access struct {
 	Conversation conversation.Conversation
 	Participant  conversation.Participant
+	Head         store.Head // the history head, read with the rest
 }
 
 // ErrNotParticipant is the answer to anyone who is not (or no longer) in the conversation.
@@ -45,33 +47,41 @@ func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversat
 	if conversationID == "" {
 		return Access{}, apperror.Invalid("missing_conversation_id", "the conversation id is missing")
 	}
-	participantID, err := participantIDOf(ctx, st, p, conversationID)
+	participantID, sessionHash, err := whoIn(p, conversationID)
 	if err != nil {
 		return Access{}, err
 	}
-	conv, err := st.Conversation(ctx, conversationID)
-	if store.IsNotFound(err) {
-		return Access{}, apperror.NotFound("conversation_not_found", "there is no such conversation")
-	}
+	standing, err := st.Standing(ctx, conversationID, participantID, sessionHash)
 	if err != nil {
 		return Access{}, apperror.Internal(err)
 	}
-	if !p.IsAgent() && !conv.Open() {
+	if err := judge(standing, p, st.Now()); err != nil {
+		return Access{}, err
+	}
+	return Access{Conversation: standing.Conversation, Participant: standing.Participant, Head: standing.Head}, nil
+}
+
+// judge decides a caller's standing, in the order a caller learns most from: a visitor whose
+// session has ended hears that first (401), then whether the conversation exists, then
+// whether they are in it.
+func judge(s store.Standing, p auth.Principal, now time.Time) error {
+	switch {
+	case !p.IsAgent() && !s.SessionFound:
+		// The authorizer checked the session moments ago, but a leave or end may have
+		// revoked it since (or a cached authorization may be replayed).
+		return errSessionEnded
+	case !s.ConversationFound:
+		return apperror.NotFound("conversation_not_found", "there is no such conversation")
+	case !p.IsAgent() && !s.Conversation.Open():
 		// A visitor's session ends with the conversation, even before the end's cleanup
 		// has deleted it.
-		return Access{}, errSessionEnded
+		return errSessionEnded
+	case !s.ParticipantFound:
+		return ErrNotParticipant
+	case s.Participant.TimedOut(now):
+		return errSessionEnded
 	}
-	part, err := st.Participant(ctx, conversationID, participantID)
-	if store.IsNotFound(err) {
-		return Access{}, ErrNotParticipant
-	}
-	if err != nil {
-		return Access{}, apperror.Internal(err)
-	}
-	if part.TimedOut(st.Now()) {
-		return Access{}, errSessionEnded
-	}
-	return Access{Conversation: conv, Participant: part}, nil
+	return nil
 }
 
 var errSessionEnded = apperror.Unauthenticated("session_revoked", "the visitor session has ended")
@@ -91,22 +101,16 @@ func AuthorizeAgent(ctx context.Context, st Store, p auth.Principal, conversatio
 	return Authorize(ctx, st, p, conversationID)
 }
 
-func participantIDOf(ctx context.Context, st Store, p auth.Principal, conversationID string) (string, error) {
+// whoIn names the participant item (and for a visitor the session item) that says whether
+// the caller is in the conversation. A visitor's session is bound to one conversation.
+func whoIn(p auth.Principal, conversationID string) (participantID, sessionHash string, err error) {
 	if p.IsAgent() {
-		return conversation.AgentParticipantID(p.AgentID), nil
+		return conversation.AgentParticipantID(p.AgentID), "", nil
 	}
 	if p.ConversationID != conversationID {
-		return "", ErrNotParticipant
+		return "", "", ErrNotParticipant
 	}
-	// The authorizer checked the session moments ago, but a leave or end may have revoked
-	// it since (or a cached authorization may be replayed): look again.
-	if _, err := st.Session(ctx, p.SessionHash); err != nil {
-		if store.IsNotFound(err) {
-			return "", errSessionEnded
-		}
-		return "", apperror.Internal(err)
-	}
-	return p.ParticipantID, nil
+	return p.ParticipantID, p.SessionHash, nil
 }
 
 // AuthorizeAgentInOpen is AuthorizeAgent for actions that change an open conversation

@@ -15,13 +15,13 @@ type Store interface {
 	Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error)
 	Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error)
 	Session(ctx context.Context, hash string) (store.Session, error)
+	// Standing is what an access check needs, in one round trip.
+	Standing(ctx context.Context, conversationID, participantID, sessionHash string) (store.Standing, error)
 	Events(ctx context.Context, conversationID string, after int64, limit int, viewer conversation.ParticipantKind) (store.EventPage, error)
 	PostMessage(ctx context.Context, e conversation.Event, participantID string) (conversation.Event, error)
 	Leave(ctx context.Context, p conversation.Participant, wasAssignee bool, events []conversation.Event) error
 	EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error
 	FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error)
-	// Head is the conversation's seq, status and pending invitations, read consistently.
-	Head(ctx context.Context, conversationID string) (store.Head, error)
 	// The lobby (SPEC §9.3).
 	AdmitParticipant(ctx context.Context, p conversation.Participant, events []conversation.Event) error
 	RefuseParticipant(ctx context.Context, p conversation.Participant, timedOut bool, events []conversation.Event) error

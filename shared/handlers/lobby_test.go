@@ -324,9 +324,9 @@ func TestLobby_AdmitMustBeNoneAgentOrCustomer(t *testing.T) {
 			}
 		}
 	}
-	head, err := api.Store.Head(t.Context(), conv.ConversationID)
-	if err != nil || len(head.Pending) != 0 {
-		t.Fatalf("refused requests wrote invitations: %v %v", head.Pending, err)
+	st, err := api.Store.Standing(t.Context(), conv.ConversationID, "", "")
+	if err != nil || len(st.Head.Pending) != 0 {
+		t.Fatalf("refused requests wrote invitations: %v %v", st.Head.Pending, err)
 	}
 	if got := joinLobby(t, api, conv.ConversationID, ada, "none"); got.State != "active" {
 		t.Errorf("admit none: %+v", got)

@@ -28,7 +28,7 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 		return invitation.Offer{}, err
 	}
 	now := s.now()
-	if err := s.checkInvitable(ctx, acc.Conversation.ID, route, now); err != nil {
+	if err := s.checkInvitable(ctx, acc, route, now); err != nil {
 		return invitation.Offer{}, err
 	}
 	to := route[0].Target()
@@ -64,7 +64,8 @@ func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversat
 // checkInvitable refuses inviting an agent who is in the conversation already, inviting the
 // same agent or team twice while the first invitation is pending, and more invitations than
 // a conversation may have pending.
-func (s *Service) checkInvitable(ctx context.Context, conversationID string, route invitation.Route, now time.Time) error {
+func (s *Service) checkInvitable(ctx context.Context, acc conversations.Access, route invitation.Route, now time.Time) error {
+	conversationID := acc.Conversation.ID
 	for _, t := range route {
 		if t.Kind != invitation.TargetAgent {
 			continue
@@ -78,12 +79,9 @@ func (s *Service) checkInvitable(ctx context.Context, conversationID string, rou
 		}
 	}
 	to := route[0].Target()
-	// The pending invitations come from the conversation's head, read consistently, never
-	// from the index (which lags).
-	head, err := s.Store.Head(ctx, conversationID)
-	if err != nil {
-		return apperror.Internal(err)
-	}
+	// The pending invitations come from the conversation's head, read consistently with
+	// the access check, never from the index (which lags).
+	head := acc.Head
 	if len(head.Pending) >= invitation.MaxPendingPerConversation {
 		return invitation.ErrTooManyPending
 	}

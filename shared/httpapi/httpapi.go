@@ -21,6 +21,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/metrics"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 beyond). Every request of this API
@@ -103,7 +104,7 @@ func Handle(name string, log *slog.Logger, act Action, opts ...Option) Handler {
 		req, err := NewRequest(ev)
 		var resp Response
 		if err == nil {
-			resp, err = s.run(ctx, name, req, act, log)
+			resp, err = s.run(requestscope.New(ctx), name, req, act, log)
 		}
 		out := s.finish(resp, err)
 		logOutcome(ctx, log, s.metrics, name, req, out, err, s.now().Sub(start))

@@ -44,7 +44,7 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		return EmailSent{}, err
 	}
 	now := s.now()
-	if err := s.checkRoom(ctx, conversationID); err != nil {
+	if err := checkRoom(acc.Head); err != nil {
 		return EmailSent{}, err
 	}
 	if err := s.checkRate(ctx, s.Config.Limits.EmailsPerAgent, p.AgentID); err != nil {

@@ -177,13 +177,10 @@ func (s *Service) load(ctx context.Context, conversationID, invitationID string)
 }
 
 // checkRoom refuses another invitation early, before an email is counted against the
-// sender's rate, when the conversation's count is at the cap. The write itself is what holds
-// the cap under races (see store.CreateInvitation); this is only the cheap early answer.
-func (s *Service) checkRoom(ctx context.Context, conversationID string) error {
-	head, err := s.Store.Head(ctx, conversationID)
-	if err != nil {
-		return apperror.Internal(err)
-	}
+// sender's rate, when the conversation's count is at the cap (on the head the access check
+// read). The write itself is what holds the cap under races (see store.CreateInvitation);
+// this is only the cheap early answer.
+func checkRoom(head store.Head) error {
 	if len(head.Pending) >= invitation.MaxPendingPerConversation {
 		return invitation.ErrTooManyPending
 	}

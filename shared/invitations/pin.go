@@ -34,7 +34,7 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 		return PINIssued{}, err
 	}
 	now := s.now()
-	if err := s.checkRoom(ctx, conversationID); err != nil {
+	if err := checkRoom(acc.Head); err != nil {
 		return PINIssued{}, err
 	}
 	inv := invitation.Invitation{

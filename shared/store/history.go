@@ -60,13 +60,8 @@ type Head struct {
 	Pending []string // ids of the pending invitations
 }
 
-// Head reads a conversation's history head; ErrNotFound if there is none.
-func (s *Store) Head(ctx context.Context, conversationID string) (Head, error) {
-	h, err := s.head(ctx, conversationID)
-	if err != nil {
-		return Head{}, err
-	}
-	return Head{Seq: h.Seq, Open: h.Status == string(conversation.StatusOpen), Pending: h.Pending}, nil
+func (h headItem) public() Head {
+	return Head{Seq: h.Seq, Open: h.Status == string(conversation.StatusOpen), Pending: h.Pending}
 }
 
 func (s *Store) head(ctx context.Context, conversationID string) (headItem, error) {
@@ -161,14 +156,21 @@ func (t *tx) commitHistory(ctx context.Context) error {
 		if attempt > 0 {
 			time.Sleep(time.Duration(rand.IntN(2+attempt*3)) * time.Millisecond)
 		}
-		head, err := t.s.head(ctx, h.conversationID)
-		if IsNotFound(err) {
-			return &TxCanceledError{Failed: []string{"open"}}
-		}
-		if err != nil {
-			return err
+		head, remembered := takeHead(ctx, h.conversationID)
+		if !remembered {
+			var err error
+			if head, err = t.s.headToWrite(ctx, h.conversationID); err != nil {
+				return err
+			}
 		}
 		op, err := h.apply(head, t)
+		if err != nil && remembered {
+			// A refusal is decided on a head read now, never on the one the access check
+			// read: another request may have changed it since.
+			if head, err = t.s.headToWrite(ctx, h.conversationID); err == nil {
+				op, err = h.apply(head, t)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -183,6 +185,15 @@ func (t *tx) commitHistory(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("store: history of %s kept changing: %w", h.conversationID, last)
+}
+
+// headToWrite reads the head a transaction builds on; a conversation without one is not open.
+func (s *Store) headToWrite(ctx context.Context, conversationID string) (headItem, error) {
+	head, err := s.head(ctx, conversationID)
+	if IsNotFound(err) {
+		return headItem{}, &TxCanceledError{Failed: []string{"open"}}
+	}
+	return head, err
 }
 
 // conflictOnly reports whether a transaction lost to another one in flight on the same items

@@ -169,11 +169,8 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, consistent bool, out
 	if res.Item == nil {
 		return ErrNotFound
 	}
-	if exp, ok := res.Item["expiresAt"].(*types.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseInt(exp.Value, 10, 64)
-		if !live(n, s.now()) {
-			return ErrNotFound
-		}
+	if !s.itemLive(res.Item) {
+		return ErrNotFound
 	}
 	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
 		return fmt.Errorf("decode %s/%s: %w", pk, sk, err)
