@@ -132,17 +132,29 @@ func TestLoad_EveryAnswerIsASuccessOrADesignedRefusal(t *testing.T) {
 	ada := s.agentToken("ada")
 	base := s.urls.HTTP
 
-	// PINs: 20 pending per conversation at most, so as many conversations as that needs.
-	var pins []string
+	// PINs: 20 pending per conversation at most, so as many conversations as that needs,
+	// dealt out so that the customers redeeming at the same moment join different
+	// conversations, as they would (many writers on one conversation: postersLoad).
+	var byConv [][]string
 	var convs []string
-	for len(pins) < sc.redemptions {
+	for n := 0; n < sc.redemptions; n += 20 {
 		conv := s.startConversation(ada).ConversationID
 		convs = append(convs, conv)
-		for range min(20, sc.redemptions-len(pins)) {
+		var pins []string
+		for range min(20, sc.redemptions-n) {
 			r := s.do(http.MethodPost, "/conversations/"+conv+"/invitations/pin", ada, nil)
 			var out struct{ PIN string }
 			r.decode(t, &out)
 			pins = append(pins, out.PIN)
+		}
+		byConv = append(byConv, pins)
+	}
+	var pins []string
+	for i := 0; len(pins) < sc.redemptions; i++ {
+		for _, c := range byConv {
+			if i < len(c) {
+				pins = append(pins, c[i])
+			}
 		}
 	}
 	// Each client address redeems its share one after another, as customers do; the

@@ -7,6 +7,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -51,7 +52,7 @@ func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversat
 	if err != nil {
 		return Access{}, err
 	}
-	standing, err := st.Standing(ctx, conversationID, participantID, sessionHash)
+	standing, err := standingOf(ctx, st, conversationID, participantID, sessionHash)
 	if err != nil {
 		return Access{}, apperror.Internal(err)
 	}
@@ -59,6 +60,37 @@ func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversat
 		return Access{}, err
 	}
 	return Access{Conversation: standing.Conversation, Participant: standing.Participant, Head: standing.Head}, nil
+}
+
+// Prefetch reads the caller's standing in the conversation ahead of the access check, for a
+// request that has other work to wait on meanwhile (its idempotency claim): the check then
+// takes it from the request's scope instead of reading it.
+func Prefetch(ctx context.Context, st Store, p auth.Principal, conversationID string) {
+	participantID, sessionHash, err := whoIn(p, conversationID)
+	if err != nil || p.RequireAuthenticated() != nil || conversationID == "" {
+		return // the access check answers these without reading
+	}
+	standing, err := st.Standing(ctx, conversationID, participantID, sessionHash)
+	requestscope.Remember(ctx, standingKey(conversationID, participantID, sessionHash), prefetched{standing, err})
+}
+
+type prefetched struct {
+	standing store.Standing
+	err      error
+}
+
+func standingKey(conversationID, participantID, sessionHash string) string {
+	return "standing#" + conversationID + "#" + participantID + "#" + sessionHash
+}
+
+// standingOf is the standing prefetched for this request, or read now.
+func standingOf(ctx context.Context, st Store, conversationID, participantID, sessionHash string) (store.Standing, error) {
+	if v, ok := requestscope.Take(ctx, standingKey(conversationID, participantID, sessionHash)); ok {
+		if got, ok := v.(prefetched); ok {
+			return got.standing, got.err
+		}
+	}
+	return st.Standing(ctx, conversationID, participantID, sessionHash)
 }
 
 // judge decides a caller's standing, in the order a caller learns most from: a visitor whose

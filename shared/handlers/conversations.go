@@ -64,7 +64,7 @@ func PostMessage(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(e), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
 }
 
 // LeaveConversation: POST /conversations/{id}/leave.
@@ -75,7 +75,7 @@ func LeaveConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // EndConversation: POST /conversations/{id}/end.
@@ -86,7 +86,7 @@ func EndConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // AdmitParticipant: POST /conversations/{id}/participants/{participantId}/admit — an agent
@@ -99,7 +99,7 @@ func AdmitParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(p), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // RefuseParticipant: POST /conversations/{id}/participants/{participantId}/refuse — the
@@ -111,5 +111,14 @@ func RefuseParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody())
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
+}
+
+// prefetchStanding has a conversation route read the caller's standing beside its idempotency
+// claim (httpapi.Prefetch): one round trip for both.
+func prefetchStanding(d *setup.Deps) httpapi.Option {
+	st := d.Store()
+	return httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+		conversations.Prefetch(ctx, st, r.Principal, r.Path("id"))
+	})
 }

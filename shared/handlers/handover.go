@@ -58,7 +58,7 @@ func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offe
 			return httpapi.Response{}, err
 		}
 		return created(act(ctx, r.Principal, r.Path("id"), route, req.MessageText()))
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
 }
 
 func created(o invitation.Offer, err error) (httpapi.Response, error) {

@@ -28,7 +28,7 @@ func CreatePinInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d))
 }
 
 // CreateEmailInvitation: POST /conversations/{id}/invitations/email.
@@ -44,7 +44,7 @@ func CreateEmailInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
 }
 
 // ListInvitations: GET /conversations/{id}/invitations.
@@ -68,7 +68,7 @@ func RevokeInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
 }
 
 // ResendInvitation: POST /conversations/{id}/invitations/{invitationId}/resend — a new PIN,
@@ -84,7 +84,7 @@ func ResendInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d))
 }
 
 // RedeemPin: POST /join/pin — anyone; rate limited per client IP and deployment-wide.

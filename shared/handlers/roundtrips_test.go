@@ -33,7 +33,10 @@ var roundTripsOut = flag.String("roundtrips.out", "", "write the measured round 
 // participants, team members or connections after its commit (the push function does, from
 // the table's stream). They fell again when the access check became one consistent
 // BatchGetItem (conversation, participant, session and history head together) and the write
-// that follows builds on the head it read (store.Standing, requestscope). Where an action issues calls in parallel, how
+// that follows builds on the head it read (store.Standing, requestscope); a keyed request
+// reads it beside its idempotency claim (httpapi.Prefetch), so post message measures 4 calls,
+// 3 sequential: claim and read, the transaction, the answer recorded under the key (it
+// exists only once the transaction has numbered the event). Where an action issues calls in parallel, how
 // many of them overlap depends on scheduling (a loaded machine may run them one after
 // another), so its sequential bound is its calls; the table logs what was measured.
 type budget struct{ Calls, Sequential int }

@@ -73,11 +73,21 @@ type Option func(*settings)
 
 type settings struct {
 	idempotency idempotency.Store
+	prefetch    Prefetcher
 	anonymous   bool
 	noBody      bool
 	now         func() time.Time
 	metrics     metrics.Publisher
 }
+
+// Prefetcher reads what an action will need, keeping it in the request's scope
+// (requestscope), while the request's idempotency claim is written.
+type Prefetcher func(ctx context.Context, r *Request)
+
+// Prefetch runs fn beside the idempotency claim of a keyed request, so that the claim and the
+// action's first read take one round trip between them instead of two. What fn reads must be
+// safe to read before the claim is won: it is dropped if the request turns out a replay.
+func Prefetch(fn Prefetcher) Option { return func(o *settings) { o.prefetch = fn } }
 
 // AllowAnonymous lets callers without credentials reach the action (starting a conversation,
 // redeeming a PIN or link). Every other route answers 401 before it reads the body, so an
@@ -122,7 +132,7 @@ func (s settings) run(ctx context.Context, name string, req *Request, act Action
 		return Response{}, apperror.Invalid("unexpected_body", "this route takes no request body")
 	}
 	if s.idempotency != nil && req.IdempotencyKey != "" {
-		return runIdempotent(ctx, s.idempotency, name, req, act, log)
+		return runIdempotent(ctx, s.idempotency, s.prefetch, name, req, act, log)
 	}
 	return act(ctx, req)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
@@ -83,7 +84,7 @@ func requestHash(r *Request) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *Request, act Action, log *slog.Logger) (Response, error) {
+func runIdempotent(ctx context.Context, st idempotency.Store, prefetch Prefetcher, action string, r *Request, act Action, log *slog.Logger) (Response, error) {
 	if anonymous(r.Principal) {
 		if err := checkAnonymousKey(r.IdempotencyKey); err != nil {
 			return Response{}, err
@@ -91,7 +92,9 @@ func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *
 	}
 	claim := idempotency.NewClaim(idempotencyScope(action, r))
 	hash := requestHash(r)
+	fetched := beside(ctx, prefetch, r)
 	existing, claimed, err := st.Begin(ctx, claim, hash, idempotency.TTL, idempotency.InProgressTimeout)
+	fetched.Wait()
 	if err != nil {
 		return Response{}, apperror.Internal(err)
 	}
@@ -115,6 +118,15 @@ func runIdempotent(ctx context.Context, st idempotency.Store, action string, r *
 		log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
 	}
 	return resp, actErr
+}
+
+// beside starts the prefetch, if any, and returns what to wait on for it to finish.
+func beside(ctx context.Context, prefetch Prefetcher, r *Request) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	if prefetch != nil {
+		wg.Go(func() { prefetch(ctx, r) })
+	}
+	return &wg
 }
 
 var errInProgress = apperror.Conflict("idempotency_in_progress",
