@@ -16,6 +16,8 @@ type Access struct {
 	Conversation conversation.Conversation
 	Participant  conversation.Participant
 	Head         store.Head // the history head, read with the rest
+	// PendingForward is the conversation's pending forward ("" for none), as read.
+	PendingForward string
 }
 
 // ErrNotParticipant is the answer to anyone who is not (or no longer) in the conversation.
@@ -59,7 +61,8 @@ func AuthorizePresent(ctx context.Context, st Store, p auth.Principal, conversat
 	if err := judge(standing, p, st.Now()); err != nil {
 		return Access{}, err
 	}
-	return Access{Conversation: standing.Conversation, Participant: standing.Participant, Head: standing.Head}, nil
+	return Access{Conversation: standing.Conversation, Participant: standing.Participant, Head: standing.Head,
+		PendingForward: standing.PendingForward}, nil
 }
 
 // Prefetch reads the caller's standing in the conversation ahead of the access check, for a

@@ -57,15 +57,15 @@ var budgets = map[string]budget{
 	"revoke invitation":            {6, 6}, // keyed since the fault matrix (#14): a retry after a lost answer replays instead of 409
 	"invite agent":                 {6, 6},
 	"invite team":                  {7, 7},
-	"forward":                      {6, 6},
+	"forward":                      {5, 5},
 	"inbox":                        {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
-	"accept":                       {8, 8},
-	"decline":                      {6, 6},
-	"forward (fallback)":           {8, 8},   // a directory lookup per target
-	"inbox (queued target)":        {3, 2},   // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
-	"decline (chain moves on)":     {10, 10}, // the next target's lookup and the move with its events
-	"list agents":                  {5, 5},   // parallel: 2 measured (presence per agent)
-	"list teams":                   {7, 7},   // parallel: 4 measured
+	"accept":                       {5, 5}, // the offer, then one BatchGetItem of all the answer decides on (store.Answering)
+	"decline":                      {5, 5},
+	"forward (fallback)":           {7, 7}, // a directory lookup per target
+	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
+	"decline (chain moves on)":     {7, 7}, // the next target's lookup and the move with its events
+	"list agents":                  {5, 5}, // parallel: 2 measured (presence per agent)
+	"list teams":                   {7, 7}, // parallel: 4 measured
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {4, 4},
 	"end conversation":             {10, 10},

@@ -42,25 +42,20 @@ func (s *Service) Accept(ctx context.Context, p auth.Principal, invitationID str
 }
 
 func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) (Accepted, error) {
-	o, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error { return o.CheckPending(now) })
+	o, view, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error { return o.CheckPending(now) })
 	if err != nil {
 		return Accepted{}, err
 	}
-	read, err := s.openState(ctx, o)
+	read, err := openState(o, view)
 	if err != nil {
 		return Accepted{}, err
 	}
 	now := s.now()
-	a := store.Acceptance{Offer: o, Read: read, At: now}
-	if a.Accepter, a.AlreadyIn, err = s.accepter(ctx, agentID, o.ConversationID, now); err != nil {
-		return Accepted{}, err
-	}
+	a := store.Acceptance{Offer: o, Read: read, At: now, Accepter: accepter(view, agentID, o.ConversationID, now), AlreadyIn: view.AnswerIn}
 	if a.AlreadyIn && !o.IsForward() {
 		return Accepted{}, invitation.ErrAlreadyIn
 	}
-	if a.Removes, err = s.leavingForwarder(ctx, o, agentID); err != nil {
-		return Accepted{}, err
-	}
+	a.Removes = s.leavingForwarder(o, view, agentID)
 	a.Events = acceptEvents(a, now)
 	a.Notices = s.takenNotice(ctx, o, agentID, now)
 	err = s.Store.Accept(ctx, a)
@@ -75,86 +70,77 @@ func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) 
 	return Accepted{InvitationID: o.ID, ConversationID: o.ConversationID, ParticipantID: a.Accepter.ID, Assigned: o.IsForward()}, nil
 }
 
-// answerable loads an offer the agent may answer, checked by check; an offer whose time ran
-// out is expired on the spot (the sweep would within a minute) so that a forward comes back
-// to its forwarder at once.
-func (s *Service) answerable(ctx context.Context, agentID, invitationID string, check func(invitation.Offer, time.Time) error) (invitation.Offer, error) {
+// answerable loads an offer the agent may answer, checked by check, with what the answer
+// decides on (store.Answering, one read); an offer whose time ran out is expired on the spot
+// (the sweep would within a minute) so that a forward comes back to its forwarder at once.
+func (s *Service) answerable(ctx context.Context, agentID, invitationID string, check func(invitation.Offer, time.Time) error) (invitation.Offer, store.Answering, error) {
 	o, err := s.loadOffer(ctx, invitationID)
 	if err != nil {
-		return invitation.Offer{}, err
+		return invitation.Offer{}, store.Answering{}, err
 	}
 	if now := s.now(); o.HopDue(now) {
 		// The chain moved on since it was stored: store the move, then answer on it.
 		if err := s.hopOnce(ctx, o, now, agentID); err != nil && !errors.Is(err, errRetry) {
-			return invitation.Offer{}, err
+			return invitation.Offer{}, store.Answering{}, err
 		}
-		return invitation.Offer{}, errRetry
+		return invitation.Offer{}, store.Answering{}, errRetry
 	}
-	member := false
-	if o.TargetTeamID != "" {
-		if member, err = s.Store.IsTeamMember(ctx, o.TargetTeamID, agentID); err != nil {
-			return invitation.Offer{}, apperror.Internal(err)
-		}
+	view, err := s.Store.Answering(ctx, o, agentID)
+	if err != nil {
+		return invitation.Offer{}, store.Answering{}, apperror.Internal(err)
 	}
-	if err := o.CheckAnswerer(agentID, member); errors.Is(err, invitation.ErrNotInvited) {
-		return invitation.Offer{}, s.checkTurn(ctx, o, agentID)
+	if err := o.CheckAnswerer(agentID, view.Member); errors.Is(err, invitation.ErrNotInvited) {
+		return invitation.Offer{}, store.Answering{}, s.checkTurn(ctx, o, agentID)
 	} else if err != nil {
-		return invitation.Offer{}, err
+		return invitation.Offer{}, store.Answering{}, err
 	}
 	if err := check(o, s.now()); err != nil {
 		if errors.Is(err, invitation.ErrExpired) {
 			s.expireNow(ctx, o.ID)
 		}
-		return invitation.Offer{}, err
+		return invitation.Offer{}, store.Answering{}, err
 	}
-	return o, nil
+	return o, view, nil
 }
 
-// openState reads the offer's conversation, which must be open and, for a forward, waiting on
+// openState is the offer's conversation, which must be open and, for a forward, waiting on
 // this very forward.
-func (s *Service) openState(ctx context.Context, o invitation.Offer) (store.HandoverState, error) {
-	read, err := s.readState(ctx, o.ConversationID)
-	if err != nil {
-		return store.HandoverState{}, err
+func openState(o invitation.Offer, view store.Answering) (store.HandoverState, error) {
+	if !view.StateFound {
+		return store.HandoverState{}, errConversationNotFound
 	}
-	if !read.Conversation.Open() {
+	if !view.State.Conversation.Open() {
 		return store.HandoverState{}, errConversationEnded
 	}
-	if o.IsForward() && read.PendingForward != o.ID {
+	if o.IsForward() && view.State.PendingForward != o.ID {
 		return store.HandoverState{}, errRetry // answered meanwhile: read the offer again
 	}
-	return read, nil
+	return view.State, nil
 }
 
-// accepter is the agent's participant, and whether they are in the conversation already.
-func (s *Service) accepter(ctx context.Context, agentID, conversationID string, now time.Time) (conversation.Participant, bool, error) {
-	p, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(agentID))
-	if err == nil {
-		return p, true, nil
+// accepter is the agent's participant: the one they are already, or the one they become.
+func accepter(view store.Answering, agentID, conversationID string, now time.Time) conversation.Participant {
+	if view.AnswerIn {
+		return view.Answerer
 	}
-	if !store.IsNotFound(err) {
-		return conversation.Participant{}, false, apperror.Internal(err)
+	name := view.AgentName
+	if name == "" {
+		name = agentID
 	}
 	return conversation.Participant{
 		ConversationID: conversationID, ID: conversation.AgentParticipantID(agentID), Kind: conversation.KindAgent,
-		AgentID: agentID, DisplayName: s.displayName(ctx, agentID), JoinedAt: now,
-	}, false, nil
+		AgentID: agentID, DisplayName: name, JoinedAt: now,
+	}
 }
 
 // leavingForwarder is the forwarder who leaves at the accept of their forward, in on-accept
 // mode, if they are still in the conversation (they may have left meanwhile).
-func (s *Service) leavingForwarder(ctx context.Context, o invitation.Offer, accepterID string) (*conversation.Participant, error) {
-	if s.Config.Mode != ModeOnAccept || !o.IsForward() || o.Purpose != invitation.PurposeForward || o.CreatedBy == accepterID {
-		return nil, nil
+func (s *Service) leavingForwarder(o invitation.Offer, view store.Answering, accepterID string) *conversation.Participant {
+	if s.Config.Mode != ModeOnAccept || !o.IsForward() || o.Purpose != invitation.PurposeForward || o.CreatedBy == accepterID || !view.ForwardIn {
+		return nil
 	}
-	f, err := s.Store.Participant(ctx, o.ConversationID, conversation.AgentParticipantID(o.CreatedBy))
-	if store.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, apperror.Internal(err)
-	}
-	return &f, nil
+	f := view.Forwarder
+	return &f
 }
 
 // acceptEvents tell everyone who joined (and who holds the conversation now, and who left),

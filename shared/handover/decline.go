@@ -26,13 +26,13 @@ func (s *Service) Decline(ctx context.Context, p auth.Principal, invitationID, r
 }
 
 func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason string) error {
-	o, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error {
+	o, view, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error {
 		return o.CheckDeclinable(agentID, now)
 	})
 	if err != nil {
 		return err
 	}
-	read, err := s.openState(ctx, o)
+	read, err := openState(o, view)
 	if err != nil {
 		return err
 	}

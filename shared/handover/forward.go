@@ -39,13 +39,7 @@ func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversatio
 	if err != nil {
 		return invitation.Offer{}, err
 	}
-	read, err := s.readState(ctx, conversationID)
-	if err != nil {
-		return invitation.Offer{}, err
-	}
-	if !read.Conversation.Open() {
-		return invitation.Offer{}, errConversationEnded
-	}
+	read := store.HandoverState{Conversation: acc.Conversation, PendingForward: acc.PendingForward}
 	now := s.now()
 	f := invitation.NewForward(conversationID, p.AgentID, route[0].Target(), message, now, s.Config.ForwardTimeout).
 		Routed(route, now, s.Config.ForwardTimeout).Begun(now, s.available(ctx, ""))

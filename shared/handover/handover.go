@@ -87,6 +87,8 @@ type Store interface {
 	conversations.Store
 	HandoverState(ctx context.Context, conversationID string) (store.HandoverState, error)
 	Offer(ctx context.Context, id string) (invitation.Offer, error)
+	// Answering is what an answer to an offer decides on, in one read.
+	Answering(ctx context.Context, o invitation.Offer, agentID string) (store.Answering, error)
 	Agent(ctx context.Context, id string) (directory.Agent, error)
 	Team(ctx context.Context, id string) (directory.Team, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
@@ -259,13 +261,15 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 	return o, nil
 }
 
+var errConversationNotFound = apperror.NotFound("conversation_not_found", "there is no such conversation")
+
 var errOfferNotFound = apperror.NotFound("invitation_not_found", "there is no such invitation")
 
 // readState reads the conversation an offer belongs to, as the hand-over rules see it.
 func (s *Service) readState(ctx context.Context, conversationID string) (store.HandoverState, error) {
 	st, err := s.Store.HandoverState(ctx, conversationID)
 	if store.IsNotFound(err) {
-		return store.HandoverState{}, apperror.NotFound("conversation_not_found", "there is no such conversation")
+		return store.HandoverState{}, errConversationNotFound
 	}
 	if err != nil {
 		return store.HandoverState{}, apperror.Internal(err)

@@ -19,6 +19,7 @@ import (
 // that item exists (and has not expired).
 type Standing struct {
 	Conversation      conversation.Conversation
+	PendingForward    string // the conversation's pending forward, "" for none
 	ConversationFound bool
 	Participant       conversation.Participant
 	ParticipantFound  bool
@@ -64,7 +65,7 @@ func (st *Standing) add(ctx context.Context, item map[string]types.AttributeValu
 	case keyed.SK == metaSK:
 		var it conversationItem
 		st.ConversationFound = true
-		return decodeInto(item, &it, func() { st.Conversation = it.domain() })
+		return decodeInto(item, &it, func() { st.Conversation, st.PendingForward = it.domain(), it.PendingForward })
 	case keyed.SK == headSK:
 		var h headItem
 		return decodeInto(item, &h, func() {
