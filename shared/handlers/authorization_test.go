@@ -187,7 +187,7 @@ func TestAuthorization_EveryRouteRefusesTheWrongCaller(t *testing.T) {
 	for _, r := range matrix {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			api := apitest.New(t)
+			api := apitest.NewWithoutPushes(t)
 			for _, c := range allCallers {
 				want, ok := r.expect[c]
 				if !ok {
@@ -212,7 +212,7 @@ func TestAuthorization_EveryRouteRefusesTheWrongCaller(t *testing.T) {
 // without a row (and so without a wrong-caller test) fails here.
 func TestAuthorization_TheMatrixCoversEveryRouteOfTheTemplate(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	f := newFixture(t, api)
 	covered := map[string]bool{}
 	for _, rows := range [][]route{matrix, handoverMatrix} {

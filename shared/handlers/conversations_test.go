@@ -57,7 +57,7 @@ func getConversation(api *apitest.API, id, authz string) apitest.Response {
 
 func TestStartConversation_VisitorRoundTrip(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsVisitor(t, api, map[string]any{"topic": "Order 42", "displayName": "Ann", "pageUrl": "https://shop.example.com/orders/42"})
 	if !strings.HasPrefix(s.ConversationID, "conv_") || s.SessionToken == "" || !s.SessionExpiresAt.After(time.Now()) {
 		t.Fatalf("unexpected start answer: %+v", s)
@@ -89,7 +89,7 @@ func TestStartConversation_VisitorRoundTrip(t *testing.T) {
 
 func TestStartConversation_AgentBecomesAssignee(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	if err := api.Store.PutAgent(t.Context(), directory.Agent{ID: "ada", Name: "Ada Lovelace", Status: directory.StatusAvailable}); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestStartConversation_AgentBecomesAssignee(t *testing.T) {
 
 func TestStartConversation_RejectsBadInput(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	cases := map[string]struct {
 		body   any
 		status int
@@ -130,7 +130,7 @@ func TestStartConversation_RejectsBadInput(t *testing.T) {
 
 func TestStartConversation_IdempotencyKeyReturnsFirstResponse(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	req := apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
 		Body: map[string]any{"topic": "retry me"}, Headers: map[string]string{"Idempotency-Key": "start-1-key-made-unguessable"}}
 	first := api.Do(req)
@@ -174,7 +174,7 @@ func history(t *testing.T, api *apitest.API, id, authz, after string) conversati
 
 func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsVisitor(t, api, nil)
 	visitor := apitest.Bearer(s.SessionToken)
 	for i := 0; i < 3; i++ {
@@ -228,7 +228,7 @@ func TestHistory_PaginatesAndHidesAgentOnlyEventsFromVisitors(t *testing.T) {
 
 func TestLeave_VisitorSessionIsRevokedAtOnce(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsVisitor(t, api, nil)
 	visitor := apitest.Bearer(s.SessionToken)
 	leave := api.Do(apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
@@ -245,7 +245,7 @@ func TestLeave_VisitorSessionIsRevokedAtOnce(t *testing.T) {
 
 func TestLeave_AssigneeLeavesConversationUnassignedVisibly(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsAgent(t, api, "ada")
 	ada := apitest.Bearer(api.AgentToken("ada"))
 	if resp := api.Do(apitest.Request{Function: "LeaveConversationFunction", Method: "POST", Route: "/conversations/{id}/leave",
@@ -271,7 +271,7 @@ func TestLeave_AssigneeLeavesConversationUnassignedVisibly(t *testing.T) {
 
 func TestEnd_EndsVisitorSessionsAndRefusesMessages(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsAgent(t, api, "ada")
 	ada := apitest.Bearer(api.AgentToken("ada"))
 	end := api.Do(apitest.Request{Function: "EndConversationFunction", Method: "POST", Route: "/conversations/{id}/end",
@@ -289,7 +289,7 @@ func TestEnd_EndsVisitorSessionsAndRefusesMessages(t *testing.T) {
 
 func TestLogs_NeverContainTokensOrMessageText(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	s := startAsVisitor(t, api, map[string]any{"displayName": "Secret Name"})
 	jwt := api.AgentToken("ada")
 	// The card number is long enough that no timestamp or random id in the logs contains it
@@ -310,7 +310,7 @@ func TestLogs_NeverContainTokensOrMessageText(t *testing.T) {
 
 func TestStartConversation_AnonymousStartsAreLimitedPerClientIP(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerIP.Limit = 3 })
+	api := apitest.NewWithoutPushes(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerIP.Limit = 3 })
 	start := func(ip, authz, key string) apitest.Response {
 		req := apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations", SourceIP: ip, Authorization: authz}
 		if key != "" {
@@ -342,7 +342,7 @@ func TestStartConversation_AnonymousStartsAreLimitedPerClientIP(t *testing.T) {
 
 func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	resp := api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
 		Headers: map[string]string{"Idempotency-Key": "sealed-1-key-made-unguessable"}})
 	var s started
@@ -355,7 +355,7 @@ func TestStartConversation_SessionTokenIsNotStoredInTheIdempotencyRecord(t *test
 
 func TestStartConversation_VisitorNamingAnEmptyTeamIsRefused(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	if err := api.Store.PutTeam(t.Context(), directory.Team{ID: "night", Name: "Night shift"}); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestStartConversation_VisitorNamingAnEmptyTeamIsRefused(t *testing.T) {
 // and an agent's own starts are not counted.
 func TestStartConversation_AnonymousStartsAreLimitedPerTeam(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerTeam.Limit = 3 })
+	api := apitest.NewWithoutPushes(t, func(o *setup.Overrides) { o.Invitations.Limits.ConversationStartsPerTeam.Limit = 3 })
 	seedHandover(t, api)
 	if err := api.Store.PutTeam(t.Context(), directory.Team{ID: "sales", Name: "Sales", Members: []string{"linus"}}); err != nil {
 		t.Fatal(err)

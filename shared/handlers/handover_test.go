@@ -61,7 +61,7 @@ func TestHandoverAuthorization_OnlyAgentParticipantsInviteAndForward(t *testing.
 	for _, r := range handoverMatrix {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			api := apitest.New(t)
+			api := apitest.NewWithoutPushes(t)
 			seedHandover(t, api)
 			for _, c := range allCallers {
 				f := newFixture(t, api)
@@ -83,7 +83,7 @@ func TestHandoverAuthorization_OnlyAgentParticipantsInviteAndForward(t *testing.
 // invited team, accepts or declines; everyone else is refused, whatever they hold.
 func TestHandoverAuthorization_OnlyTheInvitedAnswer(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	seedHandover(t, api)
 	invite := func(route, body string) (string, string) {
 		t.Helper()

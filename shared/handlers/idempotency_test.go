@@ -11,7 +11,7 @@ import (
 // could guess is refused, since the key alone gives the answer (a session token) back.
 func TestIdempotency_AnonymousKeyAloneScopesTheReplay(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	start := func(ip, key string) apitest.Response {
 		return api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
 			Body: map[string]any{"topic": "from a train"}, SourceIP: ip, Headers: map[string]string{"Idempotency-Key": key}})
@@ -41,7 +41,7 @@ func TestIdempotency_AnonymousKeyAloneScopesTheReplay(t *testing.T) {
 // same request retried with the same key once the state allows it succeeds.
 func TestIdempotency_A409IsNotReplayed(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	seedHandover(t, api)
 	conv := startAsAgent(t, api, "ada")
 	ada, grace := apitest.Bearer(api.AgentToken("ada")), apitest.Bearer(api.AgentToken("grace"))

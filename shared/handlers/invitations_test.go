@@ -99,7 +99,7 @@ func agentEvent(agentID, conversationID, key, body string) events.APIGatewayV2HT
 
 func TestCreateEmailInvitation_RetriedWithTheSameIdempotencyKey_SendsOneEmail(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	conv := startAsAgent(t, api, "ada")
 	to := "idem-" + randomSuffix() + "@example.com"
 	h := handlers.CreateEmailInvitation(api.Deps)
@@ -129,7 +129,7 @@ func TestCreateEmailInvitation_RetriedWithTheSameIdempotencyKey_SendsOneEmail(t 
 
 func TestCreatePinInvitation_ReplayedAnswerIsTheSamePIN_NeverStoredInTheClear(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	conv := startAsAgent(t, api, "ada")
 	req := apitest.Request{Function: "CreatePinInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/pin",
 		Params: map[string]string{"id": conv.ConversationID}, Authorization: apitest.Bearer(api.AgentToken("ada")),
@@ -165,7 +165,7 @@ func itemText(t *testing.T, item map[string]types.AttributeValue) string {
 
 func TestJoinLink_AGetChangesNothing_APostJoins_ASecondPostIsRefused(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	conv := startAsAgent(t, api, "ada")
 	to := "link-" + randomSuffix() + "@example.com"
 	resp := api.Do(apitest.Request{Function: "CreateEmailInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/email",
@@ -223,7 +223,7 @@ func TestJoinLink_AGetChangesNothing_APostJoins_ASecondPostIsRefused(t *testing.
 
 func TestRedeemPin_OverTheLimit_429WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t, func(o *setup.Overrides) { o.Invitations.Limits.PINFailuresPerIP.Limit = 5 })
+	api := apitest.NewWithoutPushes(t, func(o *setup.Overrides) { o.Invitations.Limits.PINFailuresPerIP.Limit = 5 })
 	conv := startAsAgent(t, api, "ada")
 	pin := createPIN(t, api, conv.ConversationID, apitest.Bearer(api.AgentToken("ada")))
 	for range 5 {
@@ -240,7 +240,7 @@ func TestRedeemPin_OverTheLimit_429WithRetryAfter(t *testing.T) {
 
 func TestGetConversation_ShowsPendingInvitationsToAgentsOnly(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	conv := startAsAgent(t, api, "ada")
 	ada := apitest.Bearer(api.AgentToken("ada"))
 	used := createPIN(t, api, conv.ConversationID, ada)
@@ -268,7 +268,7 @@ func TestGetConversation_ShowsPendingInvitationsToAgentsOnly(t *testing.T) {
 
 func TestInvitationFlow_LogsNeverCarryPINsTokensOrAddresses(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	conv := startAsAgent(t, api, "ada")
 	ada := apitest.Bearer(api.AgentToken("ada"))
 	pin := createPIN(t, api, conv.ConversationID, ada)

@@ -27,7 +27,7 @@ func TestSampleEvents_DecodeAndGetASensibleAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	for _, fn := range tmpl.Functions() {
 		t.Run(fn.LogicalID, func(t *testing.T) {
 			construct, ok := gateway.ByLogicalID[fn.LogicalID]

@@ -12,7 +12,7 @@ import (
 // object, is accepted. Generated from the document: a new operation is covered at once.
 func TestOperationsWithoutARequestBody_RefuseOne(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
+	api := apitest.NewWithoutPushes(t)
 	agent := apitest.Bearer(api.AgentToken("ada"))
 	n := 0
 	for path, item := range asMap(load(t).doc.Raw()["paths"]) {
