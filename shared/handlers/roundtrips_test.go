@@ -49,9 +49,9 @@ var budgets = map[string]budget{
 	"get conversation (agent)":     {4, 4},
 	"list events":                  {2, 2},
 	"create PIN":                   {4, 4}, // the cap checked on the head the access check read
-	"redeem PIN":                   {8, 8},
+	"redeem PIN":                   {7, 7}, // the secret read beside the rate-limit write; the invitation with the head
 	"email invitation":             {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
-	"redeem join token":            {8, 8},
+	"redeem join token":            {7, 7},
 	"list invitations":             {2, 2},
 	"resend invitation":            {6, 6},
 	"revoke invitation":            {6, 6}, // keyed since the fault matrix (#14): a retry after a lost answer replays instead of 409

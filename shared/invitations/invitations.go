@@ -30,6 +30,7 @@ type Store interface {
 	conversations.Store
 	CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event) error
 	Invitation(ctx context.Context, id string) (invitation.Invitation, error)
+	InvitationToRedeem(ctx context.Context, secret store.LiveSecret) (invitation.Invitation, error)
 	ConversationInvitations(ctx context.Context, conversationID string) ([]invitation.Invitation, error)
 	LiveSecret(ctx context.Context, kind invitation.Kind, hash string) (store.LiveSecret, error)
 	RedeemInvitation(ctx context.Context, r store.Redemption) error

@@ -46,11 +46,14 @@ func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP stri
 	if !ok {
 		return Joined{}, invitation.ErrPINMalformed
 	}
+	hash := s.PINKey.Hash(pin)
+	secret := s.lookUp(ctx, invitation.KindPIN, hash)
 	attempt, err := s.pinAttempt(ctx, clientIP)
 	if err != nil {
+		secret()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, invitation.KindPIN, s.PINKey.Hash(pin), req.DisplayName)
+	joined, err := s.redeem(ctx, secret, invitation.KindPIN, hash, req.DisplayName)
 	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
 }
 
@@ -90,12 +93,34 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 	if !invitation.LooksLikeJoinToken(req.Token) {
 		return Joined{}, invitation.ErrJoinTokenMalformed
 	}
+	hash := ids.Hash(req.Token)
+	secret := s.lookUp(ctx, invitation.KindEmail, hash)
 	attempt, err := s.takeAttempt(ctx, limited{s.Config.Limits.JoinTokenFailuresPerIP, ratelimit.ClientKey(clientIP)})
 	if err != nil {
+		secret()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, invitation.KindEmail, ids.Hash(req.Token), req.DisplayName)
+	joined, err := s.redeem(ctx, secret, invitation.KindEmail, hash, req.DisplayName)
 	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)
+}
+
+// lookUp starts reading the live secret beside the attempt's rate-limit write, so that both
+// take one round trip; call the result to wait for it. A caller the limit refuses is answered
+// 429 without a look at what was read (the read costs one GetItem more per refused guess).
+func (s *Service) lookUp(ctx context.Context, kind invitation.Kind, hash string) func() (store.LiveSecret, error) {
+	var (
+		secret store.LiveSecret
+		err    error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		secret, err = s.Store.LiveSecret(ctx, kind, hash)
+	}()
+	return func() (store.LiveSecret, error) {
+		<-done
+		return secret, err
+	}
 }
 
 // checkCaller refuses presented credentials that failed (never downgraded to anonymous) and
@@ -160,9 +185,9 @@ func (s *Service) refund(ctx context.Context, slots []ratelimit.Slot) {
 
 // redeem finds the invitation behind a secret's hash and joins the customer in one
 // transaction; any reason it cannot is errRefused.
-func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displayName string) (Joined, error) {
+func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, error), kind invitation.Kind, hash, displayName string) (Joined, error) {
 	now := s.now()
-	inv, err := s.redeemable(ctx, kind, hash, now)
+	inv, err := s.redeemable(ctx, secret, kind, hash, now)
 	if err != nil {
 		return Joined{}, err
 	}
@@ -194,15 +219,15 @@ func (s *Service) redeem(ctx context.Context, kind invitation.Kind, hash, displa
 
 // redeemable reads the live secret and its invitation. The transaction checks all of this
 // again; reading first tells which invitation and conversation the secret opens.
-func (s *Service) redeemable(ctx context.Context, kind invitation.Kind, hash string, now time.Time) (invitation.Invitation, error) {
-	secret, err := s.Store.LiveSecret(ctx, kind, hash)
+func (s *Service) redeemable(ctx context.Context, lookedUp func() (store.LiveSecret, error), kind invitation.Kind, hash string, now time.Time) (invitation.Invitation, error) {
+	secret, err := lookedUp()
 	if store.IsNotFound(err) {
 		return invitation.Invitation{}, errRefused
 	}
 	if err != nil {
 		return invitation.Invitation{}, err
 	}
-	inv, err := s.Store.Invitation(ctx, secret.InvitationID)
+	inv, err := s.Store.InvitationToRedeem(ctx, secret)
 	if store.IsNotFound(err) {
 		return invitation.Invitation{}, errRefused
 	}

@@ -457,3 +457,36 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 	}
 	return t.events(events).commit(ctx)
 }
+
+// InvitationToRedeem reads the invitation a live secret opens together with its
+// conversation's head, in one BatchGetItem: the redemption's write builds on that head
+// (requestscope) instead of reading it again. ErrNotFound if the invitation is gone.
+func (s *Store) InvitationToRedeem(ctx context.Context, secret LiveSecret) (invitation.Invitation, error) {
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
+		key(invitationPK(secret.InvitationID), invitationSK), key(convPK(secret.ConversationID), headSK),
+	})
+	if err != nil {
+		return invitation.Invitation{}, err
+	}
+	var inv *invitation.Invitation
+	for _, item := range items {
+		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == headSK {
+			var h headItem
+			if err := attributevalue.UnmarshalMap(item, &h); err != nil {
+				return invitation.Invitation{}, fmt.Errorf("decode head: %w", err)
+			}
+			rememberHead(ctx, h)
+			continue
+		}
+		var it invitationItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return invitation.Invitation{}, fmt.Errorf("decode invitation: %w", err)
+		}
+		d := it.domain()
+		inv = &d
+	}
+	if inv == nil {
+		return invitation.Invitation{}, ErrNotFound
+	}
+	return *inv, nil
+}
