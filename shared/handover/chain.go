@@ -2,6 +2,7 @@ package handover
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -29,14 +30,38 @@ func (s *Service) routeTargets(ctx context.Context, callerID string, route invit
 		}
 	}
 	out := make([]addressee, len(route))
+	lookups := make([]func() error, len(route))
 	for k, t := range route {
-		a, err := s.lookUp(ctx, t.Target())
-		if err != nil {
-			return nil, err
+		lookups[k] = func() (err error) {
+			out[k], err = s.lookUp(ctx, t.Target())
+			return err
 		}
-		out[k], route[k].Name = a, a.Name
+	}
+	if err := concurrently(lookups...); err != nil {
+		return nil, err
+	}
+	for k := range route {
+		route[k].Name = out[k].Name
 	}
 	return out, nil
+}
+
+// concurrently runs independent reads at once (one round trip for all of them) and returns
+// the first error in argument order: the one a caller would have met reading them one after
+// another.
+func concurrently(reads ...func() error) error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // available says whether an agent can be offered the chain's turn now: online and not away,

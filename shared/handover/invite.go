@@ -2,6 +2,7 @@ package handover
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -23,12 +24,14 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 	if err != nil {
 		return invitation.Offer{}, err
 	}
-	targets, err := s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
-	if err != nil {
-		return invitation.Offer{}, err
-	}
 	now := s.now()
-	if err := s.checkInvitable(ctx, acc, route, now); err != nil {
+	var targets []addressee
+	asked := slices.Clone(route) // routeTargets names route's targets meanwhile
+	err = concurrently(func() (err error) {
+		targets, err = s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
+		return err
+	}, func() error { return s.checkInvitable(ctx, acc, asked, now) })
+	if err != nil {
 		return invitation.Offer{}, err
 	}
 	to := route[0].Target()
