@@ -36,7 +36,7 @@ func (w *world) toWindowEnd(id string) {
 func TestChainRace_AcceptRacingAHop_OneWinnerTheChainAgrees(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []handover.Mode{handover.ModeOnAccept, handover.ModeImmediate} {
-		w := newWorld(t, mode)
+		w := newQuietWorld(t, mode)
 		w.connect("ada", "grace", "linus")
 		w.clock.skew(-2*time.Second, 0, 2*time.Second)
 		wins := map[string]int{}
@@ -89,7 +89,7 @@ func TestChainRace_AcceptRacingAHop_OneWinnerTheChainAgrees(t *testing.T) {
 // offered exactly once either way.
 func TestChainRace_DeclineRacingTheWindowsEnd_OneOrTheOther(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept)
+	w := newQuietWorld(t, handover.ModeOnAccept)
 	w.connect("ada", "grace", "linus")
 	w.clock.skew(-2*time.Second, 0, 2*time.Second)
 	outcomes := map[string]int{}
@@ -133,7 +133,7 @@ func TestChainRace_DeclineRacingTheWindowsEnd_OneOrTheOther(t *testing.T) {
 // Two members of a team in a chain accept at once, as the team's window ends: one wins.
 func TestChainRace_TwoTeamMembersAccepting_OneWins(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept)
+	w := newQuietWorld(t, handover.ModeOnAccept)
 	w.connect("ada", "grace", "mia", "linus")
 	w.clock.skew(-2*time.Second, 0, 2*time.Second)
 	for i := range raceIterations {
