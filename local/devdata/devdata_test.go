@@ -49,11 +49,7 @@ func TestDemoSeed_LoadsAndConverges(t *testing.T) {
 // it, and creating it again is not an error (make dev restarts, the seed command reruns).
 func TestCreateTable_FromTemplateAndIdempotent(t *testing.T) {
 	ctx := context.Background()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,7 @@ import (
 
 func repoTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

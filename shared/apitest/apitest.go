@@ -117,11 +117,7 @@ const testIdleBackoff = 500 * time.Millisecond
 func (a *API) readStream(log *slog.Logger) {
 	t := a.T
 	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

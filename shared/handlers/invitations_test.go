@@ -292,11 +292,7 @@ func TestInvitationFlow_LogsNeverCarryPINsTokensOrAddresses(t *testing.T) {
 
 func loadTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

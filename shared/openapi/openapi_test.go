@@ -46,11 +46,7 @@ func load(t *testing.T) *loadedDoc {
 
 func loadTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

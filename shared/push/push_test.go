@@ -67,11 +67,7 @@ func fromTheStart(t testing.TB) gateway.StreamSource {
 
 func pushSource(t testing.TB) gateway.StreamSource {
 	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
+	tmpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

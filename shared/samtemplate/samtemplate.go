@@ -33,6 +33,15 @@ func Load(path string) (*Template, error) {
 	return t, nil
 }
 
+// LoadRepo reads the repository's template.yaml.
+func LoadRepo() (*Template, error) {
+	path, err := FindRepoFile("template.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return Load(path)
+}
+
 // Parse parses a template from YAML (or JSON, which is YAML) text.
 func Parse(data []byte) (*Template, error) {
 	var root yaml.Node

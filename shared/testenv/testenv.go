@@ -167,13 +167,7 @@ func createTable(ctx context.Context, client *dynamodb.Client, in *dynamodb.Crea
 	return err
 }
 
-var template = sync.OnceValues(func() (*samtemplate.Template, error) {
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		return nil, err
-	}
-	return samtemplate.Load(path)
-})
+var template = sync.OnceValues(samtemplate.LoadRepo)
 
 var notInTableName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 

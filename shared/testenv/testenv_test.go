@@ -27,11 +27,7 @@ func TestNewTable_HasTheTemplatesKeysIndexesAndTTL(t *testing.T) {
 	db := testenv.DynamoDB(t)
 	name := testenv.NewTable(t)
 
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}
