@@ -12,6 +12,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -81,8 +83,16 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 // tests and the local stack, fail chosen ones (shared/faults); without either in the context
 // a call costs two context lookups more. Each call gets its own deadline (deadline.go),
 // outermost so that it bounds an injected delay like a real hang.
+//
+// Retries have no client-side quota: the SDK's standard retryer spends a token bucket shared
+// by every call of a client, so in a process that serves many requests at once (the local
+// gateway, a test package) one request's failures would refuse another's retries ("retry
+// quota exceeded") — DynamoDB Local answers lock timeouts as retryable 500s. A Lambda
+// instance serves one request at a time, where the quota protects nothing; each call stays
+// bounded by MaxAttempts and its deadline.
 func instrument(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls)
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
 }
 
 // Management returns a client for a WebSocket API's @connections endpoint
