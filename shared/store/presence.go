@@ -34,7 +34,7 @@ import (
 const (
 	presencePrefix = "PRESENCE#"
 	presenceEntry  = "conn#"
-	day            = 24 * time.Hour
+	daySeconds     = int64(24 * time.Hour / time.Second)
 	// batchGetKeys is DynamoDB's limit of keys in one BatchGetItem.
 	batchGetKeys = 100
 	// maxBatchGetRounds bounds the retries of keys DynamoDB left unprocessed (throttling).
@@ -43,15 +43,14 @@ const (
 
 // presenceSK names the presence item of the UTC day that holds t (epoch seconds).
 func presenceSK(t int64) string {
-	return presencePrefix + time.Unix(t-t%int64(day/time.Second), 0).UTC().Format(time.DateOnly)
+	return presencePrefix + time.Unix(t-t%daySeconds, 0).UTC().Format(time.DateOnly)
 }
 
 // presenceDays are the days (their start, epoch seconds) a connection's life touches: from its
 // connectedAt (ms) until its last live second, expiresAt (s) - 1.
 func presenceDays(connectedAtMs, expiresAt int64) []int64 {
-	const daySec = int64(day / time.Second)
 	var out []int64
-	for d := connectedAtMs / 1000 / daySec * daySec; d < expiresAt; d += daySec {
+	for d := connectedAtMs / 1000 / daySeconds * daySeconds; d < expiresAt; d += daySeconds {
 		out = append(out, d)
 	}
 	return out
@@ -59,7 +58,7 @@ func presenceDays(connectedAtMs, expiresAt int64) []int64 {
 
 // agentOf is the agent a connection's principal names; "" for a visitor's.
 func agentOf(principal string) string {
-	id, ok := strings.CutPrefix(principal, "agent#")
+	id, ok := strings.CutPrefix(principal, AgentPrincipal(""))
 	if !ok {
 		return ""
 	}
@@ -84,7 +83,7 @@ func (t *tx) presence(it connectionItem, update string, exp types.AttributeValue
 		return t
 	}
 	for _, d := range presenceDays(it.ConnectedAt, it.ExpiresAt) {
-		values := map[string]types.AttributeValue{":type": str("presence"), ":dayEnd": num(d + int64(day/time.Second))}
+		values := map[string]types.AttributeValue{":type": str("presence"), ":dayEnd": num(d + daySeconds)}
 		if exp != nil {
 			values[":exp"] = exp
 		}
@@ -124,7 +123,7 @@ func (s *Store) Connected(ctx context.Context, agentIDs []string) (map[string]bo
 	for _, items := range found {
 		for _, item := range items {
 			if pk, ok := item["pk"].(*types.AttributeValueMemberS); ok && anyLive(item, now) {
-				out[strings.TrimPrefix(pk.Value, "AGENT#")] = true
+				out[strings.TrimPrefix(pk.Value, agentPK(""))] = true
 			}
 		}
 	}
