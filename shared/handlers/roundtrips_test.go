@@ -380,11 +380,11 @@ func TestRoundTrips_TheDirectoryReadsPresenceInBatches(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*agents)
 	for i := range agents {
-		id := fmt.Sprintf("agent-%03d", i)
-		want[id] = i%3 == 0
+		id, connected := fmt.Sprintf("agent-%03d", i), i%3 == 0
+		want[id] = connected
 		wg.Go(func() {
 			errs <- api.Store.PutAgent(t.Context(), directory.Agent{ID: id, Name: id, Status: directory.StatusAvailable})
-			if want[id] {
+			if connected {
 				errs <- api.Store.PutConnection(t.Context(), store.Connection{ID: "ws-" + id, PrincipalKey: store.AgentPrincipal(id), Kind: "agent", AgentID: id})
 			}
 		})

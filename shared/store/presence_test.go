@@ -292,3 +292,23 @@ func TestPresence_ManyAgentsAreOneBatchGetPerHundred(t *testing.T) {
 	}
 	t.Logf("250 agents: %d calls, %d sequential", counter.Calls(), counter.Sequential())
 }
+
+// BenchmarkPresence_DirectoryOf150Agents times reading the presence of 150 agents, a third of
+// them connected: two BatchGetItems at once.
+func BenchmarkPresence_DirectoryOf150Agents(b *testing.B) {
+	st := store.New(testenv.DynamoDB(b), testenv.NewTable(b))
+	ids := make([]string, 150)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("agent-%03d", i)
+		if i%3 == 0 {
+			if err := st.PutConnection(b.Context(), agentConn("conn-"+ids[i], ids[i], time.Now())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		if _, err := st.Connected(b.Context(), ids); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
