@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
+	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
+	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
 )
 
@@ -64,8 +68,8 @@ var budgets = map[string]budget{
 	"forward (fallback)":           {7, 7}, // a directory lookup per target
 	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":     {7, 7}, // the next target's lookup and the move with its events
-	"list agents":                  {5, 5}, // parallel: 2 measured (presence per agent)
-	"list teams":                   {7, 7}, // parallel: 4 measured
+	"list agents":                  {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
+	"list teams":                   {4, 4}, // the teams, a Query of members per team, then list agents
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {4, 4},
 	"end conversation":             {10, 10},
@@ -368,4 +372,51 @@ func TestRoundTrips_APostRefreshesPendingOffersInItsOwnTransaction(t *testing.T)
 	if without, with := post(quiet), post(busy); !slices.Equal(without, with) {
 		t.Errorf("a post costs %v without pending offers and %v with three", without, with)
 	}
+}
+
+// TestRoundTrips_TheDirectoryReadsPresenceInBatches (#13): presence is one item per agent, so
+// a directory of 150 agents is the agents' Query and one BatchGetItem per 100 of them, however
+// many are connected — not a Query of connections per agent.
+func TestRoundTrips_TheDirectoryReadsPresenceInBatches(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	const agents = 150
+	want := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*agents)
+	for i := range agents {
+		id, connected := fmt.Sprintf("agent-%03d", i), i%3 == 0
+		want[id] = connected
+		wg.Go(func() {
+			errs <- api.Store.PutAgent(t.Context(), directory.Agent{ID: id, Name: id, Status: directory.StatusAvailable})
+			if connected {
+				errs <- api.Store.PutConnection(t.Context(), store.Connection{ID: "ws-" + id, PrincipalKey: store.AgentPrincipal(id), Kind: "agent", AgentID: id})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, counter := roundtrips.Start(context.Background())
+	resp := api.DoContext(ctx, apitest.Request{Function: "ListAgentsFunction", Method: "GET", Route: "/agents", Authorization: apitest.Bearer(api.AgentToken("agent-000"))})
+	if resp.Status != 200 {
+		t.Fatalf("list agents: %d %s", resp.Status, resp.Body)
+	}
+	var listed struct{ Agents []directory.Agent }
+	resp.Decode(t, &listed)
+	got := map[string]bool{}
+	for _, a := range listed.Agents {
+		got[a.ID] = a.Online
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("listed %d agents, online as %v; want %d, every third", len(got), got, agents)
+	}
+	if ops := counter.Operations(); !slices.Equal(ops, []string{"Query", "BatchGetItem", "BatchGetItem"}) {
+		t.Errorf("a directory of %d agents: %v; want their Query and 2 BatchGetItems", agents, ops)
+	}
+	t.Logf("a directory of %d agents: %d calls, %d sequential", agents, counter.Calls(), counter.Sequential())
 }

@@ -67,19 +67,24 @@ func concurrently(reads ...func() error) error {
 // available says whether an agent can be offered the chain's turn now: online and not away,
 // as the directory shows it (SPEC §4); present (an agent answering right now) counts as
 // available whatever their connection. It is asked only when a later target exists, so a
-// lone target never costs a lookup. An agent who cannot be looked up counts as available: a
-// transient fault must not skip anyone.
+// lone target never costs a lookup; the agent's status and presence are read in parallel, one
+// round trip. An agent who cannot be looked up counts as available: a transient fault must
+// not skip anyone.
 func (s *Service) available(ctx context.Context, present string) invitation.Available {
 	return func(agentID string) bool {
 		if agentID == present {
 			return true
 		}
-		a, err := s.Store.Agent(ctx, agentID)
-		if err != nil {
-			return true
-		}
-		connected, err := s.Store.Connected(ctx, []string{agentID})
-		if err != nil {
+		var (
+			a                 directory.Agent
+			connected         map[string]bool
+			agentErr, connErr error
+			wg                sync.WaitGroup
+		)
+		wg.Go(func() { a, agentErr = s.Store.Agent(ctx, agentID) })
+		wg.Go(func() { connected, connErr = s.Store.Connected(ctx, []string{agentID}) })
+		wg.Wait()
+		if agentErr != nil || connErr != nil {
 			return true
 		}
 		return directory.IsOnline(a, connected[agentID])

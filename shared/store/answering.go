@@ -42,7 +42,7 @@ func (s *Store) Answering(ctx context.Context, o invitation.Offer, agentID strin
 	if o.TargetTeamID != "" {
 		keys = append(keys, key(teamPK(o.TargetTeamID), memberSK(agentID)))
 	}
-	items, err := s.batchGet(ctx, keys)
+	items, err := s.batchGet(ctx, keys, true)
 	if err != nil {
 		return Answering{}, err
 	}

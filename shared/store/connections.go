@@ -18,7 +18,7 @@ import (
 // if $disconnect never reached us.
 const ConnectionTTL = 2 * time.Hour
 
-// lookupConcurrency bounds parallel queries when many principals are looked up at once (a
+// lookupConcurrency bounds parallel reads when many principals are looked up at once (a
 // team push, the directory's presence): enough to hide latency, few enough not to throttle.
 const lookupConcurrency = 16
 
@@ -87,9 +87,10 @@ func (it connectionItem) domain() Connection {
 }
 
 // PutConnection records an open connection: the connection item (found by id on
-// $disconnect) and the index item under its principal (found when pushing), in one
-// transaction so neither exists without the other. ConnectedAt defaults to now and ExpiresAt
-// to ConnectedAt + ConnectionTTL.
+// $disconnect), the index item under its principal (found when pushing) and, for an agent,
+// its entry in their presence (presence.go), in one transaction so none exists without the
+// others. ConnectedAt defaults to now and ExpiresAt to ConnectedAt + ConnectionTTL, which is
+// also the longest a connection may live: API Gateway's limit.
 func (s *Store) PutConnection(ctx context.Context, c Connection) error {
 	if c.ID == "" || c.PrincipalKey == "" {
 		return errors.New("store: a connection needs an id and a principal")
@@ -100,9 +101,14 @@ func (s *Store) PutConnection(ctx context.Context, c Connection) error {
 	if c.ExpiresAt.IsZero() {
 		c.ExpiresAt = c.ConnectedAt.Add(ConnectionTTL)
 	}
+	if c.ExpiresAt.Sub(c.ConnectedAt) > ConnectionTTL {
+		return errors.New("store: a connection lives at most ConnectionTTL")
+	}
+	conn := toConnectionItem(c, connPK(c.ID), connSK, "connection")
 	return s.newTx().
-		put("connection", toConnectionItem(c, connPK(c.ID), connSK, "connection"), cond{}).
+		put("connection", conn, cond{}).
 		put("who", toConnectionItem(c, whoPK(c.PrincipalKey), whoSK(c.ID), "connectionIndex"), cond{}).
+		addPresence(conn).
 		commit(ctx)
 }
 
@@ -115,12 +121,15 @@ func (s *Store) ConnectionByID(ctx context.Context, id string) (Connection, erro
 	return it.domain(), nil
 }
 
-// DeleteConnection removes both items of a connection. Deleting what is already gone is not
-// an error: $disconnect and a GoneException may race to clean up the same connection.
+// DeleteConnection removes both items of a connection and, for an agent, its presence entry;
+// c is the connection as recorded (its times name the presence items it is in). Deleting what
+// is already gone is not an error: $disconnect and a GoneException may race to clean up the
+// same connection.
 func (s *Store) DeleteConnection(ctx context.Context, c Connection) error {
 	return s.newTx().
 		del("connection", connPK(c.ID), connSK, cond{}).
 		del("who", whoPK(c.PrincipalKey), whoSK(c.ID), cond{}).
+		removePresence(toConnectionItem(c, "", "", "")).
 		commit(ctx)
 }
 
@@ -177,25 +186,6 @@ func (s *Store) connectionsOf(ctx context.Context, principal string) ([]Connecti
 		return nil
 	})
 	return out, err
-}
-
-// Connected reports which of the given agents have at least one live connection; it
-// implements directory.Presence.
-func (s *Store) Connected(ctx context.Context, agentIDs []string) (map[string]bool, error) {
-	found := make([]bool, len(agentIDs))
-	err := forEachBounded(ctx, len(agentIDs), lookupConcurrency, func(ctx context.Context, i int) error {
-		conns, err := s.connectionsOf(ctx, AgentPrincipal(agentIDs[i]))
-		found[i] = len(conns) > 0
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(agentIDs))
-	for i, id := range agentIDs {
-		out[id] = out[id] || found[i]
-	}
-	return out, nil
 }
 
 // forEachBounded runs fn for 0..n-1 with at most limit calls at a time and returns the first

@@ -464,7 +464,7 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 func (s *Store) InvitationToRedeem(ctx context.Context, secret LiveSecret) (invitation.Invitation, error) {
 	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
 		key(invitationPK(secret.InvitationID), invitationSK), key(convPK(secret.ConversationID), headSK),
-	})
+	}, true)
 	if err != nil {
 		return invitation.Invitation{}, err
 	}

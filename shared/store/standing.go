@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -40,7 +38,7 @@ func (s *Store) Standing(ctx context.Context, conversationID, participantID, ses
 	if sessionHash != "" {
 		keys = append(keys, key(sessionPK(sessionHash), sessionSK))
 	}
-	items, err := s.batchGet(ctx, keys)
+	items, err := s.batchGet(ctx, keys, true)
 	if err != nil {
 		return Standing{}, err
 	}
@@ -92,33 +90,6 @@ func decodeInto(item map[string]types.AttributeValue, out any, then func()) erro
 
 // conversationIDOf is the id in a conversation's partition key (convPK).
 func conversationIDOf(pk string) string { return pk[len(convPK("")):] }
-
-// maxBatchGetRounds bounds how often a batch read asks again for keys DynamoDB left
-// unprocessed (it does so when a partition is busy; each round gets at least one key).
-const maxBatchGetRounds = 8
-
-// batchGet reads the keys consistently with BatchGetItem (at most 100) and returns the items
-// found and still live, in no particular order.
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	var found []map[string]types.AttributeValue
-	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	for round := 0; len(pending) > 0; round++ {
-		if round == maxBatchGetRounds {
-			return nil, fmt.Errorf("batch get: keys still unprocessed after %d rounds", round)
-		}
-		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-		if err != nil {
-			return nil, fmt.Errorf("batch get: %w", err)
-		}
-		for _, it := range res.Responses[s.table] {
-			if s.itemLive(it) {
-				found = append(found, it)
-			}
-		}
-		pending = res.UnprocessedKeys
-	}
-	return found, nil
-}
 
 // itemLive reports whether an item has no expiresAt or has not reached it (TTL deletion lags).
 func (s *Store) itemLive(item map[string]types.AttributeValue) bool {

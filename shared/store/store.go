@@ -15,6 +15,9 @@
 //	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
 //	SESSION#<sha256>      SESSION               visitor session (TTL)
 //	AGENT#<id>            PROFILE               agent            gsi1 DIR#AGENT / <name>#<id>
+//	AGENT#<id>            PRESENCE#<yyyy-mm-dd> the agent's connections live that UTC day: one
+//	                                            attribute conn#<connectionId> = its expiresAt
+//	                                            each; expires with its day (presence.go)
 //	TEAM#<id>             PROFILE               team             gsi1 DIR#TEAM / <name>#<id>
 //	TEAM#<id>             MEMBER#<agentId>      team membership  gsi1 MEMBER#<agentId> / TEAM#<id>
 //	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created ms>#<id>
