@@ -242,6 +242,9 @@ func (s *Store) ConversationInvitations(ctx context.Context, conversationID stri
 			return nil, fmt.Errorf("query invitations of %s: %w", conversationID, err)
 		}
 		for _, m := range page.Items {
+			if !liveItem(m, s.now()) {
+				continue // past its conversation's retention (retention.go)
+			}
 			var it invitationItem
 			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 				return nil, fmt.Errorf("decode invitation: %w", err)

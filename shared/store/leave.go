@@ -65,8 +65,10 @@ func (s *Store) endConversation(ctx context.Context, conv conversation.Conversat
 	open.values[":open"] = str(string(conversation.StatusOpen))
 	open.values[":ended"] = str(string(conversation.StatusEnded))
 	open.values[":at"] = num(conv.EndedAt.UnixMilli())
-	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", open).events(events)
-	t.history.ends = true
+	retain := s.retentionOf(conv)
+	open.values[":expiresAt"] = num(retain.expiresAt)
+	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at, expiresAt = :expiresAt", open).events(events)
+	t.history.ends, t.history.retain = true, retain
 	t.history.prepare = func(head headItem) {
 		data := map[string]any{}
 		for k, v := range ended.Data {

@@ -114,11 +114,13 @@ type Store struct {
 	db    *dynamodb.Client
 	table string
 	now   func() time.Time
+	// retention is how long an ended conversation is kept (retention.go).
+	retention time.Duration
 }
 
-// New returns a store over the named table.
+// New returns a store over the named table, keeping ended conversations DefaultRetention.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now}
+	return &Store{db: db, table: table, now: time.Now, retention: DefaultRetention}
 }
 
 // WithClock returns a copy of the store that reads time from now (tests of expiry).
@@ -155,6 +157,17 @@ func live(expiresAt int64, now time.Time) bool {
 	return expiresAt == 0 || expiresAt > now.Unix()
 }
 
+// liveItem reports whether an item as read is still valid: it has no expiresAt, or one still
+// ahead. Reads that return items skip the others, whether or not TTL has deleted them yet.
+func liveItem(item map[string]types.AttributeValue, now time.Time) bool {
+	exp, ok := item["expiresAt"].(*types.AttributeValueMemberN)
+	if !ok {
+		return true
+	}
+	n, _ := strconv.ParseInt(exp.Value, 10, 64)
+	return live(n, now)
+}
+
 // getItem reads one item into out, treating expired items as absent. It reports
 // ErrNotFound when there is nothing live.
 func (s *Store) getItem(ctx context.Context, pk, sk string, consistent bool, out any) error {
@@ -166,14 +179,8 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, consistent bool, out
 	if err != nil {
 		return fmt.Errorf("get %s/%s: %w", pk, sk, err)
 	}
-	if res.Item == nil {
+	if res.Item == nil || !liveItem(res.Item, s.now()) {
 		return ErrNotFound
-	}
-	if exp, ok := res.Item["expiresAt"].(*types.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseInt(exp.Value, 10, 64)
-		if !live(n, s.now()) {
-			return ErrNotFound
-		}
 	}
 	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
 		return fmt.Errorf("decode %s/%s: %w", pk, sk, err)
