@@ -86,7 +86,7 @@ func retainKeyOf(shard int) string { return retainKey + "#" + strconv.Itoa(shard
 // retention is what an end writes on its conversation's head: the expiry of every item of
 // the conversation, and the head's place in the due index until the sweep has stamped them.
 type retention struct {
-	expiresAt int64
+	expiresAt  int64
 	due, dueAt string
 }
 
@@ -159,9 +159,6 @@ const (
 // ctx's deadline came near first: what was stamped stays stamped, and the next sweep goes on
 // from there. A conversation that is open, already done, or past its retention is left alone.
 func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time) (bool, error) {
-	if _, err := s.FinishEnd(ctx, conversationID, at); err != nil {
-		return false, err
-	}
 	head, err := s.head(ctx, conversationID)
 	switch {
 	case IsNotFound(err):
@@ -170,6 +167,9 @@ func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time)
 		return false, err
 	case head.Status == string(conversation.StatusOpen) || head.GSI3PK == "":
 		return true, nil
+	}
+	if _, err := s.finishEnd(ctx, head, at); err != nil {
+		return false, err
 	}
 	exp := head.ExpiresAt
 	if err := s.stampParticipants(ctx, conversationID, exp); err != nil {
