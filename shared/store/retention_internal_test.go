@@ -401,3 +401,39 @@ func allDueBy(t *testing.T, s *Store, now time.Time, limit int) map[string]int {
 		cursor = next
 	}
 }
+
+// TestRetain_TwoSweepsAtOnceLeaveTheSameTable (-race): sweeps that overlap (a slow run and the
+// next minute's) stamp the same conversations at once; every step is idempotent, so both
+// succeed and the table is as one would leave it.
+func TestRetain_TwoSweepsAtOnceLeaveTheSameTable(t *testing.T) {
+	t.Parallel()
+	s := retentionStore(t)
+	now := time.Now().UTC()
+	var convs []conversation.Conversation
+	for range 4 {
+		c := startWithVisitor(t, s, now)
+		seedHistory(t, s, c, 60, now)
+		end(t, s, c, now)
+		convs = append(convs, c)
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for _, c := range convs {
+				if done, err := s.Retain(t.Context(), c.ID, now); err != nil || !done {
+					t.Errorf("Retain %s = %v, %v", c.ID, done, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	items := scan(t, s)
+	for _, c := range convs {
+		if got := checkStamped(t, items, c.ID, now.Add(testRetention).Unix()); got != 61 {
+			t.Errorf("%s: %d events, want 61", c.ID, got)
+		}
+	}
+	if due := allDue(t, s, now); len(due) != 0 {
+		t.Errorf("still due: %v", due)
+	}
+}

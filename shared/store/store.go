@@ -2,7 +2,8 @@
 // writes and transactions wherever a rule of the product needs atomicity, and typed errors
 // when a condition fails. Items carry `expiresAt` (epoch seconds) for DynamoDB TTL, but TTL
 // deletes late (up to days), so every read and every condition here treats an item whose
-// expiresAt has passed as absent.
+// expiresAt has passed as absent. A conversation's items get theirs when it ends
+// (retention.go): an open conversation keeps everything.
 //
 // Keys (pk, sk) of the single table:
 //
@@ -10,6 +11,8 @@
 //	CONV#<id>             HEAD                  history head: seq, visitorSeq, status, pending
 //	                                            invitation ids — every change of the conversation
 //	                                            goes through it (history.go)
+//	                      (ended, not yet       gsi3 RETAIN#<shard> / <ended ms>#<conversationId>
+//	                       stamped)             until every item has its expiry (retention.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
 //	                      (waiting, lobby.go)   gsi3 LOBBY / <waitingUntil ms>#<conversationId>#<participantId>
 //	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
@@ -20,7 +23,8 @@
 //	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created ms>#<id>
 //	                                            (pending only)   gsi2 INBOX#AGENT#<id> | INBOX#TEAM#<id> / <created ms>#<id>
 //	                                            (pending, due)   gsi3 DUE / <validUntil ms>#<id>
-//	                                            kept for good: no expiresAt; its expiry is validUntil
+//	                                            no expiresAt while its conversation is open (retention.go);
+//	                                            its own expiry is validUntil
 //	                                            (epoch seconds), checked in every condition;
 //	                                            agent/team/forward offers add purpose, declinedBy (handover.go)
 //	PIN#<hmac>            PIN                   live PIN (TTL): invitationId, conversationId;
