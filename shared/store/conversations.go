@@ -125,8 +125,8 @@ type eventItem struct {
 	Data           map[string]any `dynamodbav:"data,omitempty"`
 	// PushTo: who the event is addressed to besides the participants (outbox.go).
 	PushTo []string `dynamodbav:"pushTo,stringset,omitempty"`
-	// ExpiresAt: none while the conversation is open; its end's retention after
-	// (retention.go); an outbox item's own short life (outbox.go).
+	// ExpiresAt: an outbox item's short life (outbox.go). A history event gets its
+	// conversation's expiry only after the end, written by the retention sweep (retention.go).
 	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
 }
 

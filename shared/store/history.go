@@ -278,11 +278,7 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	op.seq = before
 	for _, evs := range h.events {
 		for _, e := range evs {
-			it := toEventItem(e)
-			if h.ends {
-				it.ExpiresAt = h.retain.expiresAt // the last event: stamped as it is written
-			}
-			item, err := marshal(it)
+			item, err := marshal(toEventItem(e))
 			if err != nil {
 				return headOp{}, err
 			}

@@ -40,9 +40,9 @@ func condSessionOf(conversationID string) cond {
 // conversation fails on its head's status, however many participants and invitations it has.
 // The event lists the invitations the end revokes, read from the head in the same attempt as
 // the seq the write is conditioned on, so the list is exact. Cleaning up (revoking them,
-// ending visitors' sessions) follows in FinishEnd. The conversation item, the head and the event
-// get the conversation's expiry (end + retention), and the head waits in the due index for the
-// sweep to stamp the rest (retention.go). It fails on "open" if the conversation had already
+// ending visitors' sessions) follows in FinishEnd. The conversation item and the head get the
+// conversation's expiry (end + retention), and the head waits in the due index for the sweep
+// to stamp the rest (retention.go). It fails on "open" if the conversation had already
 // ended.
 func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error {
 	return s.endConversation(ctx, conv, ended, cond{expr: "attribute_exists(pk) AND #status = :open"})

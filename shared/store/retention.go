@@ -30,8 +30,8 @@ import (
 // item is written exactly once more — what deleting it would cost, while TTL's own deletions
 // are free — and nobody pays anything before the end:
 //
-//   - the end's transaction stamps what it writes anyway: the conversation item, the head and
-//     conversation.ended (no extra item, no extra call), and puts the head in the due index
+//   - the end's transaction stamps the items it updates anyway, the conversation and its head
+//     (no extra item, no extra call), and puts the head in the due index
 //     (gsi3 RETAIN#<shard> / <ended ms>#<conversationId>): a durable to-do that a crash cannot
 //     lose, spread over dueShards partitions like invitations' due times;
 //   - the scheduled sweep (every minute) finds it there and, with Retain, first finishes the
@@ -187,8 +187,7 @@ func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time)
 	if err := s.stampInvitations(ctx, ids, exp, stamped); err != nil {
 		return false, err
 	}
-	// conversation.ended, the last event (nothing follows it: history.go), was stamped by the end.
-	done, err := s.stampEvents(ctx, conversationID, head.RetainedThrough, head.Seq-1, exp, stamped)
+	done, err := s.stampEvents(ctx, conversationID, head.RetainedThrough, head.Seq, exp, stamped)
 	if !done || err != nil {
 		return false, err
 	}
