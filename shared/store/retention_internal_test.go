@@ -164,6 +164,7 @@ func TestRetain_StampsEveryItemOfAnEndedConversationPageByPage_NoneOfAnOpenOne(t
 		t.Fatalf("due = %v; want the ended conversation alone", due)
 	}
 	ctx, counter := roundtrips.Start(t.Context())
+	retainStart := time.Now()
 	done, err := s.Retain(ctx, ended.ID, endedAt)
 	if err != nil || !done {
 		t.Fatalf("Retain = %v, %v", done, err)
@@ -197,6 +198,7 @@ func TestRetain_StampsEveryItemOfAnEndedConversationPageByPage_NoneOfAnOpenOne(t
 	// visitor's session deleted); participants and invitations listed (2 Queries), 3 pages of
 	// events (3 Queries, the 1,201 events stamped 25 a write, progress recorded after the
 	// first two), the 2 participants stamped, and the head taken out of the index.
+	t.Logf("Retain of %d events: %d calls, %d sequential, %v", n+1, counter.Calls(), counter.Sequential(), time.Since(retainStart))
 	ops := countOps(counter.Operations())
 	want := map[string]int{"GetItem": 1, "Query": 1 + 2 + 3, "TransactWriteItems": 1, "BatchWriteItem": (n + 1 + 24) / 25, "UpdateItem": 2 + 2 + 1}
 	for op, w := range want {
