@@ -167,6 +167,8 @@ func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time)
 		return false, err
 	case head.Status == string(conversation.StatusOpen) || head.GSI3PK == "":
 		return true, nil
+	case head.ExpiresAt == 0: // a hand-made entry of the index (a backfill) without its expiry
+		return false, fmt.Errorf("retain %s: the head has no expiresAt", conversationID)
 	}
 	if _, err := s.finishEnd(ctx, head, at); err != nil {
 		return false, err
