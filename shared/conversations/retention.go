@@ -20,7 +20,7 @@ type RetentionReport struct {
 // one conversation's round trips allow.
 const (
 	retentionSweepPage     = 50
-	retentionSweepParallel = 8
+	retentionSweepParallel = 16
 )
 
 // SweepRetention finishes the end of every conversation that ended since the last sweep and
