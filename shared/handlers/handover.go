@@ -118,26 +118,30 @@ func DeclineInvitation(d *setup.Deps) httpapi.Handler {
 // lobby.
 type SweepReport struct {
 	handover.SweepReport
-	Lobby conversations.LobbyReport `json:"lobby"`
+	Lobby     conversations.LobbyReport     `json:"lobby"`
+	Retention conversations.RetentionReport `json:"retention"`
 }
 
 // ExpireInvitations is the scheduled sweep (EventBridge, every minute): invitations and
 // forwards nobody answered in time are expired and pushed, forwards come back to their
-// forwarders, and invitees who waited in the lobby past their time are refused. A failure is
-// returned to the runtime, so the invocation counts as failed (and alarms can see it); what
-// was done stays done, and the next run picks up the rest.
+// forwarders, invitees who waited in the lobby past their time are refused, and conversations
+// that ended get their expiry (RetentionDays) on every item. A failure is returned to the
+// runtime, so the invocation counts as failed (and alarms can see it); what was done stays
+// done, and the next run picks up the rest.
 func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (SweepReport, error) {
-	svc, lobby := d.Handover(), d.Conversations()
+	svc, convs := d.Handover(), d.Conversations()
 	return func(ctx context.Context, ev events.EventBridgeEvent) (SweepReport, error) {
 		var rep SweepReport
-		var err, lobbyErr error
+		var err, lobbyErr, retentionErr error
 		rep.SweepReport, err = svc.Sweep(ctx)
-		rep.Lobby, lobbyErr = lobby.SweepLobby(ctx)
-		err = errors.Join(err, lobbyErr)
+		rep.Lobby, lobbyErr = convs.SweepLobby(ctx)
+		rep.Retention, retentionErr = convs.SweepRetention(ctx)
+		err = errors.Join(err, lobbyErr, retentionErr)
 		level, outcome := slog.LevelInfo, "ok"
 		args := []any{"action", "expire_invitations", "requestId", ev.ID, "expired", rep.Expired,
 			"revoked", rep.Revoked, "skipped", rep.Skipped, "failed", rep.Failed,
-			"lobbyRefused", rep.Lobby.Refused, "lobbySkipped", rep.Lobby.Skipped, "lobbyFailed", rep.Lobby.Failed}
+			"lobbyRefused", rep.Lobby.Refused, "lobbySkipped", rep.Lobby.Skipped, "lobbyFailed", rep.Lobby.Failed,
+			"retained", rep.Retention.Retained, "retentionPaused", rep.Retention.Paused, "retentionFailed", rep.Retention.Failed}
 		if err != nil {
 			level, outcome = slog.LevelError, "failed"
 			args = append(args, "cause", err.Error())

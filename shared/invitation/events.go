@@ -12,7 +12,7 @@ const EventResent = "invitation.resent"
 // The history events of invitations. Everything about an invitation — its kind, who it is
 // for, the address, the note — is for agents only; a visitor learns only that someone joined.
 // A PIN or join token is never in any event: they are stored only as hashes, and history is
-// kept for good.
+// kept as long as the conversation (RetentionDays after its end).
 
 // CreatedEvent tells the agents that an invitation was made.
 func CreatedEvent(inv Invitation, actorID string, at time.Time) conversation.Event {

@@ -5,6 +5,9 @@ import "github.com/invite-forward/invite-forward/shared/config"
 // SessionTTLHoursVar is the lifetime of a visitor session.
 const SessionTTLHoursVar = "SESSION_TTL_HOURS"
 
+// RetentionDaysVar is how long an ended conversation is kept, in days (store/retention.go).
+const RetentionDaysVar = "RETENTION_DAYS"
+
 // Ranges bounds every whole-number setting exactly as template.yaml bounds the parameter
 // that sets it (a test compares the two): a function refuses at init what `sam deploy` would
 // have refused.
@@ -14,6 +17,7 @@ var Ranges = map[string]config.Range{
 	JoinTokenTTLHoursVar:             {Min: 1, Max: 168},
 	LobbyTimeoutMinutesVar:           {Min: 1, Max: 1440},
 	SessionTTLHoursVar:               {Min: 1, Max: 168},
+	RetentionDaysVar:                 {Min: 1, Max: 3650},
 	ForwardTimeoutMinutesVar:         {Min: 1, Max: 1440},
 	InvitationTTLMinutesVar:          {Min: 1, Max: 1440},
 	UnansweredMinutesVar:             {Min: 1, Max: 1440},

@@ -121,9 +121,17 @@ func (d *Deps) Store() *store.Store {
 			d.store = d.overrides.Store
 			return
 		}
-		d.store = store.New(awsclients.DynamoDB(d.AWS()), config.Required("TABLE_NAME"))
+		d.store = store.New(awsclients.DynamoDB(d.AWS()), config.Required("TABLE_NAME")).WithRetention(retention())
 	})
 	return d.store
+}
+
+// retention is how long an ended conversation is kept before TTL deletes it. At least a
+// day: longer than an idempotency record lives, so no replay answers for a conversation
+// that is gone.
+func retention() time.Duration {
+	days := int(store.DefaultRetention / (24 * time.Hour))
+	return time.Duration(intSetting(RetentionDaysVar, days)) * 24 * time.Hour
 }
 
 // Conversations is the conversation service.

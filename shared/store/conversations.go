@@ -125,6 +125,9 @@ type eventItem struct {
 	Data           map[string]any `dynamodbav:"data,omitempty"`
 	// PushTo: who the event is addressed to besides the participants (outbox.go).
 	PushTo []string `dynamodbav:"pushTo,stringset,omitempty"`
+	// ExpiresAt: an outbox item's short life (outbox.go). A history event gets its
+	// conversation's expiry only after the end, written by the retention sweep (retention.go).
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
 }
 
 func toEventItem(e conversation.Event) eventItem {
@@ -273,6 +276,9 @@ func (s *Store) Events(ctx context.Context, conversationID string, after int64, 
 			return EventPage{}, fmt.Errorf("query events: %w", err)
 		}
 		for _, m := range res.Items {
+			if !liveItem(m, s.now()) {
+				continue // past retention (retention.go): gone, whether or not TTL has deleted it
+			}
 			var it eventItem
 			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 				return EventPage{}, fmt.Errorf("decode event: %w", err)
@@ -315,7 +321,8 @@ func condOpen() cond {
 	}
 }
 
-// queryPrefix runs fn on every item of pk whose sk begins with prefix, page by page.
+// queryPrefix runs fn on every live item of pk whose sk begins with prefix, page by page
+// (an item past its expiresAt is skipped, whether or not TTL has deleted it).
 func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, fn func(map[string]types.AttributeValue) error) error {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
@@ -331,6 +338,9 @@ func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, fn func(map[
 			return fmt.Errorf("query %s %s*: %w", pk, prefix, err)
 		}
 		for _, m := range page.Items {
+			if !liveItem(m, s.now()) {
+				continue
+			}
 			if err := fn(m); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -24,12 +25,21 @@ const sessionBatch = 50
 // returns the visitors, whose sockets the caller closes. It does nothing to an open one.
 func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error) {
 	head, err := s.head(ctx, conversationID)
-	if IsNotFound(err) || (err == nil && head.Status == string(conversation.StatusOpen)) {
+	if IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	return s.finishEnd(ctx, head, at)
+}
+
+// finishEnd is FinishEnd on the head as read.
+func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) ([]conversation.Participant, error) {
+	if head.Status == string(conversation.StatusOpen) {
+		return nil, nil
+	}
+	conversationID := strings.TrimPrefix(head.PK, convPK(""))
 	for _, id := range head.Pending {
 		if err := s.revokeForEnd(ctx, conversationID, id, at); err != nil {
 			return nil, err

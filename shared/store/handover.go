@@ -177,10 +177,13 @@ func (s *Store) dueQuery(ctx context.Context, partition string, now time.Time, a
 const dueShards = 8
 
 // dueShard is the due-index partition of an invitation, fixed by its id.
-func dueShard(invitationID string) string {
+func dueShard(invitationID string) string { return dueKeyOf(shardOf(invitationID)) }
+
+// shardOf spreads ids over dueShards partitions of the due index.
+func shardOf(id string) int {
 	h := fnv.New32a()
-	h.Write([]byte(invitationID))
-	return dueKeyOf(int(h.Sum32() % dueShards))
+	h.Write([]byte(id))
+	return int(h.Sum32() % dueShards)
 }
 
 func dueKeyOf(shard int) string { return dueKey + "#" + strconv.Itoa(shard) }

@@ -51,6 +51,12 @@ type headItem struct {
 	Context *contextItem `dynamodbav:"context,omitempty"`
 	Offers  []string     `dynamodbav:"offers,stringset,omitempty"`
 	Slots   []string     `dynamodbav:"slots,stringset,omitempty"`
+	// Once ended (retention.go): when the conversation expires, its place in the due index
+	// until the retention sweep has stamped every item under it, and how far that got.
+	ExpiresAt       int64  `dynamodbav:"expiresAt,omitempty"`
+	GSI3PK          string `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK          string `dynamodbav:"gsi3sk,omitempty"`
+	RetainedThrough int64  `dynamodbav:"retainedThrough,omitempty"`
 }
 
 // Head is a conversation's history head as read.
@@ -105,7 +111,8 @@ type historyChange struct {
 	capped         bool                   // adds must fit under MaxPending
 	settles        []string               // invitations that stop being pending
 	offers         []newOffer             // new offers, written with the context (context.go)
-	ends           bool                   // the transaction ends the conversation
+	ends           bool                   // the transaction ends the conversation …
+	retain         retention              // … which then expires (retention.go)
 	pushOnly       []conversation.Event   // pushed but not kept: outbox items (outbox.go)
 	// prepare, when set, completes the events from the head as read, on every attempt.
 	prepare func(head headItem)
@@ -321,6 +328,7 @@ func (h *historyChange) headUpdate(table string, readRev int64, head headItem, p
 		set = append(set, "#status = :ended")
 		names["#status"] = "status"
 		values[":ended"] = str(string(conversation.StatusEnded))
+		set = append(set, h.retain.headClauses(values)...)
 	}
 	if len(pending) > 0 {
 		set = append(set, "pending = :pending")

@@ -16,8 +16,9 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
-// Invitations are kept for good, like history, so their item has no expiresAt (TTL would
-// delete it); its expiry is validUntil (epoch seconds), compared with the clock in every
+// Invitations are kept as long as their conversation, like history: their item has no
+// expiresAt until the conversation has ended, when it gets the conversation's (retention.go).
+// An invitation's own expiry is validUntil (epoch seconds), compared with the clock in every
 // condition. The live PIN or join-token item beside it carries expiresAt, is deleted when the
 // invitation stops being pending, and is the only way from a secret to its invitation.
 
@@ -242,6 +243,9 @@ func (s *Store) ConversationInvitations(ctx context.Context, conversationID stri
 			return nil, fmt.Errorf("query invitations of %s: %w", conversationID, err)
 		}
 		for _, m := range page.Items {
+			if !liveItem(m, s.now()) {
+				continue // past its conversation's retention (retention.go)
+			}
 			var it invitationItem
 			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 				return nil, fmt.Errorf("decode invitation: %w", err)

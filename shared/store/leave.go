@@ -40,8 +40,10 @@ func condSessionOf(conversationID string) cond {
 // conversation fails on its head's status, however many participants and invitations it has.
 // The event lists the invitations the end revokes, read from the head in the same attempt as
 // the seq the write is conditioned on, so the list is exact. Cleaning up (revoking them,
-// ending visitors' sessions) follows in FinishEnd. It fails on "open" if the conversation had
-// already ended.
+// ending visitors' sessions) follows in FinishEnd. The conversation item and the head get the
+// conversation's expiry (end + retention), and the head waits in the due index for the sweep
+// to stamp the rest (retention.go). It fails on "open" if the conversation had already
+// ended.
 func (s *Store) EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error {
 	return s.endConversation(ctx, conv, ended, cond{expr: "attribute_exists(pk) AND #status = :open"})
 }
@@ -65,8 +67,10 @@ func (s *Store) endConversation(ctx context.Context, conv conversation.Conversat
 	open.values[":open"] = str(string(conversation.StatusOpen))
 	open.values[":ended"] = str(string(conversation.StatusEnded))
 	open.values[":at"] = num(conv.EndedAt.UnixMilli())
-	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at", open).events(events)
-	t.history.ends = true
+	retain := s.retentionOf(conv)
+	open.values[":expiresAt"] = num(retain.expiresAt)
+	t := s.newTx().update("open", convPK(conv.ID), metaSK, "SET #status = :ended, endedAt = :at, expiresAt = :expiresAt", open).events(events)
+	t.history.ends, t.history.retain = true, retain
 	t.history.prepare = func(head headItem) {
 		data := map[string]any{}
 		for k, v := range ended.Data {

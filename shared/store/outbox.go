@@ -39,15 +39,15 @@ type outboxItem struct {
 	eventItem
 	// AfterSeq is the conversation's last seq when it was written: it orders the push after
 	// the events of its transaction.
-	AfterSeq  int64 `dynamodbav:"afterSeq"`
-	ExpiresAt int64 `dynamodbav:"expiresAt"`
+	AfterSeq int64 `dynamodbav:"afterSeq"`
 }
 
 func toOutboxItem(e conversation.Event, afterSeq int64, now time.Time) outboxItem {
 	it := toEventItem(e)
 	it.Type, it.Seq, it.PrevVisitorSeq = itemOutbox, 0, 0
 	it.SK = fmt.Sprintf("OUT#%012d#%s", afterSeq, ids.New("out"))
-	return outboxItem{eventItem: it, AfterSeq: afterSeq, ExpiresAt: now.Add(OutboxTTL).Unix()}
+	it.ExpiresAt = now.Add(OutboxTTL).Unix()
+	return outboxItem{eventItem: it, AfterSeq: afterSeq}
 }
 
 // pushOnly adds events that are pushed but not kept in history (seq 0) to the transaction,

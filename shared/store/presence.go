@@ -165,7 +165,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			return nil, fmt.Errorf("batch get: %w", err)
 		}
 		for _, it := range res.Responses[s.table] {
-			if s.itemLive(it) {
+			if liveItem(it, s.now()) {
 				out = append(out, it)
 			}
 		}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -90,16 +89,6 @@ func decodeInto(item map[string]types.AttributeValue, out any, then func()) erro
 
 // conversationIDOf is the id in a conversation's partition key (convPK).
 func conversationIDOf(pk string) string { return pk[len(convPK("")):] }
-
-// itemLive reports whether an item has no expiresAt or has not reached it (TTL deletion lags).
-func (s *Store) itemLive(item map[string]types.AttributeValue) bool {
-	exp, ok := item["expiresAt"].(*types.AttributeValueMemberN)
-	if !ok {
-		return true
-	}
-	n, _ := strconv.ParseInt(exp.Value, 10, 64)
-	return live(n, s.now())
-}
 
 // headScopeKey names a conversation's head in the request's scope.
 func headScopeKey(conversationID string) string { return "head#" + conversationID }

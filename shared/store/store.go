@@ -2,7 +2,8 @@
 // writes and transactions wherever a rule of the product needs atomicity, and typed errors
 // when a condition fails. Items carry `expiresAt` (epoch seconds) for DynamoDB TTL, but TTL
 // deletes late (up to days), so every read and every condition here treats an item whose
-// expiresAt has passed as absent.
+// expiresAt has passed as absent. A conversation's items get theirs when it ends
+// (retention.go): an open conversation keeps everything.
 //
 // Keys (pk, sk) of the single table:
 //
@@ -10,6 +11,8 @@
 //	CONV#<id>             HEAD                  history head: seq, visitorSeq, status, pending
 //	                                            invitation ids — every change of the conversation
 //	                                            goes through it (history.go)
+//	                      (ended, not yet       gsi3 RETAIN#<shard> / <ended ms>#<conversationId>
+//	                       stamped)             until every item has its expiry (retention.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
 //	                      (waiting, lobby.go)   gsi3 LOBBY / <waitingUntil ms>#<conversationId>#<participantId>
 //	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
@@ -23,7 +26,8 @@
 //	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created ms>#<id>
 //	                                            (pending only)   gsi2 INBOX#AGENT#<id> | INBOX#TEAM#<id> / <created ms>#<id>
 //	                                            (pending, due)   gsi3 DUE / <validUntil ms>#<id>
-//	                                            kept for good: no expiresAt; its expiry is validUntil
+//	                                            no expiresAt while its conversation is open (retention.go);
+//	                                            its own expiry is validUntil
 //	                                            (epoch seconds), checked in every condition;
 //	                                            agent/team/forward offers add purpose, declinedBy (handover.go)
 //	PIN#<hmac>            PIN                   live PIN (TTL): invitationId, conversationId;
@@ -117,11 +121,13 @@ type Store struct {
 	db    *dynamodb.Client
 	table string
 	now   func() time.Time
+	// retention is how long an ended conversation is kept (retention.go).
+	retention time.Duration
 }
 
-// New returns a store over the named table.
+// New returns a store over the named table, keeping ended conversations DefaultRetention.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now}
+	return &Store{db: db, table: table, now: time.Now, retention: DefaultRetention}
 }
 
 // WithClock returns a copy of the store that reads time from now (tests of expiry).
@@ -158,6 +164,17 @@ func live(expiresAt int64, now time.Time) bool {
 	return expiresAt == 0 || expiresAt > now.Unix()
 }
 
+// liveItem reports whether an item as read is still valid: it has no expiresAt, or one still
+// ahead. Reads that return items skip the others, whether or not TTL has deleted them yet.
+func liveItem(item map[string]types.AttributeValue, now time.Time) bool {
+	exp, ok := item["expiresAt"].(*types.AttributeValueMemberN)
+	if !ok {
+		return true
+	}
+	n, _ := strconv.ParseInt(exp.Value, 10, 64)
+	return live(n, now)
+}
+
 // getItem reads one item into out, treating expired items as absent. It reports
 // ErrNotFound when there is nothing live.
 func (s *Store) getItem(ctx context.Context, pk, sk string, consistent bool, out any) error {
@@ -169,10 +186,7 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, consistent bool, out
 	if err != nil {
 		return fmt.Errorf("get %s/%s: %w", pk, sk, err)
 	}
-	if res.Item == nil {
-		return ErrNotFound
-	}
-	if !s.itemLive(res.Item) {
+	if res.Item == nil || !liveItem(res.Item, s.now()) {
 		return ErrNotFound
 	}
 	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
