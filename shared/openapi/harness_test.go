@@ -1,10 +1,14 @@
 package openapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,11 +207,11 @@ func (d *deployment) send(req apitest.Request, want int, code string) apitest.Re
 	if resp.Status != want || (code != "" && resp.ErrorCode() != code) {
 		d.t.Fatalf("%s: got %d %s, want %d %s", where, resp.Status, resp.Body, want, code)
 	}
-	if err := d.rec.l.strict.CheckResponse(req.Method, req.Route, resp.Status, resp.Headers, resp.Body); err != nil {
+	if err := d.rec.l.strict.CheckResponse(httpRequest(d.t, req), httpResponse(resp)); err != nil {
 		d.t.Errorf("the answer does not match %s:\n%v", "openapi.yaml", err)
 	}
 	if resp.Status < 300 {
-		if err := d.rec.l.strict.CheckRequestBody(req.Method, req.Route, bodyBytes(d.t, req.Body)); err != nil {
+		if err := d.rec.l.strict.CheckRequest(httpRequest(d.t, req)); err != nil {
 			d.t.Errorf("the handler accepted a request the document refuses:\n%v", err)
 		}
 	}
@@ -248,6 +252,46 @@ func bodyBytes(t *testing.T, body any) []byte {
 		}
 		return raw
 	}
+}
+
+// apiBase is where the requests the checks see are sent: the path-only matching of the
+// validator ignores the document's servers.
+const apiBase = "https://api.invalid"
+
+// httpRequest is req as it reaches API Gateway: its path with the parameters filled in, its
+// query, headers, credentials and body.
+func httpRequest(t *testing.T, req apitest.Request) *http.Request {
+	t.Helper()
+	path := req.Route
+	for k, v := range req.Params {
+		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(v))
+	}
+	q := url.Values{}
+	for k, v := range req.Query {
+		q.Set(k, v)
+	}
+	r, err := http.NewRequest(req.Method, apiBase+path, bytes.NewReader(bodyBytes(t, req.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.URL.RawQuery = q.Encode()
+	r.Header.Set("Content-Type", "application/json") // as apitest sends it
+	for k, v := range req.Headers {
+		r.Header.Set(k, v)
+	}
+	if req.Authorization != "" {
+		r.Header.Set("Authorization", req.Authorization)
+	}
+	return r
+}
+
+// httpResponse is a handler's answer as API Gateway returns it.
+func httpResponse(resp apitest.Response) *http.Response {
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	return &http.Response{StatusCode: resp.Status, Header: h, Body: io.NopCloser(bytes.NewReader(resp.Body))}
 }
 
 // decode reads an answer's body.
