@@ -148,10 +148,10 @@ func parseRetentionCursor(cursor string) (shard int, after string) {
 // Retention steps: events stamped per page (progress is recorded on the head between pages),
 // writes in flight at once, and the time a step leaves before the caller's deadline.
 const (
-	retainPage    = 500
-	retainWriters = 8
-	retainMargin  = 2 * time.Second
-	batchMax      = 25 // DynamoDB's limit of a BatchWriteItem
+	retainPage          = 500
+	retainWriters       = 8
+	defaultRetainMargin = 2 * time.Second
+	batchMax            = 25 // DynamoDB's limit of a BatchWriteItem
 )
 
 // Retain finishes the end of an ended conversation and stamps every item under it with the
@@ -209,7 +209,7 @@ func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time)
 // every invitation). Between pages it records its progress on the head.
 func (s *Store) stampEvents(ctx context.Context, conversationID string, from, to, exp int64, stamped map[string]bool) (bool, error) {
 	for from < to {
-		if nearDeadline(ctx) {
+		if s.nearDeadline(ctx) {
 			return false, nil
 		}
 		page, last, err := s.eventPage(ctx, conversationID, from, to)
@@ -231,9 +231,9 @@ func (s *Store) stampEvents(ctx context.Context, conversationID string, from, to
 	return true, nil
 }
 
-func nearDeadline(ctx context.Context) bool {
+func (s *Store) nearDeadline(ctx context.Context) bool {
 	deadline, ok := ctx.Deadline()
-	return ctx.Err() != nil || (ok && time.Until(deadline) < retainMargin)
+	return ctx.Err() != nil || (ok && time.Until(deadline) < s.retainMargin)
 }
 
 // eventPage reads up to retainPage events after from up to to, as stored, and the last seq read.

@@ -123,11 +123,13 @@ type Store struct {
 	now   func() time.Time
 	// retention is how long an ended conversation is kept (retention.go).
 	retention time.Duration
+	// retainMargin is the time a retention step leaves before its caller's deadline.
+	retainMargin time.Duration
 }
 
 // New returns a store over the named table, keeping ended conversations DefaultRetention.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now, retention: DefaultRetention}
+	return &Store{db: db, table: table, now: time.Now, retention: DefaultRetention, retainMargin: defaultRetainMargin}
 }
 
 // WithClock returns a copy of the store that reads time from now (tests of expiry).
