@@ -19,20 +19,25 @@ export class ApiError extends Error {
   }
 }
 
+/** How often a 503 (busy: nothing was done) is sent again after its Retry-After. */
+export const BUSY_RETRIES = 3;
+
 /**
  * Calls the HTTP API and answers the parsed body; a refusal throws an ApiError whose message
- * can be shown to a person as it is.
+ * can be shown to a person as it is. A 503 is the API saying it did nothing because too much
+ * was happening at once: the same request, with the same Idempotency-Key, is sent again after
+ * the Retry-After it names, up to BUSY_RETRIES times, so a person never sees a passing rush.
  */
 export async function api(method, path, { token, body, idempotent } = {}) {
   const headers = {};
   if (token) headers.Authorization = "Bearer " + token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
-  let resp;
-  try {
-    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, "network", "The server cannot be reached. Is `make dev` still running?");
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  let resp = await send(path, init);
+  for (let retry = 0; resp.status === 503 && retry < BUSY_RETRIES; retry++) {
+    await new Promise((done) => setTimeout(done, retryAfterMs(resp)));
+    resp = await send(path, init);
   }
   const text = await resp.text();
   let parsed = null;
@@ -48,6 +53,20 @@ export async function api(method, path, { token, body, idempotent } = {}) {
   if (resp.status === 401) throw new ApiError(401, "unauthorized", "Your session has ended. Sign in or join again.");
   if (resp.status === 429) throw new ApiError(429, "rate_limited", "Too many attempts. Wait a minute and try again.");
   throw new ApiError(resp.status, "", gw || `The server answered ${resp.status}.`);
+}
+
+async function send(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Is `make dev` still running?");
+  }
+}
+
+/** The pause a 503 asks for: its Retry-After in seconds, one second when it names none. */
+function retryAfterMs(resp) {
+  const secs = Number.parseInt(resp.headers.get("Retry-After") || "", 10);
+  return (Number.isFinite(secs) && secs > 0 ? Math.min(secs, 30) : 1) * 1000;
 }
 
 /**

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +53,26 @@ func newLoadClient(base string, n int) loadClient {
 	return loadClient{base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}}
 }
 
+// busyAnswers counts the 503s (designed refusals under load, SPEC §5) the clients retried.
+var busyAnswers atomic.Int64
+
+// call sends a request as a well-behaved client does: a 503 is retried, same key, after its
+// Retry-After, up to 4 times. The time returned is the customer's: the retries included.
 func (c loadClient) call(method, path, bearer, key string, body any) (int, []byte, time.Duration, error) {
+	start := time.Now()
+	status, out, retryAfter, err := c.once(method, path, bearer, key, body)
+	for range 4 {
+		if err != nil || status != http.StatusServiceUnavailable {
+			break
+		}
+		busyAnswers.Add(1)
+		time.Sleep(retryAfter)
+		status, out, retryAfter, err = c.once(method, path, bearer, key, body)
+	}
+	return status, out, time.Since(start), err
+}
+
+func (c loadClient) once(method, path, bearer, key string, body any) (int, []byte, time.Duration, error) {
 	raw, _ := json.Marshal(body)
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
@@ -64,14 +85,14 @@ func (c loadClient) call(method, path, bearer, key string, body any) (int, []byt
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, time.Since(start), err
+		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, time.Since(start), err
+	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, out, time.Duration(max(secs, 1)) * time.Second, err
 }
 
 func uuid() string {
@@ -219,6 +240,7 @@ func TestLoad_EveryAnswerIsASuccessOrADesignedRefusal(t *testing.T) {
 
 	// Posters: visitors who joined by PIN post at once while sockets listen.
 	postersLoad(t, s, ada, sc)
+	t.Logf("%d busy answers (503) were retried after their Retry-After", busyAnswers.Load())
 }
 
 // checkHistory reads a conversation's whole history as its agent: seq 1, 2, 3… without a gap

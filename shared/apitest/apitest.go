@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,36 @@ func (a *API) DoContext(ctx context.Context, req Request) Response {
 		a.T.Fatalf("%s returned an error to the runtime: %v", req.Function, err)
 	}
 	return Response{Status: out.StatusCode, Headers: out.Headers, Body: []byte(out.Body)}
+}
+
+// busyRetries is how many times DoAsClient retries a 503 before it hands the answer over.
+const busyRetries = 4
+
+// DoAsClient is Do as a well-behaved client sends it: a 503 (a designed refusal under load,
+// SPEC §5) is retried, with the same headers and so the same Idempotency-Key, after the
+// answer's Retry-After, up to busyRetries times; the last answer is returned, a 503 only if
+// every retry was refused.
+func (a *API) DoAsClient(req Request) Response {
+	a.T.Helper()
+	resp := a.Do(req)
+	for range busyRetries {
+		if resp.Status != 503 {
+			break
+		}
+		time.Sleep(resp.RetryAfter())
+		resp = a.Do(req)
+	}
+	return resp
+}
+
+// RetryAfter is the pause a 429 or 503 asks for (its Retry-After, whole seconds), at least
+// one second.
+func (r Response) RetryAfter() time.Duration {
+	secs, err := strconv.Atoi(r.Headers["Retry-After"])
+	if err != nil || secs < 1 {
+		secs = 1
+	}
+	return time.Duration(secs) * time.Second
 }
 
 func (a *API) handler(fn string) any {

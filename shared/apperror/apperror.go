@@ -24,7 +24,8 @@ const (
 	KindTooLarge                    // body too large: 413
 	KindUnprocessable               // well-formed but not acceptable: 422
 	KindRateLimited                 // 429 with Retry-After
-	KindUnavailable                 // a dependency refused: 502/503
+	KindUnavailable                 // a dependency refused: 502
+	KindBusy                        // too much at once, here or in a dependency: 503 with Retry-After
 )
 
 // Error is a product error. Code is part of the API contract: clients switch on it.
@@ -32,7 +33,7 @@ type Error struct {
 	Kind       Kind
 	Code       string
 	Message    string
-	RetryAfter time.Duration // for KindRateLimited
+	RetryAfter time.Duration // for KindRateLimited and KindBusy
 	Cause      error         // for logs only, never serialised to a caller
 }
 
@@ -82,8 +83,23 @@ func RateLimited(code, message string, retryAfter time.Duration) *Error {
 	return e
 }
 
-// Internal wraps an unexpected failure; the caller sees only a generic message.
+// Busy is a 503 with Retry-After: the request did nothing because too much was happening at
+// once (DynamoDB throttled or timed out, many writers on one conversation), and the same
+// request will most likely succeed after the pause.
+func Busy(code, message string, retryAfter time.Duration) *Error {
+	e := New(KindBusy, code, message)
+	e.RetryAfter = retryAfter
+	return e
+}
+
+// Internal wraps an unexpected failure; the caller sees only a generic message. A cause that
+// is a Busy refusal is not unexpected: it is answered as itself, so a throttled call deep in
+// a store method stays a 503 whichever caller wrapped it.
 func Internal(cause error) *Error {
+	var e *Error
+	if errors.As(cause, &e) && e.Kind == KindBusy {
+		return e
+	}
 	return &Error{Kind: KindInternal, Code: "internal", Message: "something went wrong on our side", Cause: cause}
 }
 
@@ -104,4 +120,12 @@ func Is(err error, code string) bool {
 
 // Retryable reports whether the failure was ours or a dependency's, so the same request may
 // succeed later (an idempotency record must then not pin the failure).
-func (k Kind) Retryable() bool { return k == KindInternal || k == KindUnavailable }
+func (k Kind) Retryable() bool {
+	return k == KindInternal || k == KindUnavailable || k == KindBusy
+}
+
+// IsBusy reports whether err is, or was caused by, a Busy refusal.
+func IsBusy(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindBusy
+}

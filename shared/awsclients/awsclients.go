@@ -82,7 +82,8 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 // instrument lets a request's context count its DynamoDB calls (shared/roundtrips) and, in
 // tests and the local stack, fail chosen ones (shared/faults); without either in the context
 // a call costs two context lookups more. Each call gets its own deadline (deadline.go),
-// outermost so that it bounds an injected delay like a real hang.
+// outside the faults so that it bounds an injected delay like a real hang; outermost, a call
+// that failed for being too much at once becomes a designed 503 (busy.go).
 //
 // Retries have no client-side quota: the SDK's standard retryer spends a token bucket shared
 // by every call of a client, so in a process that serves many requests at once (the local
@@ -91,7 +92,7 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 // instance serves one request at a time, where the quota protects nothing; each call stays
 // bounded by MaxAttempts and its deadline.
 func instrument(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls)
+	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls, markBusy)
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
 }
 

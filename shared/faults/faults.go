@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
@@ -33,6 +34,10 @@ const (
 	LoseAnswer
 	// Delay holds the call for the plan's Delay, or until the caller's deadline.
 	Delay
+	// Throttle fails the call as DynamoDB does when a table or partition takes more than it
+	// can (ThrottlingException) and the SDK's retries did not outlast it; the service never
+	// applied it.
+	Throttle
 )
 
 func (m Mode) String() string {
@@ -41,6 +46,8 @@ func (m Mode) String() string {
 		return "refuse"
 	case LoseAnswer:
 		return "lose-answer"
+	case Throttle:
+		return "throttle"
 	default:
 		return "delay"
 	}
@@ -112,6 +119,8 @@ func inject(ctx context.Context, in middleware.InitializeInput, next middleware.
 	case LoseAnswer:
 		_, md, _ := next.HandleInitialize(ctx, in)
 		return middleware.InitializeOutput{}, md, failure
+	case Throttle:
+		return middleware.InitializeOutput{}, middleware.Metadata{}, throttled{failure}
 	default:
 		select {
 		case <-time.After(plan.Delay):
@@ -121,6 +130,14 @@ func inject(ctx context.Context, in middleware.InitializeInput, next middleware.
 		return next.HandleInitialize(ctx, in)
 	}
 }
+
+// throttled is an injected failure that reads as DynamoDB's throttling answer.
+type throttled struct{ error }
+
+func (throttled) ErrorCode() string             { return "ThrottlingException" }
+func (t throttled) ErrorMessage() string        { return t.Error() }
+func (throttled) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+func (t throttled) Unwrap() error               { return t.error }
 
 // next records a call and returns the plan that chooses it, if any.
 func (l *Log) next(op string) (Plan, bool) {
@@ -145,7 +162,7 @@ func (l *Log) lastCall() string {
 
 // ParsePlan reads a plan as the local gateway takes it from a request's X-Dev-Fault header:
 // what to fail — an operation name or a call number — then optionally how: "refuse" (the
-// default), "lose-answer" or "delay=<duration>". For example "SendEmail",
+// default), "lose-answer", "throttle" or "delay=<duration>". For example "SendEmail",
 // "TransactWriteItems;lose-answer", "3;delay=12s".
 func ParsePlan(s string) (Plan, error) {
 	target, how, _ := strings.Cut(s, ";")
@@ -166,6 +183,8 @@ func ParsePlan(s string) (Plan, error) {
 		p.Mode = Refuse
 	case how == "lose-answer":
 		p.Mode = LoseAnswer
+	case how == "throttle":
+		p.Mode = Throttle
 	case strings.HasPrefix(how, "delay="):
 		d, err := time.ParseDuration(strings.TrimPrefix(how, "delay="))
 		if err != nil || d <= 0 || d > maxDelay {

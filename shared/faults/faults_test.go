@@ -71,6 +71,7 @@ func TestParsePlan(t *testing.T) {
 		"SendEmail":                      {Operation: "SendEmail"},
 		"TransactWriteItems;lose-answer": {Operation: "TransactWriteItems", Mode: faults.LoseAnswer},
 		"3;delay=12s":                    {Call: 3, Mode: faults.Delay, Delay: 12 * time.Second},
+		"PutItem;throttle":               {Operation: "PutItem", Mode: faults.Throttle},
 		" 1 ; refuse ":                   {Call: 1},
 	}
 	for in, want := range good {

@@ -178,11 +178,12 @@ func faultCases() []faultCase {
 }
 
 // TestFaults_EveryCallSiteOfEveryAction fails, in turn, every AWS call an action makes — once
-// refused before it reaches the service, once applied with its answer lost — and checks what
-// SPEC §5 promises: the caller gets a JSON error with a code (or the action's answer, where
-// the failed call was not needed for it), the table holds all of the action or none of it,
-// and a retry with the same Idempotency-Key converges on exactly one outcome: the table as
-// one clean run leaves it, and at most one email.
+// refused before it reaches the service, once applied with its answer lost, once throttled —
+// and checks what SPEC §5 promises: the caller gets a JSON error with a code (or the action's
+// answer, where the failed call was not needed for it), the table holds all of the action or
+// none of it, and a retry with the same Idempotency-Key converges on exactly one outcome: the
+// table as one clean run leaves it, and at most one email. A throttled DynamoDB call that left
+// nothing done is the designed 503 service_busy with Retry-After, never a 500.
 func TestFaults_EveryCallSiteOfEveryAction(t *testing.T) {
 	t.Parallel()
 	var sites atomic.Int64
@@ -193,7 +194,7 @@ func TestFaults_EveryCallSiteOfEveryAction(t *testing.T) {
 			seedHandover(t, api)
 			clean, calls := cleanRun(t, api, fc)
 			for call := 1; call <= len(calls); call++ {
-				for _, mode := range []faults.Mode{faults.Refuse, faults.LoseAnswer} {
+				for _, mode := range []faults.Mode{faults.Refuse, faults.LoseAnswer, faults.Throttle} {
 					t.Run(fmt.Sprintf("%d-%s-%s", call, calls[call-1], mode), func(t *testing.T) {
 						faultedRun(t, api, fc, faults.Plan{Call: call, Mode: mode}, clean)
 					})
@@ -203,7 +204,7 @@ func TestFaults_EveryCallSiteOfEveryAction(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() {
-		t.Logf("faults injected at %d call sites (each refused and with its answer lost)", sites.Load()/2)
+		t.Logf("faults injected at %d call sites (each refused, with its answer lost, and throttled)", sites.Load()/3)
 	})
 }
 
@@ -236,6 +237,9 @@ func faultedRun(t *testing.T, api *apitest.API, fc faultCase, plan faults.Plan, 
 	faulted := changeBetween(before, snapshot(t, api))
 	if !faulted.none() && !faulted.equal(clean) && first.ErrorCode() != "email_not_sent" {
 		t.Fatalf("after the fault the table holds part of the action:\n%s\nwant nothing or:\n%s", faulted, clean)
+	}
+	if plan.Mode == faults.Throttle && faulted.none() && first.Status != fc.want && !strings.HasPrefix(log.Injected()[0], fmt.Sprint(plan.Call, ":SendEmail")) {
+		busyAnswer(t, first)
 	}
 
 	if keyless[fc.name] {
@@ -285,6 +289,15 @@ func emailRefused(t *testing.T, first, retry apitest.Response, faulted, retried 
 	}
 	if n := len(testenv.MailTo(t, mailTo)); n > 1 {
 		t.Fatalf("%d emails to %s", n, mailTo)
+	}
+}
+
+// busyAnswer: a request that did nothing because DynamoDB was throttled tells its client to
+// retry, and when.
+func busyAnswer(t *testing.T, r apitest.Response) {
+	t.Helper()
+	if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "service_busy" || r.Headers["Retry-After"] != "1" {
+		t.Fatalf("throttled: %d %s %v, want 503 service_busy with Retry-After: 1", r.Status, r.Body, r.Headers)
 	}
 }
 

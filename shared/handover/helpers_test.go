@@ -162,8 +162,9 @@ func (w *world) pushed(connectionID, typ string) []push.Message {
 
 func (w *world) bearer(agentID string) string { return apitest.Bearer(w.api.AgentToken(agentID)) }
 
+// do sends a request as a client would: a 503 (busy) is retried after its Retry-After.
 func (w *world) do(fn, method, route string, params map[string]string, body any, authz string) apitest.Response {
-	return w.api.Do(apitest.Request{Function: fn, Method: method, Route: route, Params: params, Body: body, Authorization: authz})
+	return w.api.DoAsClient(apitest.Request{Function: fn, Method: method, Route: route, Params: params, Body: body, Authorization: authz})
 }
 
 func onConv(id string) map[string]string { return map[string]string{"id": id} }

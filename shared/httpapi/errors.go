@@ -44,6 +44,8 @@ func Status(k apperror.Kind) int {
 		return 429
 	case apperror.KindUnavailable:
 		return 502
+	case apperror.KindBusy:
+		return 503
 	default:
 		return 500
 	}
@@ -51,7 +53,7 @@ func Status(k apperror.Kind) int {
 
 func errorResponse(e *apperror.Error) events.APIGatewayV2HTTPResponse {
 	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
-	if e.Kind == apperror.KindRateLimited {
+	if e.Kind == apperror.KindRateLimited || e.Kind == apperror.KindBusy {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -100,6 +101,8 @@ func TestHandle_MapsErrorsToStatusAndStableCode(t *testing.T) {
 		{apperror.Gone("invitation_expired", "x"), 410, "invitation_expired"},
 		{apperror.RateLimited("too_many_attempts", "x", 90*time.Second), 429, "too_many_attempts"},
 		{io.ErrUnexpectedEOF, 500, "internal"},
+		// However deep a busy refusal is wrapped, it stays a 503 that says when to retry.
+		{fmt.Errorf("save: %w", apperror.Internal(fmt.Errorf("put: %w", apperror.Busy("service_busy", "x", 2*time.Second)))), 503, "service_busy"},
 	}
 	for _, tc := range cases {
 		h := Handle("test", quietLog(), func(context.Context, *Request) (Response, error) { return Response{}, tc.err }, AllowAnonymous())
@@ -109,6 +112,9 @@ func TestHandle_MapsErrorsToStatusAndStableCode(t *testing.T) {
 		}
 		if tc.status == 429 && resp.Headers["Retry-After"] != "90" {
 			t.Errorf("429 without Retry-After 90: %v", resp.Headers)
+		}
+		if tc.status == 503 && resp.Headers["Retry-After"] != "2" {
+			t.Errorf("503 without Retry-After 2: %v", resp.Headers)
 		}
 		if tc.status == 500 && strings.Contains(resp.Body, "EOF") {
 			t.Errorf("internal cause leaked to the caller: %s", resp.Body)

@@ -105,6 +105,11 @@ func runIdempotent(ctx context.Context, st idempotency.Store, prefetch Prefetche
 	if errors.Is(actErr, idempotency.ErrClaimLost) {
 		return Response{}, errInProgress
 	}
+	if claim.Committed() && apperror.IsBusy(actErr) {
+		// A 503 says nothing was done; after the commit that is false. Answered as our fault,
+		// the key stays held, and a retry is told so instead of doing the action again.
+		actErr = apperror.New(apperror.KindInternal, "internal", "something went wrong on our side").WithCause(actErr)
+	}
 	if actErr != nil && !finalAfterCommit(claim, actErr) && notRemembered(apperror.As(actErr).Kind) {
 		// Released only if nothing committed; otherwise the key stays held so that a retry
 		// cannot do the action a second time.

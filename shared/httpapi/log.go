@@ -32,17 +32,23 @@ func logOutcome(ctx context.Context, log *slog.Logger, pub metrics.Publisher, ac
 	if err != nil {
 		e := apperror.As(err)
 		outcome = e.Code
-		if e.Kind == apperror.KindInternal || e.Kind == apperror.KindUnavailable {
+		switch e.Kind {
+		case apperror.KindInternal, apperror.KindUnavailable:
 			level = slog.LevelError
-			if e.Cause != nil {
-				attrs = append(attrs, slog.String("cause", e.Cause.Error()))
-			}
+		case apperror.KindBusy:
+			level = slog.LevelWarn
+		}
+		if level > slog.LevelInfo && e.Cause != nil {
+			attrs = append(attrs, slog.String("cause", e.Cause.Error()))
 		}
 	}
 	attrs = append(attrs, slog.String("outcome", outcome))
 	attrs = append(attrs, pub.Attrs(time.Now(), map[string]string{"Outcome": outcome},
 		metrics.Metric{Name: "Requests", Unit: metrics.Count, Value: 1},
-		metrics.Metric{Name: "Faults", Unit: metrics.Count, Value: b2f(out.StatusCode >= 500)},
+		// A 503 is a designed refusal under load (apperror.Busy), counted apart so that the
+		// Faults alarm stays about our failures.
+		metrics.Metric{Name: "Faults", Unit: metrics.Count, Value: b2f(out.StatusCode >= 500 && out.StatusCode != 503)},
+		metrics.Metric{Name: "Busy", Unit: metrics.Count, Value: b2f(out.StatusCode == 503)},
 		metrics.Metric{Name: "Refusals", Unit: metrics.Count, Value: b2f(out.StatusCode >= 400 && out.StatusCode < 500)},
 		metrics.Metric{Name: "Latency", Unit: metrics.Milliseconds, Value: float64(took.Microseconds()) / 1000},
 	)...)

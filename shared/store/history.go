@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
@@ -152,7 +153,9 @@ func (t *tx) settle(conversationID, invitationID string) *tx {
 
 // maxHeadAttempts bounds how often a transaction reads the head again after another
 // transaction of the same conversation committed first. Many writers at once on one
-// conversation each win in turn; a jittered pause keeps them from colliding in lockstep.
+// conversation each win in turn; a jittered pause keeps them from colliding in lockstep. A
+// transaction that loses every time did nothing and is answered 503 conversation_busy: the
+// caller retries after the pause, as after a throttled call.
 const maxHeadAttempts = 40
 
 // commitHistory commits a transaction that changes a conversation's head.
@@ -191,7 +194,8 @@ func (t *tx) commitHistory(ctx context.Context) error {
 			return last
 		}
 	}
-	return fmt.Errorf("store: history of %s kept changing: %w", h.conversationID, last)
+	return apperror.Busy("conversation_busy", "too many changes to this conversation at once; retry after Retry-After seconds", time.Second).
+		WithCause(fmt.Errorf("store: history of %s kept changing: %w", h.conversationID, last))
 }
 
 // headToWrite reads the head a transaction builds on; a conversation without one is not open.

@@ -227,7 +227,9 @@ func TestRedemption_HundredConcurrentTransactions_ExactlyOneWins(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = st.RedeemInvitation(t.Context(), redemptionOf(inv, now)) })
+		wg.Go(func() {
+			errs[i] = asClient(func() error { return st.RedeemInvitation(t.Context(), redemptionOf(inv, now)) })
+		})
 	}
 	wg.Wait()
 	won := 0
