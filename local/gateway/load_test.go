@@ -53,20 +53,31 @@ func newLoadClient(base string, n int) loadClient {
 	return loadClient{base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}}
 }
 
-// busyAnswers counts the 503s (designed refusals under load, SPEC §5) the clients retried.
-var busyAnswers atomic.Int64
+// busyAnswers counts the 503s the clients retried; inProgressAnswers the 409s
+// idempotency_in_progress they waited out.
+var busyAnswers, inProgressAnswers atomic.Int64
 
-// call sends a request as a well-behaved client does: a 503 is retried, same key, after its
-// Retry-After, up to 4 times. The time returned is the customer's: the retries included.
+// call sends a request as a well-behaved client does: a 503 — ours (busy) or the gateway's
+// (the invocation timed out) — is retried, same key, after its Retry-After, up to 4 times;
+// a 409 idempotency_in_progress (the first attempt is still running, or died holding the
+// key until its lease ends) is asked again every half second for up to a minute. The time
+// returned is the customer's: the retries included.
 func (c loadClient) call(method, path, bearer, key string, body any) (int, []byte, time.Duration, error) {
 	start := time.Now()
 	status, out, retryAfter, err := c.once(method, path, bearer, key, body)
-	for range 4 {
-		if err != nil || status != http.StatusServiceUnavailable {
-			break
+	for busy, waited := 0, time.Duration(0); err == nil; {
+		switch {
+		case status == http.StatusServiceUnavailable && busy < 4:
+			busy++
+			busyAnswers.Add(1)
+			time.Sleep(retryAfter)
+		case status == http.StatusConflict && bytes.Contains(out, []byte(`"idempotency_in_progress"`)) && waited < time.Minute:
+			inProgressAnswers.Add(1)
+			waited += 500 * time.Millisecond
+			time.Sleep(500 * time.Millisecond)
+		default:
+			return status, out, time.Since(start), err
 		}
-		busyAnswers.Add(1)
-		time.Sleep(retryAfter)
 		status, out, retryAfter, err = c.once(method, path, bearer, key, body)
 	}
 	return status, out, time.Since(start), err
@@ -214,21 +225,15 @@ func TestLoad_EveryAnswerIsASuccessOrADesignedRefusal(t *testing.T) {
 			impatient.http = &http.Client{Timeout: time.Millisecond, Transport: c.http.Transport}
 			_, _, _, _ = impatient.call(http.MethodPost, "/conversations", "", key, map[string]any{"topic": "retry me"})
 		}
-		for attempt := 0; ; attempt++ {
-			status, body, took, err := c.call(http.MethodPost, "/conversations", "", key, map[string]any{"topic": "retry me"})
-			starts.add(took)
-			if status == http.StatusConflict && attempt < 50 { // idempotency_in_progress: the first is still running
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			if err != nil || status != http.StatusCreated {
-				return fmt.Errorf("start %d: %d %s %v", i, status, body, err)
-			}
-			var out struct{ ConversationID string }
-			_ = json.Unmarshal(body, &out)
-			ids[i] = out.ConversationID
-			return nil
+		status, body, took, err := c.call(http.MethodPost, "/conversations", "", key, map[string]any{"topic": "retry me"})
+		starts.add(took)
+		if err != nil || status != http.StatusCreated {
+			return fmt.Errorf("start %d: %d %s %v", i, status, body, err)
 		}
+		var out struct{ ConversationID string }
+		_ = json.Unmarshal(body, &out)
+		ids[i] = out.ConversationID
+		return nil
 	})
 	for _, err := range errs {
 		t.Error(err)
@@ -240,7 +245,8 @@ func TestLoad_EveryAnswerIsASuccessOrADesignedRefusal(t *testing.T) {
 
 	// Posters: visitors who joined by PIN post at once while sockets listen.
 	postersLoad(t, s, ada, sc)
-	t.Logf("%d busy answers (503) were retried after their Retry-After", busyAnswers.Load())
+	t.Logf("retried: %d answers 503 (after their Retry-After), %d answers 409 idempotency_in_progress",
+		busyAnswers.Load(), inProgressAnswers.Load())
 }
 
 // checkHistory reads a conversation's whole history as its agent: seq 1, 2, 3… without a gap

@@ -14,7 +14,6 @@ type Store interface {
 	Conversation(ctx context.Context, id string) (conversation.Conversation, error)
 	Participant(ctx context.Context, conversationID, participantID string) (conversation.Participant, error)
 	Participants(ctx context.Context, conversationID string) ([]conversation.Participant, error)
-	Session(ctx context.Context, hash string) (store.Session, error)
 	// Standing is what an access check needs, in one round trip.
 	Standing(ctx context.Context, conversationID, participantID, sessionHash string) (store.Standing, error)
 	Events(ctx context.Context, conversationID string, after int64, limit int, viewer conversation.ParticipantKind) (store.EventPage, error)
