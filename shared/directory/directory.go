@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/ids"
@@ -81,15 +82,22 @@ func (s *Service) ListAgents(ctx context.Context) ([]Agent, error) {
 	return agents, nil
 }
 
-// ListTeams returns every team with how many members are online.
+// ListTeams returns every team with how many members are online. The teams and the agents
+// (with their presence) are independent reads, made at once.
 func (s *Service) ListTeams(ctx context.Context) ([]Team, error) {
-	teams, err := s.Store.Teams(ctx)
-	if err != nil {
-		return nil, apperror.Internal(err)
+	var (
+		teams, agents       = []Team(nil), []Agent(nil)
+		teamsErr, agentsErr error
+		wg                  sync.WaitGroup
+	)
+	wg.Go(func() { teams, teamsErr = s.Store.Teams(ctx) })
+	wg.Go(func() { agents, agentsErr = s.ListAgents(ctx) })
+	wg.Wait()
+	if teamsErr != nil {
+		return nil, apperror.Internal(teamsErr)
 	}
-	agents, err := s.ListAgents(ctx)
-	if err != nil {
-		return nil, err
+	if agentsErr != nil {
+		return nil, agentsErr
 	}
 	online := map[string]bool{}
 	for _, a := range agents {

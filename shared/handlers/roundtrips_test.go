@@ -69,7 +69,7 @@ var budgets = map[string]budget{
 	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":     {7, 7}, // the next target's lookup and the move with its events
 	"list agents":                  {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
-	"list teams":                   {4, 4}, // the teams, a Query of members per team, then list agents
+	"list teams":                   {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {4, 4},
 	"end conversation":             {10, 10},

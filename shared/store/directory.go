@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -179,12 +181,27 @@ func (s *Store) Teams(ctx context.Context) ([]directory.Team, error) {
 	if err != nil {
 		return nil, err
 	}
+	return teams, s.withMembers(ctx, teams)
+}
+
+// membersAtOnce bounds the member queries in flight: one round trip for a usual directory,
+// without opening a connection per team of a large one.
+const membersAtOnce = 16
+
+// withMembers reads every team's members, the teams' queries at once.
+func (s *Store) withMembers(ctx context.Context, teams []directory.Team) error {
+	errs := make([]error, len(teams))
+	slots := make(chan struct{}, membersAtOnce)
+	var wg sync.WaitGroup
 	for i := range teams {
-		if teams[i].Members, err = s.TeamMembers(ctx, teams[i].ID); err != nil {
-			return nil, err
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			teams[i].Members, errs[i] = s.TeamMembers(ctx, teams[i].ID)
+		})
 	}
-	return teams, nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // queryIndex runs fn on every item of an index partition, page by page.
