@@ -13,6 +13,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
+	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
 // stage is what the bootstraps talk to: the emulators the bench runs under, a fresh table,
@@ -60,6 +61,9 @@ func newStage(ctx context.Context, tmpl *samtemplate.Template) (*stage, error) {
 		"SES_FROM_ADDRESS=invites@example.test",
 		"ALLOWED_ORIGINS=https://app.example.test", "DEFAULT_JOIN_PAGE_URL=https://app.example.test/join",
 		"DEFAULT_TEAM_ID=",
+		// The sample SES notification carries no signature a key made, and the signing
+		// certificate is on AWS: the local switch (DynamoDB is local here) skips the check.
+		setup.UnsignedSESEventsVar+"=accept",
 	)
 	return &stage{env: env, close: func() { jwks.Close(); mgmt.Close() }}, nil
 }
