@@ -120,33 +120,19 @@ func (e *env) createEmail(agentID, conversationID string, req invitations.EmailR
 
 // redeemPIN and redeemToken redeem as a customer's browser does: a busy answer (503, e.g.
 // DynamoDB Local's lock timeouts when a hundred redemptions wait on one item) is retried
-// after its Retry-After (asClient).
+// after its Retry-After (testenv.AsClient).
 func redeemPIN(t *testing.T, svc *invitations.Service, pin, ip string) (invitations.Joined, error) {
 	t.Helper()
-	return asClient(func() (invitations.Joined, error) {
+	return testenv.AsClient(func() (invitations.Joined, error) {
 		return svc.RedeemPIN(t.Context(), anonymous, ip, invitations.RedeemPINRequest{PIN: pin, DisplayName: "Carl"})
 	})
 }
 
 func redeemToken(t *testing.T, svc *invitations.Service, token, ip string) (invitations.Joined, error) {
 	t.Helper()
-	return asClient(func() (invitations.Joined, error) {
+	return testenv.AsClient(func() (invitations.Joined, error) {
 		return svc.RedeemJoinToken(t.Context(), anonymous, ip, invitations.RedeemJoinTokenRequest{Token: token})
 	})
-}
-
-// asClient retries a busy refusal after its Retry-After, a few times, and returns the last
-// answer.
-func asClient(redeem func() (invitations.Joined, error)) (invitations.Joined, error) {
-	j, err := redeem()
-	for range 4 {
-		if !apperror.IsBusy(err) {
-			break
-		}
-		time.Sleep(apperror.As(err).RetryAfter)
-		j, err = redeem()
-	}
-	return j, err
 }
 
 // mustJoin checks a redemption succeeded and the session works for the conversation.

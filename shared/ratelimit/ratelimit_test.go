@@ -53,7 +53,7 @@ func TestLimiter_ConcurrentTakesNeverExceedTheLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 40 {
 		wg.Go(func() {
-			s, err := l.Take(t.Context(), rule, ratelimit.Everyone)
+			s, err := testenv.AsClient(func() (ratelimit.Slot, error) { return l.Take(t.Context(), rule, ratelimit.Everyone) })
 			if err != nil {
 				t.Error(err)
 				return

@@ -11,6 +11,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/testenv"
 )
 
 // openConversation writes an open conversation and returns its id.
@@ -228,7 +229,9 @@ func TestRedemption_HundredConcurrentTransactions_ExactlyOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = asClient(func() error { return st.RedeemInvitation(t.Context(), redemptionOf(inv, now)) })
+			_, errs[i] = testenv.AsClient(func() (struct{}, error) {
+				return struct{}{}, st.RedeemInvitation(t.Context(), redemptionOf(inv, now))
+			})
 		})
 	}
 	wg.Wait()

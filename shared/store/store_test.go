@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
@@ -19,21 +18,6 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
 	return store.New(testenv.DynamoDB(t), testenv.NewTable(t))
-}
-
-// asClient runs a store call as the request that makes it would be retried by its client: a
-// busy refusal (DynamoDB Local answers lock timeouts when a hundred writers wait on one item,
-// as DynamoDB throttles a hot partition) is tried again after its Retry-After, a few times.
-func asClient(call func() error) error {
-	err := call()
-	for range 4 {
-		if !apperror.IsBusy(err) {
-			break
-		}
-		time.Sleep(apperror.As(err).RetryAfter)
-		err = call()
-	}
-	return err
 }
 
 func newConversation(now time.Time) store.NewConversation {
