@@ -55,26 +55,16 @@ func tableItems(t *testing.T, api *apitest.API) []map[string]types.AttributeValu
 	return out
 }
 
-func itemAttr(m map[string]types.AttributeValue, name string) string {
-	switch v := m[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value
-	case *types.AttributeValueMemberN:
-		return v.Value
-	}
-	return ""
-}
-
 // itemsOf are the items of a conversation: under its key, or naming it (invitations and their
 // slots, PINs, join tokens, sessions). The outbox's push-only items and the SES message-id
 // items keep lives of their own (store/retention.go says why).
 func itemsOf(items []map[string]types.AttributeValue, conversationID string) (out []map[string]types.AttributeValue) {
 	for _, m := range items {
-		pk, typ := itemAttr(m, "pk"), itemAttr(m, "type")
+		pk, typ := testenv.Attr(m, "pk"), testenv.Attr(m, "type")
 		if typ == "outbox" || typ == "sesMessage" {
 			continue
 		}
-		if pk == "CONV#"+conversationID || itemAttr(m, "conversationId") == conversationID {
+		if pk == "CONV#"+conversationID || testenv.Attr(m, "conversationId") == conversationID {
 			out = append(out, m)
 		}
 	}
@@ -82,7 +72,7 @@ func itemsOf(items []map[string]types.AttributeValue, conversationID string) (ou
 }
 
 func describe(m map[string]types.AttributeValue) string {
-	return itemAttr(m, "pk") + " " + itemAttr(m, "sk") + " (" + itemAttr(m, "type") + ")"
+	return testenv.Attr(m, "pk") + " " + testenv.Attr(m, "sk") + " (" + testenv.Attr(m, "type") + ")"
 }
 
 // TestRetention_AnEndedConversationExpiresWholeAndReadsAsGoneAtItsExpiry (issue #13): after
@@ -152,8 +142,8 @@ func checkExpiry(t *testing.T, items []map[string]types.AttributeValue, ended bo
 	t.Helper()
 	var endedAt int64
 	for _, m := range items {
-		if itemAttr(m, "sk") == "META" {
-			endedAt, _ = strconv.ParseInt(itemAttr(m, "endedAt"), 10, 64)
+		if testenv.Attr(m, "sk") == "META" {
+			endedAt, _ = strconv.ParseInt(testenv.Attr(m, "endedAt"), 10, 64)
 		}
 	}
 	want := ""
@@ -162,12 +152,12 @@ func checkExpiry(t *testing.T, items []map[string]types.AttributeValue, ended bo
 	}
 	kinds := map[string]bool{}
 	for _, m := range items {
-		kinds[itemAttr(m, "type")] = true
-		if ended && strings.Contains("PIN# JOIN# SESSION#", strings.SplitAfter(itemAttr(m, "pk"), "#")[0]) {
+		kinds[testenv.Attr(m, "type")] = true
+		if ended && strings.Contains("PIN# JOIN# SESSION#", strings.SplitAfter(testenv.Attr(m, "pk"), "#")[0]) {
 			t.Errorf("%s outlived the end", describe(m))
 			continue
 		}
-		if got := itemAttr(m, "expiresAt"); got != want && !(!ended && isShortLived(m)) {
+		if got := testenv.Attr(m, "expiresAt"); got != want && !(!ended && isShortLived(m)) {
 			t.Errorf("%s expires at %q, want %q", describe(m), got, want)
 		}
 	}
@@ -179,7 +169,7 @@ func checkExpiry(t *testing.T, items []map[string]types.AttributeValue, ended bo
 
 // isShortLived: live PINs, join tokens and sessions of an open conversation expire by themselves.
 func isShortLived(m map[string]types.AttributeValue) bool {
-	switch itemAttr(m, "type") {
+	switch testenv.Attr(m, "type") {
 	case "pin", "join", "session":
 		return true
 	}

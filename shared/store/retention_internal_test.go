@@ -97,20 +97,10 @@ func scan(t *testing.T, s *Store) map[string]map[string]types.AttributeValue {
 			t.Fatal(err)
 		}
 		for _, m := range page.Items {
-			out[attr(m, "pk")+" "+attr(m, "sk")] = m
+			out[testenv.Attr(m, "pk")+" "+testenv.Attr(m, "sk")] = m
 		}
 	}
 	return out
-}
-
-func attr(m map[string]types.AttributeValue, name string) string {
-	switch v := m[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value
-	case *types.AttributeValueMemberN:
-		return v.Value
-	}
-	return ""
 }
 
 // checkStamped fails unless every item of the conversation's partition carries exp (0: none
@@ -122,10 +112,10 @@ func checkStamped(t *testing.T, items map[string]map[string]types.AttributeValue
 		if !strings.HasPrefix(k, convPK(conversationID)+" ") {
 			continue
 		}
-		if strings.HasPrefix(attr(m, "sk"), "EVT#") {
+		if strings.HasPrefix(testenv.Attr(m, "sk"), "EVT#") {
 			events++
 		}
-		got := attr(m, "expiresAt")
+		got := testenv.Attr(m, "expiresAt")
 		switch {
 		case exp == 0 && got != "":
 			t.Errorf("%s of an open conversation expires at %s", k, got)
@@ -178,7 +168,7 @@ func TestRetain_StampsEveryItemOfAnEndedConversationPageByPage_NoneOfAnOpenOne(t
 	}
 	head := items[convPK(ended.ID)+" "+headSK]
 	for _, a := range []string{"gsi3pk", "gsi3sk", "retainedThrough"} {
-		if attr(head, a) != "" {
+		if testenv.Attr(head, a) != "" {
 			t.Errorf("the head keeps %s after its items were stamped", a)
 		}
 	}

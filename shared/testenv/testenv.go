@@ -270,3 +270,15 @@ func (l *lazyEmulator) stop() {
 		l.started.Stop()
 	}
 }
+
+// Attr is an item's string or number attribute as text, "" when it has none: what tests
+// compare keys and stamps by.
+func Attr(m map[string]types.AttributeValue, name string) string {
+	switch v := m[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case *types.AttributeValueMemberN:
+		return v.Value
+	}
+	return ""
+}
