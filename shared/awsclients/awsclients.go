@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/invite-forward/invite-forward/shared/faults"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
 
@@ -82,8 +83,9 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 // instrument lets a request's context count its DynamoDB calls (shared/roundtrips) and, in
 // tests and the local stack, fail chosen ones (shared/faults); without either in the context
 // a call costs two context lookups more. Each call gets its own deadline (deadline.go),
-// outside the faults so that it bounds an injected delay like a real hang; outermost, a call
-// that failed for being too much at once becomes a designed 503 (busy.go).
+// outside the faults so that it bounds an injected delay like a real hang; then a call that
+// failed for being too much at once becomes a designed 503 (busy.go); outermost, a keyed
+// action's speculation refuses what it cannot hold (idempotency.Middleware).
 //
 // Retries have no client-side quota: the SDK's standard retryer spends a token bucket shared
 // by every call of a client, so in a process that serves many requests at once (the local
@@ -92,7 +94,7 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 // instance serves one request at a time, where the quota protects nothing; each call stays
 // bounded by MaxAttempts and its deadline.
 func instrument(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls, markBusy)
+	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls, markBusy, idempotency.Middleware)
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
 }
 
@@ -101,7 +103,7 @@ func instrument(o *dynamodb.Options) {
 func Management(cfg aws.Config, endpoint string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.APIOptions = append(o.APIOptions, faults.Middleware)
+		o.APIOptions = append(o.APIOptions, faults.Middleware, idempotency.Middleware)
 	})
 }
 

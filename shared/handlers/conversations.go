@@ -64,7 +64,7 @@ func PostMessage(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(e), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
 }
 
 // LeaveConversation: POST /conversations/{id}/leave.
@@ -75,7 +75,7 @@ func LeaveConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // EndConversation: POST /conversations/{id}/end.
@@ -99,7 +99,7 @@ func AdmitParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(p), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // RefuseParticipant: POST /conversations/{id}/participants/{participantId}/refuse — the
@@ -111,7 +111,7 @@ func RefuseParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // prefetchStanding has a conversation route read the caller's standing beside its idempotency

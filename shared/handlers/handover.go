@@ -58,7 +58,7 @@ func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offe
 			return httpapi.Response{}, err
 		}
 		return created(act(ctx, r.Principal, r.Path("id"), route, req.MessageText()))
-	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
 }
 
 func created(o invitation.Offer, err error) (httpapi.Response, error) {
@@ -93,7 +93,7 @@ func AcceptInvitation(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.OK(out), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchOffer(svc))
 }
 
 // DeclineInvitation: POST /invitations/{invitationId}/decline {reason?}.
@@ -111,7 +111,7 @@ func DeclineInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchOffer(svc))
 }
 
 // SweepReport is what one scheduled sweep did: to invitations and forwards, and to the
@@ -120,6 +120,15 @@ type SweepReport struct {
 	handover.SweepReport
 	Lobby     conversations.LobbyReport     `json:"lobby"`
 	Retention conversations.RetentionReport `json:"retention"`
+}
+
+// prefetchOffer has an answer read its offer beside its idempotency key: the answer's reads
+// then take two round trips (the offer and the key; what the answer decides on), its write a
+// third — the second read needs the offer's conversation, which only the offer names.
+func prefetchOffer(svc *handover.Service) httpapi.Option {
+	return httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+		svc.PrefetchOffer(ctx, r.Principal, r.Path("invitationId"))
+	})
 }
 
 // ExpireInvitations is the scheduled sweep (EventBridge, every minute): invitations and

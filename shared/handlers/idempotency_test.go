@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
@@ -68,5 +70,54 @@ func TestIdempotency_A409IsNotReplayed(t *testing.T) {
 	leave(t, api, conv.ConversationID, grace)
 	if r := invite("invite-grace-2"); r.Status != 201 || r.Headers["Idempotency-Replayed"] != "" {
 		t.Fatalf("same key once grace left: %d %s %v, want a fresh 201", r.Status, r.Body, r.Headers)
+	}
+}
+
+// TestIdempotency_ConcurrentRetriesOfOnePostAreOneMessage (SPEC §5): a post's answer is written
+// in its own transaction (httpapi.CommitsOnce), so the key has no "in progress" of its own.
+// Many copies of one keyed post sent at once, against DynamoDB Local, make one message, and
+// every copy is answered with it (the winner's answer, replayed to the others).
+func TestIdempotency_ConcurrentRetriesOfOnePostAreOneMessage(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewWithoutPushes(t)
+	conv := startAsAgent(t, api, "ada")
+	ada := apitest.Bearer(api.AgentToken("ada"))
+	const rounds, copies = 8, 6
+	for round := range rounds {
+		key := fmt.Sprintf("post-%d", round)
+		answers := make([]apitest.Response, copies)
+		var wg sync.WaitGroup
+		for i := range copies {
+			wg.Go(func() {
+				answers[i] = api.DoAsClient(apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
+					Params: map[string]string{"id": conv.ConversationID}, Authorization: ada,
+					Body: map[string]any{"text": key}, Headers: map[string]string{"Idempotency-Key": key}})
+			})
+		}
+		wg.Wait()
+		for i, a := range answers {
+			if a.Status != 201 || string(a.Body) != string(answers[0].Body) {
+				t.Fatalf("round %d, copy %d: %d %s; copy 0: %d %s", round, i, a.Status, a.Body, answers[0].Status, answers[0].Body)
+			}
+		}
+	}
+	var page struct {
+		Events []struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		} `json:"events"`
+	}
+	api.Do(apitest.Request{Function: "ListEventsFunction", Method: "GET", Route: "/conversations/{id}/events",
+		Params: map[string]string{"id": conv.ConversationID}, Authorization: ada, Query: map[string]string{"limit": "100"}}).Decode(t, &page)
+	posted := map[string]int{}
+	for _, e := range page.Events {
+		if e.Type == "message.created" {
+			posted[fmt.Sprint(e.Data["text"])]++
+		}
+	}
+	for round := range rounds {
+		if n := posted[fmt.Sprintf("post-%d", round)]; n != 1 {
+			t.Errorf("post-%d is in the history %d times, want once", round, n)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func CreatePinInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d))
+	}, httpapi.Idempotent(d.SealedIdempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
 }
 
 // CreateEmailInvitation: POST /conversations/{id}/invitations/email.
@@ -68,7 +68,7 @@ func RevokeInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
+	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
 }
 
 // ResendInvitation: POST /conversations/{id}/invitations/{invitationId}/resend — a new PIN,

@@ -32,10 +32,12 @@ import (
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
+	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -251,7 +253,7 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 	if id == "" {
 		return invitation.Offer{}, errOfferNotFound
 	}
-	o, err := s.Store.Offer(ctx, id)
+	o, err := s.offer(ctx, id)
 	if store.IsNotFound(err) || (err == nil && o.Kind.ForCustomer()) {
 		return invitation.Offer{}, errOfferNotFound
 	}
@@ -259,6 +261,34 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 		return invitation.Offer{}, apperror.Internal(err)
 	}
 	return o, nil
+}
+
+// PrefetchOffer reads the offer an agent answers (accept, decline) beside the request's
+// idempotency key (httpapi.Prefetch), for the answer's first loadOffer to take.
+func (s *Service) PrefetchOffer(ctx context.Context, p auth.Principal, id string) {
+	if id == "" || p.RequireAgent() != nil {
+		return // answered without reading
+	}
+	o, err := s.Store.Offer(ctx, id)
+	requestscope.Remember(ctx, offerScopeKey(id), prefetchedOffer{o, err})
+}
+
+type prefetchedOffer struct {
+	offer invitation.Offer
+	err   error
+}
+
+func offerScopeKey(id string) string { return "offer#" + id }
+
+// offer is the prefetched offer, once; then read now: a retried answer must see the offer as
+// its last attempt left it.
+func (s *Service) offer(ctx context.Context, id string) (invitation.Offer, error) {
+	if v, ok := requestscope.Take(ctx, offerScopeKey(id)); ok {
+		if got, ok := v.(prefetchedOffer); ok {
+			return got.offer, got.err
+		}
+	}
+	return s.Store.Offer(ctx, id)
 }
 
 var errConversationNotFound = apperror.NotFound("conversation_not_found", "there is no such conversation")

@@ -73,6 +73,7 @@ type Option func(*settings)
 
 type settings struct {
 	idempotency idempotency.Store
+	commitsOnce bool
 	prefetch    Prefetcher
 	anonymous   bool
 	noBody      bool
@@ -101,6 +102,12 @@ func NoBody() Option { return func(o *settings) { o.noBody = true } }
 
 // Idempotent makes the route honour Idempotency-Key through the given store.
 func Idempotent(s idempotency.Store) Option { return func(o *settings) { o.idempotency = s } }
+
+// CommitsOnce marks a keyed route whose action reads, then commits one transaction, and
+// builds its answer without another call: its answer is written in that transaction
+// (idempotency.Speculation), so the key costs no round trip of its own. An action that does
+// more is still right under it — it runs the long way — but pays for the attempt.
+func CommitsOnce() Option { return func(o *settings) { o.commitsOnce = true } }
 
 // Handle wraps an action for lambda.Start. It never returns an error to the Lambda runtime:
 // every failure becomes a JSON response, so API Gateway never answers a bare 500.
@@ -132,7 +139,7 @@ func (s settings) run(ctx context.Context, name string, req *Request, act Action
 		return Response{}, apperror.Invalid("unexpected_body", "this route takes no request body")
 	}
 	if s.idempotency != nil && req.IdempotencyKey != "" {
-		return runIdempotent(ctx, s.idempotency, s.prefetch, name, req, act, log)
+		return runIdempotent(ctx, s, name, req, act, log)
 	}
 	return act(ctx, req)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 )
 
 // Idempotency follows the pattern of AWS Lambda Powertools: before the action runs, a
@@ -84,22 +85,106 @@ func requestHash(r *Request) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func runIdempotent(ctx context.Context, st idempotency.Store, prefetch Prefetcher, action string, r *Request, act Action, log *slog.Logger) (Response, error) {
+func runIdempotent(ctx context.Context, s settings, action string, r *Request, act Action, log *slog.Logger) (Response, error) {
 	if anonymous(r.Principal) {
 		if err := checkAnonymousKey(r.IdempotencyKey); err != nil {
 			return Response{}, err
 		}
 	}
-	claim := idempotency.NewClaim(idempotencyScope(action, r))
-	hash := requestHash(r)
+	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), log: log}
+	if s.commitsOnce {
+		resp, err, done := k.speculate(ctx, s.prefetch, r, act)
+		if done {
+			return resp, err
+		}
+		// The speculation wrote nothing; the long way starts afresh, reading what it needs
+		// again in a scope of its own.
+		ctx = requestscope.New(ctx)
+	}
+	return k.claimed(ctx, s.prefetch, r, act)
+}
+
+// keyed is a request with an Idempotency-Key: where its answer is kept, under what.
+type keyed struct {
+	st          idempotency.Store
+	scope, hash string
+	log         *slog.Logger
+}
+
+// speculate runs an action that commits once with its answer in its transaction
+// (idempotency.Speculation): a key read beside the action's first read, then the action's
+// one write. done is false when the request must take the long way: the speculation's
+// transaction lost a race or its answer was lost, the action did more than one commit, or
+// another attempt holds the key. Nothing was written then.
+func (k keyed) speculate(ctx context.Context, prefetch Prefetcher, r *Request, act Action) (resp Response, err error, done bool) {
 	fetched := beside(ctx, prefetch, r)
-	existing, claimed, err := st.Begin(ctx, claim, hash, idempotency.TTL, idempotency.InProgressTimeout)
+	rec, found, err := k.st.Lookup(ctx, k.scope)
+	fetched.Wait()
+	switch {
+	case err != nil:
+		return Response{}, apperror.Internal(err), true
+	case found && rec.Completed:
+		resp, err := replay(rec, k.hash)
+		return resp, err, true
+	case found:
+		return Response{}, nil, false // in progress: Begin tells a live attempt from a dead one
+	}
+	sp := &idempotency.Speculation{}
+	resp, actErr := act(idempotency.WithSpeculation(ctx, sp), r)
+	held, committed := sp.Held()
+	switch {
+	case sp.Spoiled() || (committed && actErr != nil):
+		return Response{}, nil, false
+	case !committed && actErr != nil && notRemembered(apperror.As(actErr).Kind):
+		return resp, actErr, true
+	}
+	err = k.st.Finish(ctx, held, idempotency.Completion{Scope: k.scope, RequestHash: k.hash, Response: toStored(resp, actErr), TTL: idempotency.TTL})
+	switch {
+	case err == nil:
+		return resp, actErr, true
+	case !committed:
+		// A final refusal that changed nothing is the answer whether or not it was kept.
+		if !errors.Is(err, idempotency.ErrKeyTaken) {
+			k.log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
+		}
+		return resp, actErr, true
+	case apperror.IsBusy(err):
+		// Too much at once: Begin learns whether the transaction applied after all; if not,
+		// the client is told to come back rather than the action run again now.
+		resp, err := k.claimedBusy(ctx, err)
+		return resp, err, true
+	default:
+		return Response{}, nil, false
+	}
+}
+
+// claimedBusy answers a speculation whose transaction was refused as busy: a replay if it
+// applied (the key holds its answer), else the 503, with the key released.
+func (k keyed) claimedBusy(ctx context.Context, busy error) (Response, error) {
+	claim := idempotency.NewClaim(k.scope)
+	existing, claimed, err := k.st.Begin(ctx, claim, k.hash, idempotency.TTL, idempotency.InProgressTimeout)
+	switch {
+	case err != nil:
+		return Response{}, apperror.Internal(err)
+	case !claimed:
+		return replay(existing, k.hash)
+	}
+	k.abandon(ctx, claim)
+	return Response{}, busy
+}
+
+// claimed runs the action the long way: the key claimed (beside the prefetch), the action run
+// with the claim in every transaction it commits, its answer recorded.
+func (k keyed) claimed(ctx context.Context, prefetch Prefetcher, r *Request, act Action) (Response, error) {
+	claim := idempotency.NewClaim(k.scope)
+	fetched := beside(ctx, prefetch, r)
+	existing, claimed, err := k.st.Begin(ctx, claim, k.hash, idempotency.TTL, idempotency.InProgressTimeout)
 	fetched.Wait()
 	if err != nil {
 		return Response{}, apperror.Internal(err)
 	}
 	if !claimed {
-		return replay(existing, hash)
+		return replay(existing, k.hash)
 	}
 	resp, actErr := act(idempotency.WithClaim(ctx, claim), r)
 	if errors.Is(actErr, idempotency.ErrClaimLost) {
@@ -113,16 +198,20 @@ func runIdempotent(ctx context.Context, st idempotency.Store, prefetch Prefetche
 	if actErr != nil && !finalAfterCommit(claim, actErr) && notRemembered(apperror.As(actErr).Kind) {
 		// Released only if nothing committed; otherwise the key stays held so that a retry
 		// cannot do the action a second time.
-		if err := st.Abandon(context.WithoutCancel(ctx), claim); err != nil {
-			log.ErrorContext(ctx, "idempotency", "outcome", "not_released", "cause", err.Error())
-		}
+		k.abandon(ctx, claim)
 		return resp, actErr
 	}
-	if err := st.Complete(context.WithoutCancel(ctx), claim, toStored(resp, actErr), idempotency.TTL); err != nil {
+	if err := k.st.Complete(context.WithoutCancel(ctx), claim, toStored(resp, actErr), idempotency.TTL); err != nil {
 		// The action is done and this is its answer; a retry finds the key held.
-		log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
+		k.log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
 	}
 	return resp, actErr
+}
+
+func (k keyed) abandon(ctx context.Context, claim *idempotency.Claim) {
+	if err := k.st.Abandon(context.WithoutCancel(ctx), claim); err != nil {
+		k.log.ErrorContext(ctx, "idempotency", "outcome", "not_released", "cause", err.Error())
+	}
 }
 
 // beside starts the prefetch, if any, and returns what to wait on for it to finish.

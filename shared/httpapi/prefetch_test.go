@@ -43,9 +43,28 @@ func (claimWaitingForPrefetch) Complete(context.Context, *idempotency.Claim, ide
 
 func (claimWaitingForPrefetch) Abandon(context.Context, *idempotency.Claim) error { return nil }
 
+// Lookup is a speculation's first read (CommitsOnce): it waits for the prefetch as Begin does.
+func (c claimWaitingForPrefetch) Lookup(context.Context, string) (idempotency.Record, bool, error) {
+	close(c.claiming)
+	if !within(c.fetching) {
+		return idempotency.Record{}, false, errors.New("the prefetch never ran beside the key's read")
+	}
+	return idempotency.Record{}, false, nil
+}
+
+func (claimWaitingForPrefetch) Finish(context.Context, idempotency.Commit, idempotency.Completion) error {
+	return nil
+}
+
 // TestPrefetch_RunsBesideTheClaimAndHandsItsReadToTheAction: a keyed request's prefetch
 // overlaps its idempotency claim, and what it keeps in the request's scope reaches the action.
 func TestPrefetch_RunsBesideTheClaimAndHandsItsReadToTheAction(t *testing.T) {
+	for name, mode := range map[string][]Option{"claimed": nil, "commits once": {CommitsOnce()}} {
+		t.Run(name, func(t *testing.T) { testPrefetchBesideTheKey(t, mode...) })
+	}
+}
+
+func testPrefetchBesideTheKey(t *testing.T, mode ...Option) {
 	store := claimWaitingForPrefetch{claiming: make(chan struct{}), fetching: make(chan struct{})}
 	prefetch := Prefetch(func(ctx context.Context, r *Request) {
 		close(store.fetching)
@@ -57,7 +76,7 @@ func TestPrefetch_RunsBesideTheClaimAndHandsItsReadToTheAction(t *testing.T) {
 	h := Handle("test", quietLog(), func(ctx context.Context, r *Request) (Response, error) {
 		seen, _ = requestscope.Take(ctx, "read")
 		return OK(nil), nil
-	}, AllowAnonymous(), Idempotent(store), prefetch)
+	}, append(mode, AllowAnonymous(), Idempotent(store), prefetch)...)
 	resp, body := call(t, h, events.APIGatewayV2HTTPRequest{
 		Headers:        map[string]string{"idempotency-key": "0f8fad5b-d9cb-469f-a165-70867728950e"},
 		PathParameters: map[string]string{"id": "conv_1"},

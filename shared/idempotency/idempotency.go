@@ -39,4 +39,12 @@ type Store interface {
 	Complete(ctx context.Context, c *Claim, resp Response, ttl time.Duration) error
 	// Abandon releases the key for a retry, unless the attempt committed something.
 	Abandon(ctx context.Context, c *Claim) error
+
+	// Lookup reads the key's record, if it has a live one, with one consistent read.
+	Lookup(ctx context.Context, scope string) (rec Record, found bool, err error)
+	// Finish writes the key's completed record on the condition that the key is free: with a
+	// speculation's held transaction, as one write (speculation.go), or alone when the action
+	// changed nothing (its final answer is remembered). It returns ErrKeyTaken if the key was
+	// not free, and nothing was written.
+	Finish(ctx context.Context, held Commit, rec Completion) error
 }

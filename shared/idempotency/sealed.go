@@ -71,6 +71,30 @@ func (s sealed) Complete(ctx context.Context, c *Claim, resp Response, ttl time.
 
 func (s sealed) Abandon(ctx context.Context, c *Claim) error { return s.inner.Abandon(ctx, c) }
 
+func (s sealed) Lookup(ctx context.Context, scope string) (Record, bool, error) {
+	rec, found, err := s.inner.Lookup(ctx, scope)
+	if err != nil || !found || !rec.Completed || len(rec.Response.Body) == 0 {
+		return rec, found, err
+	}
+	body, err := s.open(scope, rec.Response.Body)
+	if err != nil {
+		return Record{}, false, err
+	}
+	rec.Response.Body = body
+	return rec, true, nil
+}
+
+func (s sealed) Finish(ctx context.Context, held Commit, rec Completion) error {
+	if len(rec.Response.Body) > 0 {
+		body, err := s.seal(rec.Scope, rec.Response.Body)
+		if err != nil {
+			return err
+		}
+		rec.Response.Body = body
+	}
+	return s.inner.Finish(ctx, held, rec)
+}
+
 // seal encrypts the body, bound to its scope: a sealed body copied under another key does
 // not open.
 func (s sealed) seal(scope string, body []byte) ([]byte, error) {

@@ -37,6 +37,49 @@ func (m *memory) Abandon(_ context.Context, c *idempotency.Claim) error {
 	return nil
 }
 
+func (m *memory) Lookup(_ context.Context, scope string) (idempotency.Record, bool, error) {
+	r, ok := m.records[scope]
+	return r, ok, nil
+}
+
+func (m *memory) Finish(ctx context.Context, held idempotency.Commit, rec idempotency.Completion) error {
+	if _, ok := m.records[rec.Scope]; ok {
+		return idempotency.ErrKeyTaken
+	}
+	m.records[rec.Scope] = idempotency.Record{RequestHash: rec.RequestHash, Completed: true, Response: rec.Response}
+	if held != nil {
+		return held(ctx, rec)
+	}
+	return nil
+}
+
+// An answer written with a speculation's transaction rests sealed too, and opens on lookup.
+func TestSealed_AnswersFinishedInTheTransactionRestEncrypted(t *testing.T) {
+	ctx := context.Background()
+	inner := &memory{records: map[string]idempotency.Record{}}
+	st, err := idempotency.Sealed(inner, []byte(strings.Repeat("s", 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := json.RawMessage(`{"sessionToken":"vs_secret"}`)
+	var sent []byte
+	held := func(_ context.Context, rec idempotency.Completion) error { sent = rec.Response.Body; return nil }
+	if err := st.Finish(ctx, held, idempotency.Completion{Scope: "scope-a", RequestHash: "h", Response: idempotency.Response{Status: 201, Body: body}}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sent, []byte("vs_secret")) || bytes.Contains(inner.records["scope-a"].Response.Body, []byte("vs_secret")) {
+		t.Fatalf("written in the clear: %s", sent)
+	}
+	rec, found, err := st.Lookup(ctx, "scope-a")
+	if err != nil || !found || !bytes.Equal(rec.Response.Body, body) {
+		t.Fatalf("lookup: %s, %v, %v", rec.Response.Body, found, err)
+	}
+	inner.records["scope-b"] = inner.records["scope-a"]
+	if _, _, err := st.Lookup(ctx, "scope-b"); err == nil {
+		t.Fatal("a sealed answer opened under another scope")
+	}
+}
+
 func TestSealed_ResponsesRestEncryptedAndReplayDecrypted(t *testing.T) {
 	ctx := context.Background()
 	inner := &memory{records: map[string]idempotency.Record{}}

@@ -79,13 +79,8 @@ func (s idempotencyStore) Begin(ctx context.Context, c *idempotency.Claim, reque
 	if err := attributevalue.UnmarshalMap(held.Item, &it); err != nil {
 		return idempotency.Record{}, false, fmt.Errorf("read idempotency record: %w", err)
 	}
-	rec := idempotency.Record{RequestHash: it.RequestHash, Completed: it.Status == "completed"}
-	if rec.Completed {
-		if err := json.Unmarshal([]byte(it.Response), &rec.Response); err != nil {
-			return idempotency.Record{}, false, fmt.Errorf("decode stored response: %w", err)
-		}
-	}
-	return rec, false, nil
+	rec, err := it.record()
+	return rec, false, err
 }
 
 // CompleteIdempotent stores the response under the claimed key.
@@ -126,6 +121,76 @@ func (s idempotencyStore) Abandon(ctx context.Context, c *idempotency.Claim) err
 		return fmt.Errorf("abandon idempotency record: %w", err)
 	}
 	return nil
+}
+
+// Lookup reads the key's record: the first call of a speculative keyed request
+// (idempotency.Speculation), beside the action's first read.
+func (s idempotencyStore) Lookup(ctx context.Context, scope string) (idempotency.Record, bool, error) {
+	var it idempotencyItem
+	err := s.getItem(ctx, idemPK(scope), idemSK, true, &it)
+	if IsNotFound(err) || (err == nil && it.ExpiresAt <= s.now().Unix()) {
+		return idempotency.Record{}, false, nil
+	}
+	if err != nil {
+		return idempotency.Record{}, false, fmt.Errorf("read idempotency record: %w", err)
+	}
+	rec, err := it.record()
+	return rec, err == nil, err
+}
+
+func (it idempotencyItem) record() (idempotency.Record, error) {
+	rec := idempotency.Record{RequestHash: it.RequestHash, Completed: it.Status == "completed"}
+	if rec.Completed {
+		if err := json.Unmarshal([]byte(it.Response), &rec.Response); err != nil {
+			return idempotency.Record{}, fmt.Errorf("decode stored response: %w", err)
+		}
+	}
+	return rec, nil
+}
+
+// Finish writes the completed record, with the held transaction when there is one.
+func (s idempotencyStore) Finish(ctx context.Context, held idempotency.Commit, rec idempotency.Completion) error {
+	if held != nil {
+		return held(ctx, rec)
+	}
+	put, err := s.completedRecord(rec)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	if isConditionFailure(err) {
+		return idempotency.ErrKeyTaken
+	}
+	if err != nil {
+		return fmt.Errorf("remember idempotent answer: %w", err)
+	}
+	return nil
+}
+
+// completedRecord is the Put of a key's completed record, on the condition that the key is
+// free (no record, or an expired one; an attempt in progress holds it).
+func (s *Store) completedRecord(rec idempotency.Completion) (*types.Put, error) {
+	resp, err := json.Marshal(rec.Response)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	item, err := marshal(idempotencyItem{
+		PK: idemPK(rec.Scope), SK: idemSK, Type: "idempotency", Status: "completed",
+		RequestHash: rec.RequestHash, Response: string(resp), ExpiresAt: now.Add(rec.TTL).Unix(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &types.Put{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR expiresAt <= :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+	}, nil
 }
 
 // claimMark is the operation every transaction of a keyed attempt carries: it commits only

@@ -136,6 +136,11 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	if len(items) == 0 {
 		return nil
 	}
+	if sp := idempotency.SpeculationFrom(ctx); sp != nil {
+		return sp.Hold(func(ctx context.Context, rec idempotency.Completion) error {
+			return t.sendHeld(ctx, names, items, rec)
+		})
+	}
 	claim := idempotency.ClaimFrom(ctx)
 	var txID string
 	if claim != nil {
@@ -161,6 +166,28 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 		return err
 	}
 }
+
+// sendHeld sends a speculation's transaction with the key's completed record: the action and
+// its answer are one write.
+func (t *tx) sendHeld(ctx context.Context, names []string, items []types.TransactWriteItem, rec idempotency.Completion) error {
+	put, err := t.s.completedRecord(rec)
+	if err != nil {
+		return err
+	}
+	names = append(names[:len(names):len(names)], answerName)
+	items = append(items[:len(items):len(items)], types.TransactWriteItem{Put: put})
+	if len(items) > maxTxItems {
+		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's %d", len(items), maxTxItems)
+	}
+	err = t.transactWithRetries(ctx, names, items)
+	if FailedOn(err, answerName) {
+		return idempotency.ErrKeyTaken
+	}
+	return err
+}
+
+// answerName names the key's completed record among a held transaction's operations.
+const answerName = "idempotent answer"
 
 // settleLost decides a transaction whose answer was lost: if it applied, the action goes on as
 // if the answer had come.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/faults"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 )
 
 // Environment variables of the sender, set from template Parameters.
@@ -34,13 +35,16 @@ func Client(cfg aws.Config) *sesv2.Client {
 	if endpoint := os.Getenv(EndpointVar); endpoint != "" {
 		return ClientAt(cfg, endpoint)
 	}
-	return sesv2.NewFromConfig(cfg, withFaults)
+	return sesv2.NewFromConfig(cfg, instrumented)
 }
 
 // ClientAt returns an SES v2 client for an explicit endpoint (tests and local tools).
 func ClientAt(cfg aws.Config, endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(cfg, withFaults, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return sesv2.NewFromConfig(cfg, instrumented, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
-// withFaults lets tests and the local stack fail chosen SES calls (shared/faults).
-func withFaults(o *sesv2.Options) { o.APIOptions = append(o.APIOptions, faults.Middleware) }
+// instrumented lets tests and the local stack fail chosen SES calls (shared/faults), and
+// keeps SES out of a keyed action's speculation (idempotency.Middleware).
+func instrumented(o *sesv2.Options) {
+	o.APIOptions = append(o.APIOptions, faults.Middleware, idempotency.Middleware)
+}
