@@ -75,8 +75,8 @@ var budgets = map[string]budget{
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {3, 2},
 	"end conversation":             {10, 10}, // the end, then its cleanup in batches: not one commit, so it keeps the claim
-	"admit":                        {4, 3}, // like leave, plus reading the waiting participant
-	"refuse":                       {4, 3}, // admit's; the push function closes the invitee's sockets
+	"admit":                        {4, 3},   // like leave, plus reading the waiting participant
+	"refuse":                       {4, 3},   // admit's; the push function closes the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
