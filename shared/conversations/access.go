@@ -73,13 +73,13 @@ func Prefetch(ctx context.Context, st Store, p auth.Principal, conversationID st
 	if err != nil || p.RequireAuthenticated() != nil || conversationID == "" {
 		return // the access check answers these without reading
 	}
-	standing, err := st.Standing(ctx, conversationID, participantID, sessionHash)
-	requestscope.Remember(ctx, standingKey(conversationID, participantID, sessionHash), prefetched{standing, err})
+	requestscope.ReadAhead(ctx, standingKey(conversationID, participantID, sessionHash), readStanding(st, conversationID, participantID, sessionHash))
 }
 
-type prefetched struct {
-	standing store.Standing
-	err      error
+func readStanding(st Store, conversationID, participantID, sessionHash string) func(context.Context) (store.Standing, error) {
+	return func(ctx context.Context) (store.Standing, error) {
+		return st.Standing(ctx, conversationID, participantID, sessionHash)
+	}
 }
 
 func standingKey(conversationID, participantID, sessionHash string) string {
@@ -88,12 +88,7 @@ func standingKey(conversationID, participantID, sessionHash string) string {
 
 // standingOf is the standing prefetched for this request, or read now.
 func standingOf(ctx context.Context, st Store, conversationID, participantID, sessionHash string) (store.Standing, error) {
-	if v, ok := requestscope.Take(ctx, standingKey(conversationID, participantID, sessionHash)); ok {
-		if got, ok := v.(prefetched); ok {
-			return got.standing, got.err
-		}
-	}
-	return st.Standing(ctx, conversationID, participantID, sessionHash)
+	return requestscope.ReadOnce(ctx, standingKey(conversationID, participantID, sessionHash), readStanding(st, conversationID, participantID, sessionHash))
 }
 
 // judge decides a caller's standing, in the order a caller learns most from: a visitor whose

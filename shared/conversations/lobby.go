@@ -8,6 +8,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -53,6 +54,26 @@ func (s *Service) Refuse(ctx context.Context, p auth.Principal, conversationID, 
 	return nil
 }
 
+// PrefetchWaiting reads the participant an admit or refuse answers beside the caller's
+// standing and the request's idempotency key (httpapi.Prefetch); answerable takes it once the
+// caller may answer.
+func (s *Service) PrefetchWaiting(ctx context.Context, conversationID, participantID string) {
+	if conversationID == "" || participantID == "" {
+		return
+	}
+	requestscope.ReadAhead(ctx, waitingKey(conversationID, participantID), s.readParticipant(conversationID, participantID))
+}
+
+func waitingKey(conversationID, participantID string) string {
+	return "participant#" + conversationID + "#" + participantID
+}
+
+func (s *Service) readParticipant(conversationID, participantID string) func(context.Context) (conversation.Participant, error) {
+	return func(ctx context.Context) (conversation.Participant, error) {
+		return s.Store.Participant(ctx, conversationID, participantID)
+	}
+}
+
 // answerable establishes that the caller may answer the participant's wait now: an active
 // participant of the open conversation on the side that admits (the invitee themselves and
 // anyone waiting get 403 waiting_for_admission or not_admitter), and the participant still
@@ -65,7 +86,7 @@ func (s *Service) answerable(ctx context.Context, p auth.Principal, conversation
 	if err := acc.Conversation.RequireOpen(); err != nil {
 		return Access{}, conversation.Participant{}, err
 	}
-	waiting, err := s.Store.Participant(ctx, conversationID, participantID)
+	waiting, err := requestscope.ReadOnce(ctx, waitingKey(conversationID, participantID), s.readParticipant(conversationID, participantID))
 	if store.IsNotFound(err) {
 		return Access{}, conversation.Participant{}, errNoSuchParticipant
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"sync"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
@@ -99,7 +100,7 @@ func AdmitParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(p), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d, prefetchWaiting(svc)))
 }
 
 // RefuseParticipant: POST /conversations/{id}/participants/{participantId}/refuse — the
@@ -111,14 +112,27 @@ func RefuseParticipant(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d, prefetchWaiting(svc)))
+}
+
+// prefetchWaiting reads the participant an admit or refuse answers.
+func prefetchWaiting(svc *conversations.Service) httpapi.Prefetcher {
+	return func(ctx context.Context, r *httpapi.Request) {
+		svc.PrefetchWaiting(ctx, r.Path("id"), r.Path("participantId"))
+	}
 }
 
 // prefetchStanding has a conversation route read the caller's standing beside its idempotency
-// claim (httpapi.Prefetch): one round trip for both.
-func prefetchStanding(d *setup.Deps) httpapi.Option {
+// key (httpapi.Prefetch): one round trip for both. also, when given, reads what else the
+// route is about (named by its path) in the same round trip.
+func prefetchStanding(d *setup.Deps, also ...httpapi.Prefetcher) httpapi.Option {
 	st := d.Store()
 	return httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+		var wg sync.WaitGroup
+		for _, read := range also {
+			wg.Go(func() { read(ctx, r) })
+		}
 		conversations.Prefetch(ctx, st, r.Principal, r.Path("id"))
+		wg.Wait()
 	})
 }

@@ -68,7 +68,7 @@ func RevokeInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
+	}, httpapi.NoBody(), httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d, prefetchInvitation(svc)))
 }
 
 // ResendInvitation: POST /conversations/{id}/invitations/{invitationId}/resend — a new PIN,
@@ -84,7 +84,12 @@ func ResendInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d))
+	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d, prefetchInvitation(svc)))
+}
+
+// prefetchInvitation reads the invitation of the route's path.
+func prefetchInvitation(svc *invitations.Service) httpapi.Prefetcher {
+	return func(ctx context.Context, r *httpapi.Request) { svc.PrefetchInvitation(ctx, r.Path("invitationId")) }
 }
 
 // RedeemPin: POST /join/pin — anyone; rate limited per client IP and deployment-wide.

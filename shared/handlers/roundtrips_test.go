@@ -59,15 +59,15 @@ var budgets = map[string]budget{
 	"email invitation":             {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
 	"redeem join token":            {7, 7},
 	"list invitations":             {2, 2},
-	"resend invitation":            {6, 6},
-	"revoke invitation":            {5, 4}, // keyed since the fault matrix (#14): a retry after a lost answer replays instead of 409
-	"invite agent":                 {5, 3},
+	"resend invitation":            {6, 4},
+	"revoke invitation":            {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write
+	"invite agent":                 {5, 3}, // the key and the access; the target and whether they are in (named by the body); the write
 	"invite team":                  {6, 4},
-	"forward":                      {4, 3},
+	"forward":                      {4, 3}, // as invite agent
 	"inbox":                        {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                       {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
 	"decline":                      {4, 3},
-	"forward (fallback)":           {6, 4}, // a directory lookup per target
+	"forward (fallback)":           {6, 3}, // a directory lookup per target, at once
 	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":     {6, 5}, // the next target's lookup and the move with its events
 	"list agents":                  {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
@@ -75,8 +75,8 @@ var budgets = map[string]budget{
 	"create connect ticket":        {1, 1},
 	"leave (visitor)":              {3, 2},
 	"end conversation":             {10, 10}, // the end, then its cleanup in batches: not one commit, so it keeps the claim
-	"admit":                        {4, 3},   // like leave, plus reading the waiting participant
-	"refuse":                       {4, 3},   // admit's; the push function closes the invitee's sockets
+	"admit":                        {4, 2},   // the waiting participant read beside the access check (path-named), then the write
+	"refuse":                       {4, 2},   // as admit; the push function closes the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler

@@ -253,7 +253,7 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 	if id == "" {
 		return invitation.Offer{}, errOfferNotFound
 	}
-	o, err := s.offer(ctx, id)
+	o, err := requestscope.ReadOnce(ctx, offerScopeKey(id), s.readOffer(id))
 	if store.IsNotFound(err) || (err == nil && o.Kind.ForCustomer()) {
 		return invitation.Offer{}, errOfferNotFound
 	}
@@ -269,26 +269,13 @@ func (s *Service) PrefetchOffer(ctx context.Context, p auth.Principal, id string
 	if id == "" || p.RequireAgent() != nil {
 		return // answered without reading
 	}
-	o, err := s.Store.Offer(ctx, id)
-	requestscope.Remember(ctx, offerScopeKey(id), prefetchedOffer{o, err})
-}
-
-type prefetchedOffer struct {
-	offer invitation.Offer
-	err   error
+	requestscope.ReadAhead(ctx, offerScopeKey(id), s.readOffer(id))
 }
 
 func offerScopeKey(id string) string { return "offer#" + id }
 
-// offer is the prefetched offer, once; then read now: a retried answer must see the offer as
-// its last attempt left it.
-func (s *Service) offer(ctx context.Context, id string) (invitation.Offer, error) {
-	if v, ok := requestscope.Take(ctx, offerScopeKey(id)); ok {
-		if got, ok := v.(prefetchedOffer); ok {
-			return got.offer, got.err
-		}
-	}
-	return s.Store.Offer(ctx, id)
+func (s *Service) readOffer(id string) func(context.Context) (invitation.Offer, error) {
+	return func(ctx context.Context) (invitation.Offer, error) { return s.Store.Offer(ctx, id) }
 }
 
 var errConversationNotFound = apperror.NotFound("conversation_not_found", "there is no such conversation")

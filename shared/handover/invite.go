@@ -20,18 +20,23 @@ import (
 // With a fallback chain (SPEC §9.2) it is offered to one target at a time: the first one
 // available, the others queued behind it.
 func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
-	acc, err := s.authorizeOpen(ctx, p, conversationID)
+	var acc conversations.Access
+	var targets []addressee
+	asked := slices.Clone(route) // routeTargets names route's targets meanwhile
+	// The access check, the targets and whether they are in already: independent reads, one
+	// round trip. Errors come in this order, so the caller's access is decided first.
+	err := concurrently(func() (err error) {
+		acc, err = s.authorizeOpen(ctx, p, conversationID)
+		return err
+	}, func() (err error) {
+		targets, err = s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
+		return err
+	}, func() error { return s.checkNotIn(ctx, conversationID, asked) })
 	if err != nil {
 		return invitation.Offer{}, err
 	}
 	now := s.now()
-	var targets []addressee
-	asked := slices.Clone(route) // routeTargets names route's targets meanwhile
-	err = concurrently(func() (err error) {
-		targets, err = s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
-		return err
-	}, func() error { return s.checkInvitable(ctx, acc, asked, now) })
-	if err != nil {
+	if err := s.checkNotPending(ctx, acc, asked, now); err != nil {
 		return invitation.Offer{}, err
 	}
 	to := route[0].Target()
@@ -64,23 +69,31 @@ func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversat
 	return conversations.AuthorizeAgentInOpen(ctx, s.Store, p, conversationID)
 }
 
-// checkInvitable refuses inviting an agent who is in the conversation already, inviting the
-// same agent or team twice while the first invitation is pending, and more invitations than
-// a conversation may have pending.
-func (s *Service) checkInvitable(ctx context.Context, acc conversations.Access, route invitation.Route, now time.Time) error {
-	conversationID := acc.Conversation.ID
+// checkNotIn refuses inviting an agent who is in the conversation already.
+func (s *Service) checkNotIn(ctx context.Context, conversationID string, route invitation.Route) error {
+	var reads []func() error
 	for _, t := range route {
 		if t.Kind != invitation.TargetAgent {
 			continue
 		}
-		_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(t.ID))
-		if err == nil {
-			return invitation.ErrAlreadyIn
-		}
-		if !store.IsNotFound(err) {
-			return apperror.Internal(err)
-		}
+		reads = append(reads, func() error {
+			_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(t.ID))
+			switch {
+			case err == nil:
+				return invitation.ErrAlreadyIn
+			case store.IsNotFound(err):
+				return nil
+			default:
+				return apperror.Internal(err)
+			}
+		})
 	}
+	return concurrently(reads...)
+}
+
+// checkNotPending refuses inviting the same agent or team twice while the first invitation is
+// pending, and more invitations than a conversation may have pending.
+func (s *Service) checkNotPending(ctx context.Context, acc conversations.Access, route invitation.Route, now time.Time) error {
 	to := route[0].Target()
 	// The pending invitations come from the conversation's head, read consistently with
 	// the access check, never from the index (which lags).
@@ -88,15 +101,19 @@ func (s *Service) checkInvitable(ctx context.Context, acc conversations.Access, 
 	if len(head.Pending) >= invitation.MaxPendingPerConversation {
 		return invitation.ErrTooManyPending
 	}
-	for _, id := range head.Pending {
-		o, err := s.Store.Offer(ctx, id)
-		if err != nil {
-			return apperror.Internal(err)
-		}
-		invited := o.Kind == invitation.KindAgent || o.Kind == invitation.KindTeam
-		if invited && o.Pending(now) && o.Target() == to {
-			return apperror.Conflict("already_invited", "an invitation to them is pending already")
+	duplicates := make([]func() error, len(head.Pending)) // at most the cap, read at once
+	for i, id := range head.Pending {
+		duplicates[i] = func() error {
+			o, err := s.Store.Offer(ctx, id)
+			if err != nil {
+				return apperror.Internal(err)
+			}
+			invited := o.Kind == invitation.KindAgent || o.Kind == invitation.KindTeam
+			if invited && o.Pending(now) && o.Target() == to {
+				return apperror.Conflict("already_invited", "an invitation to them is pending already")
+			}
+			return nil
 		}
 	}
-	return nil
+	return concurrently(duplicates...)
 }

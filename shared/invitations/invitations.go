@@ -21,6 +21,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/mail"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -163,11 +164,26 @@ var ErrInvitationNotFound = apperror.NotFound("invitation_not_found", "there is 
 var errChanged = apperror.Conflict("invitation_changed", "the invitation changed meanwhile; look at it again")
 
 // load reads an invitation of the conversation.
+// PrefetchInvitation reads the invitation a request is about beside the caller's standing
+// and the request's idempotency key (httpapi.Prefetch); load takes it once, after the access
+// check.
+func (s *Service) PrefetchInvitation(ctx context.Context, invitationID string) {
+	if invitationID != "" {
+		requestscope.ReadAhead(ctx, invitationKey(invitationID), s.readInvitation(invitationID))
+	}
+}
+
+func invitationKey(id string) string { return "invitation#" + id }
+
+func (s *Service) readInvitation(id string) func(context.Context) (invitation.Invitation, error) {
+	return func(ctx context.Context) (invitation.Invitation, error) { return s.Store.Invitation(ctx, id) }
+}
+
 func (s *Service) load(ctx context.Context, conversationID, invitationID string) (invitation.Invitation, error) {
 	if invitationID == "" {
 		return invitation.Invitation{}, ErrInvitationNotFound
 	}
-	inv, err := s.Store.Invitation(ctx, invitationID)
+	inv, err := requestscope.ReadOnce(ctx, invitationKey(invitationID), s.readInvitation(invitationID))
 	if store.IsNotFound(err) || (err == nil && inv.ConversationID != conversationID) {
 		return invitation.Invitation{}, ErrInvitationNotFound
 	}

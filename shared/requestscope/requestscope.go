@@ -47,3 +47,27 @@ func Take(ctx context.Context, key string) (any, bool) {
 	delete(s.values, key)
 	return v, found
 }
+
+// readResult is a read done ahead: what it found, or why not.
+type readResult[T any] struct {
+	v   T
+	err error
+}
+
+// ReadAhead runs read now (beside another call, in a prefetch) and keeps what it returns
+// under key for the request's first ReadOnce of the same key.
+func ReadAhead[T any](ctx context.Context, key string, read func(context.Context) (T, error)) {
+	v, err := read(ctx)
+	Remember(ctx, key, readResult[T]{v, err})
+}
+
+// ReadOnce answers with what ReadAhead kept under key, once; otherwise (and every later time:
+// a retry within the request must see what its last attempt left) it reads now.
+func ReadOnce[T any](ctx context.Context, key string, read func(context.Context) (T, error)) (T, error) {
+	if v, ok := Take(ctx, key); ok {
+		if r, ok := v.(readResult[T]); ok {
+			return r.v, r.err
+		}
+	}
+	return read(ctx)
+}

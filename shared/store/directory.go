@@ -115,12 +115,17 @@ func (it agentItem) domain() directory.Agent {
 // Team reads one team with its members; ErrNotFound if unknown.
 func (s *Store) Team(ctx context.Context, id string) (directory.Team, error) {
 	var it teamItem
-	if err := s.getItem(ctx, teamPK(id), profileSK, false, &it); err != nil {
-		return directory.Team{}, err
+	var members []string
+	var membersErr error
+	var wg sync.WaitGroup // the profile and the members at once: one round trip
+	wg.Go(func() { members, membersErr = s.TeamMembers(ctx, id) })
+	profileErr := s.getItem(ctx, teamPK(id), profileSK, false, &it)
+	wg.Wait()
+	if profileErr != nil {
+		return directory.Team{}, profileErr
 	}
-	members, err := s.TeamMembers(ctx, id)
-	if err != nil {
-		return directory.Team{}, err
+	if membersErr != nil {
+		return directory.Team{}, membersErr
 	}
 	return directory.Team{ID: it.ID, Name: it.Name, Members: members}, nil
 }
