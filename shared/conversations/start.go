@@ -9,6 +9,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/ids"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -51,13 +52,27 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, clientIP string, 
 	return s.startAsVisitor(ctx, conv, clientIP, req)
 }
 
+// PrefetchStart reads what an agent's start needs beside the request's idempotency key
+// (httpapi.Prefetch): the agent's name, shown to whoever joins.
+func (s *Service) PrefetchStart(ctx context.Context, p auth.Principal) {
+	if p.IsAgent() && s.Directory != nil {
+		requestscope.ReadAhead(ctx, agentNameKey(p.AgentID), s.readAgentName(p.AgentID))
+	}
+}
+
+func agentNameKey(agentID string) string { return "agent-name#" + agentID }
+
+func (s *Service) readAgentName(agentID string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return s.Directory.AgentName(ctx, agentID) }
+}
+
 func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conversation.Conversation, req conversation.StartRequest) (Started, error) {
 	conv.Assignee = p.AgentID
 	name := req.DisplayName
 	if name == "" && s.Directory != nil {
 		// A failed lookup fails the start rather than write a participant without a name.
 		var err error
-		if name, err = s.Directory.AgentName(ctx, p.AgentID); err != nil {
+		if name, err = requestscope.ReadOnce(ctx, agentNameKey(p.AgentID), s.readAgentName(p.AgentID)); err != nil {
 			return Started{}, apperror.Internal(err)
 		}
 	}

@@ -24,8 +24,12 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency())) // the answer carries a session token
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()), // the answer carries a session token
+		httpapi.CommitsOnceFor(byAgent), // a visitor's start takes rate limits first: not one write
+		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) { svc.PrefetchStart(ctx, r.Principal) }))
 }
+
+func byAgent(r *httpapi.Request) bool { return r.Principal.IsAgent() }
 
 // GetConversation: GET /conversations/{id}.
 func GetConversation(d *setup.Deps) httpapi.Handler {

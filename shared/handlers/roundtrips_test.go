@@ -50,7 +50,7 @@ type budget struct{ Calls, Sequential int }
 var budgets = map[string]budget{
 	"start conversation (visitor)": {5, 5}, // two rate limits: per client and per team
 	"post message (visitor)":       {3, 2}, // the key read beside the access check (one BatchGetItem); the write with its answer
-	"start conversation (agent)":   {4, 4},
+	"start conversation (agent)":   {3, 2}, // the agent's name read beside the key; the write with its answer
 	"post message (agent)":         {3, 2},
 	"get conversation (agent)":     {4, 4},
 	"list events":                  {2, 2},

@@ -73,7 +73,7 @@ type Option func(*settings)
 
 type settings struct {
 	idempotency idempotency.Store
-	commitsOnce bool
+	commitsOnce func(*Request) bool
 	prefetch    Prefetcher
 	anonymous   bool
 	noBody      bool
@@ -107,7 +107,13 @@ func Idempotent(s idempotency.Store) Option { return func(o *settings) { o.idemp
 // builds its answer without another call: its answer is written in that transaction
 // (idempotency.Speculation), so the key costs no round trip of its own. An action that does
 // more is still right under it — it runs the long way — but pays for the attempt.
-func CommitsOnce() Option { return func(o *settings) { o.commitsOnce = true } }
+func CommitsOnce() Option { return CommitsOnceFor(func(*Request) bool { return true }) }
+
+// CommitsOnceFor is CommitsOnce for the requests that match: a route whose action commits
+// once for some callers only (an agent's start, not a visitor's with its rate limits).
+func CommitsOnceFor(match func(*Request) bool) Option {
+	return func(o *settings) { o.commitsOnce = match }
+}
 
 // Handle wraps an action for lambda.Start. It never returns an error to the Lambda runtime:
 // every failure becomes a JSON response, so API Gateway never answers a bare 500.

@@ -92,7 +92,7 @@ func runIdempotent(ctx context.Context, s settings, action string, r *Request, a
 		}
 	}
 	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), log: log}
-	if s.commitsOnce {
+	if s.commitsOnce != nil && s.commitsOnce(r) {
 		resp, err, done := k.speculate(ctx, s.prefetch, r, act)
 		if done {
 			return resp, err
