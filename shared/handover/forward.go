@@ -31,17 +31,7 @@ func (s *Service) Forward(ctx context.Context, p auth.Principal, conversationID 
 }
 
 func (s *Service) forwardOnce(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
-	var acc conversations.Access
-	var targets []addressee
-	// The access check and the targets: independent reads, one round trip; the access is
-	// decided first.
-	err := concurrently(func() (err error) {
-		acc, err = s.authorizeOpen(ctx, p, conversationID)
-		return err
-	}, func() (err error) {
-		targets, err = s.routeTargets(ctx, p.AgentID, route, invitation.CheckForwardTarget)
-		return err
-	})
+	acc, targets, err := s.accessAndTargets(ctx, p, conversationID, route, invitation.CheckForwardTarget)
 	if err != nil {
 		return invitation.Offer{}, err
 	}

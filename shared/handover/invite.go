@@ -20,18 +20,9 @@ import (
 // With a fallback chain (SPEC §9.2) it is offered to one target at a time: the first one
 // available, the others queued behind it.
 func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error) {
-	var acc conversations.Access
-	var targets []addressee
 	asked := slices.Clone(route) // routeTargets names route's targets meanwhile
-	// The access check, the targets and whether they are in already: independent reads, one
-	// round trip. Errors come in this order, so the caller's access is decided first.
-	err := concurrently(func() (err error) {
-		acc, err = s.authorizeOpen(ctx, p, conversationID)
-		return err
-	}, func() (err error) {
-		targets, err = s.routeTargets(ctx, p.AgentID, route, invitation.CheckInviteTarget)
-		return err
-	}, func() error { return s.checkNotIn(ctx, conversationID, asked) })
+	acc, targets, err := s.accessAndTargets(ctx, p, conversationID, route, invitation.CheckInviteTarget,
+		func() error { return s.checkNotIn(ctx, conversationID, asked) })
 	if err != nil {
 		return invitation.Offer{}, err
 	}
@@ -63,6 +54,23 @@ func (s *Service) Invite(ctx context.Context, p auth.Principal, conversationID s
 }
 
 var errConversationEnded = apperror.Conflict("conversation_ended", "the conversation has ended")
+
+// accessAndTargets reads the caller's access to the open conversation, the route's targets and
+// whatever else is independent of both (more) at once: one round trip. Errors come in that
+// order, so the caller's access is decided first.
+func (s *Service) accessAndTargets(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route,
+	self func(string, invitation.Target) error, more ...func() error) (conversations.Access, []addressee, error) {
+	var acc conversations.Access
+	var targets []addressee
+	err := concurrently(append([]func() error{func() (err error) {
+		acc, err = s.authorizeOpen(ctx, p, conversationID)
+		return err
+	}, func() (err error) {
+		targets, err = s.routeTargets(ctx, p.AgentID, route, self)
+		return err
+	}}, more...)...)
+	return acc, targets, err
+}
 
 // authorizeOpen establishes that the caller is an agent participant of an open conversation.
 func (s *Service) authorizeOpen(ctx context.Context, p auth.Principal, conversationID string) (conversations.Access, error) {

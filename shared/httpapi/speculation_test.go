@@ -19,12 +19,14 @@ type keyLedger struct {
 	records map[string]idempotency.Record
 	calls   []string
 	applied int // effects of the action that took place
-	// finish, when set, answers the next Finish of a held commit instead of the store:
-	// applied tells whether the commit took effect before that answer.
-	finish *struct {
-		applied bool
-		err     error
-	}
+	// finish, when set, answers the next Finish of a held commit instead of the store.
+	finish *finishAnswer
+}
+
+// finishAnswer is how a held commit ends: whether it took effect, and what came back.
+type finishAnswer struct {
+	applied bool
+	err     error
 }
 
 func newKeyLedger() *keyLedger { return &keyLedger{records: map[string]idempotency.Record{}} }
@@ -135,10 +137,7 @@ func TestCommitsOnce_AnActionThatDoesMoreRunsWithAClaim(t *testing.T) {
 // replays it; the action does not run again.
 func TestCommitsOnce_ALostAnswerIsSettledByTheKey(t *testing.T) {
 	l := newKeyLedger()
-	l.finish = &struct {
-		applied bool
-		err     error
-	}{true, errors.New("connection reset")}
+	l.finish = &finishAnswer{true, errors.New("connection reset")}
 	resp := l.send(t, l.committing(1))
 	l.expect(t, resp, 201, 1, "Lookup", "Finish", "Begin")
 	if resp.Headers["Idempotency-Replayed"] != "true" {
@@ -150,10 +149,7 @@ func TestCommitsOnce_ALostAnswerIsSettledByTheKey(t *testing.T) {
 // the action runs again the long way, deciding on what it finds.
 func TestCommitsOnce_ARefusedCommitRunsAgainWithAClaim(t *testing.T) {
 	l := newKeyLedger()
-	l.finish = &struct {
-		applied bool
-		err     error
-	}{false, errors.New("transaction cancelled: head")}
+	l.finish = &finishAnswer{false, errors.New("transaction cancelled: head")}
 	l.expect(t, l.send(t, l.committing(1)), 201, 1, "Lookup", "Finish", "Begin", "Complete")
 }
 
@@ -161,10 +157,7 @@ func TestCommitsOnce_ARefusedCommitRunsAgainWithAClaim(t *testing.T) {
 // released, and the client told to come back — the action is not run again under load.
 func TestCommitsOnce_ABusyCommitAnswers503AndReleasesTheKey(t *testing.T) {
 	l := newKeyLedger()
-	l.finish = &struct {
-		applied bool
-		err     error
-	}{false, apperror.Busy("service_busy", "busy", time.Second)}
+	l.finish = &finishAnswer{false, apperror.Busy("service_busy", "busy", time.Second)}
 	resp := l.send(t, l.committing(1))
 	l.expect(t, resp, 503, 0, "Lookup", "Finish", "Begin", "Abandon")
 	if resp.Headers["Retry-After"] != "1" {
