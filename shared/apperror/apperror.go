@@ -33,7 +33,7 @@ type Error struct {
 	Kind       Kind
 	Code       string
 	Message    string
-	RetryAfter time.Duration // for KindRateLimited and KindBusy
+	RetryAfter time.Duration // for KindRateLimited and KindBusy, and a conflict that will pass
 	Cause      error         // for logs only, never serialised to a caller
 }
 

@@ -53,7 +53,7 @@ func Status(k apperror.Kind) int {
 
 func errorResponse(e *apperror.Error) events.APIGatewayV2HTTPResponse {
 	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
-	if e.Kind == apperror.KindRateLimited || e.Kind == apperror.KindBusy {
+	if e.Kind == apperror.KindRateLimited || e.Kind == apperror.KindBusy || e.RetryAfter > 0 {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

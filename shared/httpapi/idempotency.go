@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
@@ -223,8 +224,14 @@ func beside(ctx context.Context, prefetch Prefetcher, r *Request) *sync.WaitGrou
 	return &wg
 }
 
-var errInProgress = apperror.Conflict("idempotency_in_progress",
-	"a request with this Idempotency-Key is still being processed; retry shortly")
+// errInProgress tells a client that sent a request again too soon when to send it again: an
+// attempt runs for a few hundred milliseconds, so a second is enough.
+var errInProgress = func() *apperror.Error {
+	e := apperror.Conflict("idempotency_in_progress",
+		"a request with this Idempotency-Key is still being processed; retry after Retry-After seconds")
+	e.RetryAfter = time.Second
+	return e
+}()
 
 func replay(rec idempotency.Record, hash string) (Response, error) {
 	if rec.RequestHash != hash {

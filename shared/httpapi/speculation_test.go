@@ -102,9 +102,11 @@ func (l *keyLedger) committing(n int) Action {
 func (l *keyLedger) send(t *testing.T, act Action) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	h := Handle("test", quietLog(), act, AllowAnonymous(), Idempotent(l), CommitsOnce())
-	resp, _ := call(t, h, events.APIGatewayV2HTTPRequest{Headers: map[string]string{"idempotency-key": "0f8fad5b-d9cb-469f-a165-70867728950e"}})
+	resp, _ := call(t, h, keyedEvent)
 	return resp
 }
+
+var keyedEvent = events.APIGatewayV2HTTPRequest{Headers: map[string]string{"idempotency-key": "0f8fad5b-d9cb-469f-a165-70867728950e"}}
 
 func (l *keyLedger) expect(t *testing.T, resp events.APIGatewayV2HTTPResponse, status, applied int, calls ...string) {
 	t.Helper()
@@ -175,4 +177,20 @@ func TestCommitsOnce_AFinalRefusalIsRemembered(t *testing.T) {
 	}
 	l.expect(t, l.send(t, refuse), 404, 1, "Lookup", "Finish")
 	l.expect(t, l.send(t, refuse), 404, 1, "Lookup")
+}
+
+// A copy that arrives while an attempt holds the key (one that takes the long way) is told
+// when to send it again.
+func TestKeyed_ACopyOfARunningRequestIsToldWhenToComeBack(t *testing.T) {
+	l := newKeyLedger()
+	r, err := NewRequest(keyedEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.records[idempotencyScope("test", r)] = idempotency.Record{RequestHash: requestHash(r)} // in progress
+	resp := l.send(t, l.committing(1))
+	l.expect(t, resp, 409, 0, "Lookup", "Begin")
+	if resp.Headers["Retry-After"] != "1" {
+		t.Fatalf("409 without Retry-After: %v", resp.Headers)
+	}
 }
