@@ -17,17 +17,17 @@ import (
 
 // InviteAgent: POST /conversations/{id}/invitations/agent {agentId, message}.
 func InviteAgent(d *setup.Deps) httpapi.Handler {
-	return offerHandler[handover.InviteAgentRequest](d, "invite_agent", d.Handover().Invite)
+	return offerHandler[handover.InviteAgentRequest](d, "invite_agent", d.Handover().Invite, d.Handover().PrefetchInvitees)
 }
 
 // InviteTeam: POST /conversations/{id}/invitations/team {teamId, message}.
 func InviteTeam(d *setup.Deps) httpapi.Handler {
-	return offerHandler[handover.InviteTeamRequest](d, "invite_team", d.Handover().Invite)
+	return offerHandler[handover.InviteTeamRequest](d, "invite_team", d.Handover().Invite, d.Handover().PrefetchInvitees)
 }
 
 // ForwardConversation: POST /conversations/{id}/forward {to:{kind, id}, message}.
 func ForwardConversation(d *setup.Deps) httpapi.Handler {
-	return offerHandler[handover.ForwardRequest](d, "forward_conversation", d.Handover().Forward)
+	return offerHandler[handover.ForwardRequest](d, "forward_conversation", d.Handover().Forward, d.Handover().PrefetchTargets)
 }
 
 // offerRequest is a body that names an agent or a team and carries a message for them.
@@ -42,23 +42,40 @@ type offerRequest[T any] interface {
 type offerAction func(ctx context.Context, p auth.Principal, conversationID string, route invitation.Route, message string) (invitation.Offer, error)
 
 // offerHandler is the one shape of the three routes that offer a conversation to someone:
-// decode strictly, normalize the target, act, answer 201 with the offer.
-func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offerAction) httpapi.Handler {
+// decode strictly, normalize the target, act, answer 201 with the offer; with a key, what the
+// body names is read beside the access check.
+func offerHandler[T any, R offerRequest[T]](d *setup.Deps, name string, act offerAction, prefetch prefetchRoute) httpapi.Handler {
 	return httpapi.Handle(name, d.Log, func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-		req := R(new(T))
-		if err := httpapi.Decode(r.Body, req); err != nil {
-			return httpapi.Response{}, err
-		}
-		to, err := req.Normalize()
+		route, message, err := offerBody[T, R](r)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		route, err := req.RouteFrom(to)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return created(act(ctx, r.Principal, r.Path("id"), route, req.MessageText()))
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchStanding(d))
+		return created(act(ctx, r.Principal, r.Path("id"), route, message))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(),
+		prefetchStanding(d, func(ctx context.Context, r *httpapi.Request) {
+			// The targets the body names, read beside the access check: a body the action
+			// will refuse reads nothing.
+			if route, _, err := offerBody[T, R](r); err == nil {
+				prefetch(ctx, r.Path("id"), route)
+			}
+		}))
+}
+
+// prefetchRoute reads what an offer's route names (handover.Service.PrefetchTargets).
+type prefetchRoute func(ctx context.Context, conversationID string, route invitation.Route)
+
+// offerBody decodes an offer's body strictly and normalizes its route.
+func offerBody[T any, R offerRequest[T]](r *httpapi.Request) (invitation.Route, string, error) {
+	req := R(new(T))
+	if err := httpapi.Decode(r.Body, req); err != nil {
+		return nil, "", err
+	}
+	to, err := req.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	route, err := req.RouteFrom(to)
+	return route, req.MessageText(), err
 }
 
 func created(o invitation.Offer, err error) (httpapi.Response, error) {

@@ -61,13 +61,13 @@ var budgets = map[string]budget{
 	"list invitations":             {2, 2},
 	"resend invitation":            {6, 4},
 	"revoke invitation":            {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write
-	"invite agent":                 {5, 3}, // the key and the access; the target and whether they are in (named by the body); the write
-	"invite team":                  {6, 4},
-	"forward":                      {4, 3}, // as invite agent
+	"invite agent":                 {5, 2}, // the key, the access, the target and whether they are in (the body names them) at once; the write
+	"invite team":                  {6, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
+	"forward":                      {4, 2}, // as invite agent
 	"inbox":                        {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                       {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
 	"decline":                      {4, 3},
-	"forward (fallback)":           {6, 3}, // a directory lookup per target, at once
+	"forward (fallback)":           {6, 2}, // every target of the chain read at once
 	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":     {6, 5}, // the next target's lookup and the move with its events
 	"list agents":                  {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -182,7 +183,7 @@ type addressee struct {
 // members 422 (nobody would ever see the offer).
 func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, error) {
 	if to.Kind == invitation.TargetAgent {
-		a, err := s.Store.Agent(ctx, to.ID)
+		a, err := requestscope.ReadOnce(ctx, targetKey(to), s.readAgent(to.ID))
 		if store.IsNotFound(err) {
 			return addressee{}, ErrAgentNotFound
 		}
@@ -191,7 +192,7 @@ func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, 
 		}
 		return addressee{Target: to, Name: a.Name, Members: []string{a.ID}}, nil
 	}
-	t, err := s.Store.Team(ctx, to.ID)
+	t, err := requestscope.ReadOnce(ctx, targetKey(to), s.readTeam(to.ID))
 	if store.IsNotFound(err) {
 		return addressee{}, ErrTeamNotFound
 	}
@@ -261,6 +262,59 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 		return invitation.Offer{}, apperror.Internal(err)
 	}
 	return o, nil
+}
+
+// PrefetchTargets reads, beside the caller's access check and the request's idempotency key
+// (httpapi.Prefetch), the agents and teams a forward names, for lookUp to take.
+func (s *Service) PrefetchTargets(ctx context.Context, _ string, route invitation.Route) {
+	s.prefetchRoute(ctx, route, nil)
+}
+
+// PrefetchInvitees is PrefetchTargets for an invitation, which also needs to know whether an
+// invited agent is in the conversation already (checkNotIn).
+func (s *Service) PrefetchInvitees(ctx context.Context, conversationID string, route invitation.Route) {
+	s.prefetchRoute(ctx, route, func(agentID string) {
+		requestscope.ReadAhead(ctx, inKey(conversationID, agentID), s.readAgentIn(conversationID, agentID))
+	})
+}
+
+// prefetchRoute reads every target of route at once, and calls agent, when set, beside each
+// agent's read.
+func (s *Service) prefetchRoute(ctx context.Context, route invitation.Route, agent func(agentID string)) {
+	var wg sync.WaitGroup
+	for _, t := range route {
+		to := t.Target()
+		switch {
+		case to.Kind != invitation.TargetAgent:
+			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readTeam(to.ID)) })
+		case agent != nil:
+			wg.Go(func() { agent(to.ID) })
+			fallthrough
+		default:
+			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readAgent(to.ID)) })
+		}
+	}
+	wg.Wait()
+}
+
+func targetKey(to invitation.Target) string { return "target#" + string(to.Kind) + "#" + to.ID }
+
+func inKey(conversationID, agentID string) string {
+	return "agent-in#" + conversationID + "#" + agentID
+}
+
+func (s *Service) readAgent(id string) func(context.Context) (directory.Agent, error) {
+	return func(ctx context.Context) (directory.Agent, error) { return s.Store.Agent(ctx, id) }
+}
+
+func (s *Service) readTeam(id string) func(context.Context) (directory.Team, error) {
+	return func(ctx context.Context) (directory.Team, error) { return s.Store.Team(ctx, id) }
+}
+
+func (s *Service) readAgentIn(conversationID, agentID string) func(context.Context) (conversation.Participant, error) {
+	return func(ctx context.Context) (conversation.Participant, error) {
+		return s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(agentID))
+	}
 }
 
 // PrefetchOffer reads the offer an agent answers (accept, decline) beside the request's

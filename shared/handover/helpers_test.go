@@ -163,8 +163,21 @@ func (w *world) pushed(connectionID, typ string) []push.Message {
 func (w *world) bearer(agentID string) string { return apitest.Bearer(w.api.AgentToken(agentID)) }
 
 // do sends a request as a client would: a 503 (busy) is retried after its Retry-After.
+// do sends a request as the desk and the customer's page do: every change with an
+// Idempotency-Key of its own, so the races run through the keyed path real clients take
+// (for most changes, the action and its answer as one write: httpapi.CommitsOnce).
 func (w *world) do(fn, method, route string, params map[string]string, body any, authz string) apitest.Response {
-	return w.api.DoAsClient(apitest.Request{Function: fn, Method: method, Route: route, Params: params, Body: body, Authorization: authz})
+	return w.api.DoAsClient(apitest.Request{Function: fn, Method: method, Route: route, Params: params, Body: body, Authorization: authz,
+		Headers: clientKey(method)})
+}
+
+// clientKey is the Idempotency-Key header a client sends with a change: random, as an
+// anonymous caller's must be.
+func clientKey(method string) map[string]string {
+	if method == "GET" {
+		return nil
+	}
+	return map[string]string{"Idempotency-Key": ids.Token()}
 }
 
 func onConv(id string) map[string]string { return map[string]string{"id": id} }

@@ -216,7 +216,7 @@ type joined struct {
 
 func (w *world) redeemPIN(pin, ip string) (joined, apitest.Response) {
 	resp := w.api.Do(apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin",
-		Body: map[string]any{"pin": pin}, SourceIP: ip})
+		Body: map[string]any{"pin": pin}, SourceIP: ip, Headers: clientKey("POST")})
 	var j joined
 	if resp.Status == 200 || resp.Status == 201 {
 		resp.Decode(w.t, &j)

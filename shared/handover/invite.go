@@ -10,6 +10,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -85,7 +86,7 @@ func (s *Service) checkNotIn(ctx context.Context, conversationID string, route i
 			continue
 		}
 		reads = append(reads, func() error {
-			_, err := s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(t.ID))
+			_, err := requestscope.ReadOnce(ctx, inKey(conversationID, t.ID), s.readAgentIn(conversationID, t.ID))
 			switch {
 			case err == nil:
 				return invitation.ErrAlreadyIn
