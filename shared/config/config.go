@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Required returns the named variable or panics at init with a clear message.
@@ -107,11 +108,16 @@ type Rule struct {
 	// Local is a looser pattern allowed only against the local emulators: the local stack
 	// serves its JWKS over plain HTTP on loopback.
 	Local string
+	// MaxLength is the parameter's MaxLength, in characters; 0 for none.
+	MaxLength int
 }
 
 func (r Rule) allows(v string, local bool) bool {
 	if len(r.Values) > 0 {
 		return slices.Contains(r.Values, v)
+	}
+	if r.MaxLength > 0 && utf8.RuneCountInString(v) > r.MaxLength {
+		return false
 	}
 	if local && r.Local != "" && regexp.MustCompile(r.Local).MatchString(v) {
 		return true
@@ -122,6 +128,9 @@ func (r Rule) allows(v string, local bool) bool {
 func (r Rule) String() string {
 	if len(r.Values) > 0 {
 		return "one of " + strings.Join(r.Values, ", ")
+	}
+	if r.MaxLength > 0 {
+		return fmt.Sprintf("it must match %s and be at most %d characters", r.Pattern, r.MaxLength)
 	}
 	return "it must match " + r.Pattern
 }

@@ -67,3 +67,17 @@ func TestCheck_ALocalPatternOnlyAgainstTheEmulators(t *testing.T) {
 		t.Fatal("a deployed function took a JWKS over plain HTTP")
 	}
 }
+
+// TestCheck_MaxLengthCountsCharacters, as CloudFormation's MaxLength does: 80 letters of any
+// script pass, the 81st is refused with the bound named.
+func TestCheck_MaxLengthCountsCharacters(t *testing.T) {
+	company := Rule{Pattern: `^[^\r\n<>]*$`, MaxLength: 80}
+	t.Setenv("IF_TEST_COMPANY", strings.Repeat("é", 80))
+	if msg := panicOf(func() { Check("IF_TEST_COMPANY", company, false) }); msg != "" {
+		t.Fatalf("80 characters (160 bytes) refused: %s", msg)
+	}
+	t.Setenv("IF_TEST_COMPANY", strings.Repeat("é", 81))
+	if msg := panicOf(func() { Check("IF_TEST_COMPANY", company, false) }); !strings.Contains(msg, "at most 80 characters") {
+		t.Fatalf("81 characters: %q", msg)
+	}
+}

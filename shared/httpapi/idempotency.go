@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
-	"strconv"
 	"sync"
 	"time"
 
@@ -24,11 +23,14 @@ import (
 // retry with the same key gets that stored response without the action running again (no
 // second email). A failure of ours (5xx, 502) removes the record so the retry can succeed.
 
+// maxKeyLen bounds any Idempotency-Key.
+const maxKeyLen = 255
+
 func idempotencyKey(raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
-	if len(raw) > 255 {
+	if len(raw) > maxKeyLen {
 		return "", apperror.Invalid("invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
 	}
 	for _, r := range raw {
@@ -60,15 +62,26 @@ func anonymous(p auth.Principal) bool {
 // minAnonymousKeyLen: 22 URL-safe characters carry 132 bits, as much as a random UUID's 122.
 const minAnonymousKeyLen = 22
 
-var (
-	uuidShape     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	urlSafeRandom = regexp.MustCompile(`^[A-Za-z0-9_-]{` + strconv.Itoa(minAnonymousKeyLen) + `,255}$`)
-)
+var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// urlSafeRandom: 22 to 255 URL-safe base64 characters. A loop, not a pattern: a bounded
+// repetition this long compiles to 255 copies of its class, about 2 ms at every cold start.
+func urlSafeRandom(key string) bool {
+	if len(key) < minAnonymousKeyLen || len(key) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkAnonymousKey refuses an anonymous key that someone else could guess: the key alone
 // gives back what its request answered (a visitor's session token).
 func checkAnonymousKey(key string) error {
-	if uuidShape.MatchString(key) || urlSafeRandom.MatchString(key) {
+	if uuidShape.MatchString(key) || urlSafeRandom(key) {
 		return nil
 	}
 	return apperror.Invalid("invalid_idempotency_key",

@@ -10,7 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"regexp"
+	"strings"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 )
@@ -55,13 +55,28 @@ func mustRead(b []byte) {
 // limit, so a hostile id is refused as bad input instead of failing in the store.
 const MaxIDLen = 128
 
-// idShape is what every id of the product looks like: the ids made here (a prefix, "_" and
-// base64url), and agent and team ids (a JWT subject such as a UUID or an e-mail-like name).
-var idShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$`)
+// Valid reports whether s has the shape and length of an id: 1 to MaxIDLen bytes of letters,
+// digits and ._@:- , starting with a letter or digit. That covers the ids made here (a prefix,
+// "_" and base64url) and agent and team ids (a JWT subject such as a UUID or an e-mail-like
+// name). Every id in a path or a body is checked with it before any rate limit or store access.
+//
+// A loop, not a regular expression: the bounded repetition a pattern needs here compiles to
+// 128 copies of its class, about 2 ms at every cold start of every function.
+func Valid(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLen || !alphanumeric(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !alphanumeric(c) && !strings.ContainsRune("._@:-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
 
-// Valid reports whether s has the shape and length of an id. Every id in a path or a body is
-// checked with it before any rate limit or store access.
-func Valid(s string) bool { return len(s) <= MaxIDLen && idShape.MatchString(s) }
+func alphanumeric(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // Check refuses a malformed id with 400 invalid_id, naming the field.
 func Check(field, s string) error {

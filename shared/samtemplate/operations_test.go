@@ -245,6 +245,8 @@ func TestRules_AreTheTemplatesPatterns(t *testing.T) {
 			t.Errorf("%s is set from %s, which has a rule, but has none in setup.Rules", name, param)
 		case pattern != "" && (rule.Pattern != pattern || rule.List != (p["Type"] == "CommaDelimitedList")):
 			t.Errorf("%s: code pattern %q (list %v), parameter %s %q (%v)", name, rule.Pattern, rule.List, param, pattern, p["Type"])
+		case rule.MaxLength != maxLength(p):
+			t.Errorf("%s: code MaxLength %d, parameter %s %d", name, rule.MaxLength, param, maxLength(p))
 		case len(values) > 0 && fmt.Sprint(rule.Values) != fmt.Sprint(values):
 			t.Errorf("%s: code values %v, parameter %s %v", name, rule.Values, param, values)
 		}
@@ -254,6 +256,12 @@ func TestRules_AreTheTemplatesPatterns(t *testing.T) {
 			t.Errorf("%s has a rule in code but is set from no template parameter", name)
 		}
 	}
+}
+
+// maxLength is a parameter's MaxLength, 0 without one.
+func maxLength(p map[string]any) int {
+	n, _ := p["MaxLength"].(int)
+	return n
 }
 
 // envParameters maps each environment variable of the functions to the template parameter

@@ -4,15 +4,16 @@ import "github.com/invite-forward/invite-forward/shared/config"
 
 // Rules hold every string setting to the rule of the template parameter that sets it (a test
 // compares the two, as for Ranges): a function refuses at init what `sam deploy` would have
-// refused.
+// refused. Lengths are MaxLength, not a bounded repetition in the pattern: {0,127} compiles
+// to 127 copies of its class, milliseconds at every cold start.
 var Rules = map[string]config.Rule{
 	"LOG_LEVEL":        {Values: []string{"DEBUG", "INFO", "WARN", "ERROR"}},
 	HandoverModeVar:    {Values: []string{"on-accept", "immediate"}},
-	DefaultTeamIDVar:   {Pattern: `^([A-Za-z0-9][A-Za-z0-9._@:-]{0,127})?$`},
+	DefaultTeamIDVar:   {Pattern: `^([A-Za-z0-9][A-Za-z0-9._@:-]*)?$`, MaxLength: 128},
 	AllowedOriginsVar:  {Pattern: `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$`, List: true},
 	DefaultJoinPageVar: {Pattern: `^https?://\S+$`},
-	CompanyNameVar:     {Pattern: `^[^\r\n<>]{0,80}$`},
-	"JWT_AUDIENCE":     {Pattern: `^\S{1,256}$`},
+	CompanyNameVar:     {Pattern: `^[^\r\n<>]*$`, MaxLength: 80},
+	"JWT_AUDIENCE":     {Pattern: `^\S+$`, MaxLength: 256},
 	"JWT_ISSUER":       {Pattern: `^https://\S+$`, Local: `^http://\S+$`},
 	"JWKS_URL":         {Pattern: `^https://\S+$`, Local: `^http://\S+$`},
 	"SES_FROM_ADDRESS": {Pattern: `^[^\r\n]*@[^\r\n]+$`},

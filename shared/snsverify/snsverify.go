@@ -132,16 +132,21 @@ func StringToSign(m Message) string {
 	return b.String()
 }
 
+// maxTopicName is SNS's limit on a topic's name (the ARN's last part). The pattern leaves the
+// bound to a length check: a repetition bounded at 256 compiles to 256 copies of its class,
+// a cost at every cold start of every function that links this package.
+const maxTopicName = 256
+
 var (
 	snsHost  = regexp.MustCompile(`^sns\.([a-z0-9-]+)\.amazonaws\.com$`)
-	topicArn = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:[A-Za-z0-9_.-]{1,256}$`)
+	topicArn = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:([A-Za-z0-9_.-]+)$`)
 )
 
 // CertURL accepts a SigningCertURL only on SNS's host for the topic's region, over HTTPS, on
 // the default port, naming a .pem file: anything else is ErrInvalid, and is never fetched.
 func CertURL(raw, topic string) (string, error) {
 	arn := topicArn.FindStringSubmatch(topic)
-	if arn == nil {
+	if arn == nil || len(arn[2]) > maxTopicName {
 		return "", fmt.Errorf("%w: TopicArn %q is not an SNS topic", ErrInvalid, topic)
 	}
 	u, err := url.Parse(raw)

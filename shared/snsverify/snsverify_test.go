@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,3 +190,19 @@ func TestVerify_ACertificateThatCannotBeFetchedIsWorthARetry(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestCertURL_TopicNamesUpToSNSsLimit: a topic's name has 1 to 256 of SNS's characters; any
+// other TopicArn is not SNS's, and its certificate URL is never trusted.
+func TestCertURL_TopicNamesUpToSNSsLimit(t *testing.T) {
+	const cert = "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem"
+	arn := func(name string) string { return "arn:aws:sns:eu-central-1:123456789012:" + name }
+	for name, ok := range map[string]bool{
+		"ses-events": true, strings.Repeat("t", 256): true, "a.fifo": true,
+		strings.Repeat("t", 257): false, "": false, "a b": false, "a:b": false,
+	} {
+		_, err := snsverify.CertURL(cert, arn(name))
+		if (err == nil) != ok {
+			t.Errorf("topic name of %d bytes %.20q: %v, want accepted %v", len(name), name, err, ok)
+		}
+	}
+}
