@@ -265,7 +265,8 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 }
 
 // PrefetchTargets reads, beside the caller's access check and the request's idempotency key
-// (httpapi.Prefetch), the agents and teams a forward names, for lookUp to take.
+// (httpapi.Prefetch), the agents and teams a forward names, for lookUp to take. It has the
+// shape of PrefetchInvitees, whose conversation id it does not need.
 func (s *Service) PrefetchTargets(ctx context.Context, _ string, route invitation.Route) {
 	s.prefetchRoute(ctx, route, nil)
 }
@@ -284,14 +285,13 @@ func (s *Service) prefetchRoute(ctx context.Context, route invitation.Route, age
 	var wg sync.WaitGroup
 	for _, t := range route {
 		to := t.Target()
-		switch {
-		case to.Kind != invitation.TargetAgent:
+		if to.Kind != invitation.TargetAgent {
 			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readTeam(to.ID)) })
-		case agent != nil:
+			continue
+		}
+		wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readAgent(to.ID)) })
+		if agent != nil {
 			wg.Go(func() { agent(to.ID) })
-			fallthrough
-		default:
-			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readAgent(to.ID)) })
 		}
 	}
 	wg.Wait()

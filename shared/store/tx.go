@@ -145,11 +145,10 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	var txID string
 	if claim != nil {
 		txID = idempotency.NewToken()
-		names = append(names[:len(names):len(names)], claimName)
-		items = append(items[:len(items):len(items)], t.s.claimMark(claim, txID))
+		names, items = withOp(names, items, claimName, t.s.claimMark(claim, txID))
 	}
-	if len(items) > maxTxItems {
-		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's %d", len(items), maxTxItems)
+	if err := withinLimit(items); err != nil {
+		return err
 	}
 	err := t.transactWithRetries(ctx, names, items)
 	switch {
@@ -174,10 +173,9 @@ func (t *tx) sendHeld(ctx context.Context, names []string, items []types.Transac
 	if err != nil {
 		return err
 	}
-	names = append(names[:len(names):len(names)], answerName)
-	items = append(items[:len(items):len(items)], types.TransactWriteItem{Put: put})
-	if len(items) > maxTxItems {
-		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's %d", len(items), maxTxItems)
+	names, items = withOp(names, items, answerName, types.TransactWriteItem{Put: put})
+	if err := withinLimit(items); err != nil {
+		return err
 	}
 	err = t.transactWithRetries(ctx, names, items)
 	if FailedOn(err, answerName) {
@@ -215,6 +213,20 @@ const claimName = "idempotency claim"
 
 // maxTxItems is DynamoDB's limit of operations in one transaction.
 const maxTxItems = 100
+
+// withOp adds one named operation to a transaction's, in new slices: the tx keeps its own
+// for a retry of the whole attempt.
+func withOp(names []string, items []types.TransactWriteItem, name string, item types.TransactWriteItem) ([]string, []types.TransactWriteItem) {
+	return append(names[:len(names):len(names)], name), append(items[:len(items):len(items)], item)
+}
+
+// withinLimit refuses a transaction DynamoDB would refuse for its size, naming the count.
+func withinLimit(items []types.TransactWriteItem) error {
+	if len(items) > maxTxItems {
+		return fmt.Errorf("store: transaction of %d operations exceeds DynamoDB's %d", len(items), maxTxItems)
+	}
+	return nil
+}
 
 func (t *tx) transactWithRetries(ctx context.Context, names []string, items []types.TransactWriteItem) error {
 	var last error
