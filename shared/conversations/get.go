@@ -2,6 +2,8 @@ package conversations
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -20,24 +22,34 @@ type View struct {
 
 // PendingInvitations lists a conversation's pending invitations for agents.
 type PendingInvitations interface {
-	PendingInvitations(ctx context.Context, conversationID string) ([]any, error)
+	PendingInvitations(ctx context.Context, conv conversation.Conversation) ([]any, error)
 }
 
-// Get returns the conversation to a current participant.
+// Get returns the conversation to a current participant: the access check, then its
+// participants and (for agents) its pending invitations at once — two sequential round trips.
 func (s *Service) Get(ctx context.Context, p auth.Principal, conversationID string, pending PendingInvitations) (View, error) {
 	acc, err := Authorize(ctx, s.Store, p, conversationID)
 	if err != nil {
 		return View{}, err
 	}
-	parts, err := s.Store.Participants(ctx, conversationID)
-	if err != nil {
+	var (
+		wg                sync.WaitGroup
+		parts             []conversation.Participant
+		invs              []any
+		partsErr, invsErr error
+		agent             = acc.Participant.IsAgent() && pending != nil
+	)
+	wg.Go(func() { parts, partsErr = s.Store.Participants(ctx, conversationID) })
+	if agent {
+		wg.Go(func() { invs, invsErr = pending.PendingInvitations(ctx, acc.Conversation) })
+	}
+	wg.Wait()
+	if err := errors.Join(partsErr, invsErr); err != nil {
 		return View{}, apperror.Internal(err)
 	}
 	v := View{Conversation: acc.Conversation, Participants: seenBy(acc.Participant, parts, s.Store.Now())}
-	if acc.Participant.IsAgent() && pending != nil {
-		if v.Invitations, err = pending.PendingInvitations(ctx, conversationID); err != nil {
-			return View{}, apperror.Internal(err)
-		}
+	if agent {
+		v.Invitations = invs
 		if v.Invitations == nil {
 			v.Invitations = []any{} // agents see "none"; visitors see no field at all
 		}

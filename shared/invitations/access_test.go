@@ -130,11 +130,15 @@ func TestList_StatusesAsOfNowOldestFirst(t *testing.T) {
 	}
 
 	// GET /conversations/{id} shows agents what is still pending now.
-	pending, err := e.svc.PendingInvitations(t.Context(), conv)
+	open, err := e.svc.Store.Conversation(t.Context(), conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := e.svc.PendingInvitations(t.Context(), open)
 	if err != nil || len(pending) != 1 || pending[0].(invitation.Invitation).ID != emailed.InvitationID {
 		t.Fatalf("pending = %v, %v", pending, err)
 	}
-	later, err := e.after(25*time.Hour).PendingInvitations(t.Context(), conv)
+	later, err := e.after(25*time.Hour).PendingInvitations(t.Context(), open)
 	if err != nil || len(later) != 0 {
 		t.Fatalf("pending a day later = %v, %v", later, err)
 	}

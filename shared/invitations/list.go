@@ -6,6 +6,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
+	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
@@ -32,13 +33,9 @@ func (s *Service) List(ctx context.Context, p auth.Principal, conversationID str
 
 // PendingInvitations implements conversations.PendingInvitations for GET /conversations/{id}:
 // the invitations still pending now. Get has already established that the caller is an agent
-// participant.
-func (s *Service) PendingInvitations(ctx context.Context, conversationID string) ([]any, error) {
-	conv, err := s.Store.Conversation(ctx, conversationID)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.Store.ConversationInvitations(ctx, conversationID)
+// participant, and read the conversation (whether it is open decides what is still pending).
+func (s *Service) PendingInvitations(ctx context.Context, conv conversation.Conversation) ([]any, error) {
+	all, err := s.Store.ConversationInvitations(ctx, conv.ID)
 	if err != nil {
 		return nil, err
 	}
