@@ -53,6 +53,9 @@ type Offerer interface {
 	// OfferToTeam prepares the offer of a new conversation to the team; it writes nothing, so
 	// the offer is saved with the conversation. An unknown team is 404 team_not_found.
 	OfferToTeam(ctx context.Context, conv conversation.Conversation, teamID string) (TeamOffer, error)
+	// PrefetchTeam reads the team beside other work of the request (httpapi.Prefetch), for
+	// the request's OfferToTeam to take.
+	PrefetchTeam(ctx context.Context, teamID string)
 	// LeaveAsAssignee lets the assignee of an open conversation leave with the given events;
 	// unless the conversation waits on a forward, it is offered to its team in the same
 	// transaction.

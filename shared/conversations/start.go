@@ -1,6 +1,7 @@
 package conversations
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -52,11 +53,20 @@ func (s *Service) Start(ctx context.Context, p auth.Principal, clientIP string, 
 	return s.startAsVisitor(ctx, conv, clientIP, req)
 }
 
-// PrefetchStart reads what an agent's start needs beside the request's idempotency key
-// (httpapi.Prefetch): the agent's name, shown to whoever joins.
-func (s *Service) PrefetchStart(ctx context.Context, p auth.Principal) {
-	if p.IsAgent() && s.Directory != nil {
-		requestscope.ReadAhead(ctx, agentNameKey(p.AgentID), s.readAgentName(p.AgentID))
+// PrefetchStart reads what a start needs beside the request's idempotency key
+// (httpapi.Prefetch): an agent's name, shown to whoever joins; or the team a visitor's
+// conversation is offered to. A request the start would refuse reads nothing.
+func (s *Service) PrefetchStart(ctx context.Context, p auth.Principal, req conversation.StartRequest) {
+	switch {
+	case p.AuthError != "" || p.IsVisitor() || req.Normalize() != nil:
+	case p.IsAgent():
+		if s.Directory != nil {
+			requestscope.ReadAhead(ctx, agentNameKey(p.AgentID), s.readAgentName(p.AgentID))
+		}
+	case s.Offers != nil:
+		if team := cmp.Or(req.TeamID, s.DefaultTeamID); team != "" {
+			s.Offers.PrefetchTeam(ctx, team)
+		}
 	}
 }
 

@@ -26,7 +26,12 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 		return httpapi.Created(out), nil
 	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()), // the answer carries a session token
 		httpapi.CommitsOnceFor(byAgent), // a visitor's start takes rate limits first: not one write
-		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) { svc.PrefetchStart(ctx, r.Principal) }))
+		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+			var req conversation.StartRequest
+			if httpapi.Decode(r.Body, &req) == nil {
+				svc.PrefetchStart(ctx, r.Principal, req)
+			}
+		}))
 }
 
 func byAgent(r *httpapi.Request) bool { return r.Principal.IsAgent() }

@@ -400,3 +400,33 @@ func TestStartConversation_AnonymousStartsAreLimitedPerTeam(t *testing.T) {
 		t.Fatalf("an agent's start: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestStartConversation_AClientOverItsLimitCostsTheTeamNothing: both windows are counted at
+// once, and a start refused per client gives the team's slot back — one noisy address cannot
+// use up a team's starts for everyone else.
+func TestStartConversation_AClientOverItsLimitCostsTheTeamNothing(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewWithoutPushes(t, func(o *setup.Overrides) {
+		o.Invitations.Limits.ConversationStartsPerIP.Limit = 1
+		o.Invitations.Limits.ConversationStartsPerTeam.Limit = 2
+	})
+	seedHandover(t, api)
+	start := func(ip string) apitest.Response {
+		return api.Do(apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+			SourceIP: ip, Body: map[string]any{"teamId": "billing"}})
+	}
+	if r := start("198.51.100.70"); r.Status != 201 {
+		t.Fatalf("first start: %d %s", r.Status, r.Body)
+	}
+	for i := range 5 {
+		if r := start("198.51.100.70"); r.Status != 429 {
+			t.Fatalf("start %d from the same address: %d %s, want 429", i+2, r.Status, r.Body)
+		}
+	}
+	if r := start("198.51.100.71"); r.Status != 201 {
+		t.Fatalf("another address, the team's second start: %d %s, want 201 (the refused starts counted against the team)", r.Status, r.Body)
+	}
+	if r := start("198.51.100.72"); r.Status != 429 {
+		t.Fatalf("the team's third start: %d %s, want 429", r.Status, r.Body)
+	}
+}

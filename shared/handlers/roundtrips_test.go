@@ -48,35 +48,36 @@ var roundTripsOut = flag.String("roundtrips.out", "", "write the measured round 
 type budget struct{ Calls, Sequential int }
 
 var budgets = map[string]budget{
-	"start conversation (visitor)": {5, 5}, // two rate limits: per client and per team
-	"post message (visitor)":       {3, 2}, // the key read beside the access check (one BatchGetItem); the write with its answer
-	"start conversation (agent)":   {3, 2}, // the agent's name read beside the key; the write with its answer
-	"post message (agent)":         {3, 2},
-	"get conversation (agent)":     {4, 4},
-	"list events":                  {2, 2},
-	"create PIN":                   {3, 2}, // the cap checked on the head the access check read
-	"redeem PIN":                   {7, 7}, // the secret read beside the rate-limit write; the invitation with the head
-	"email invitation":             {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
-	"redeem join token":            {7, 7},
-	"list invitations":             {2, 2},
-	"resend invitation":            {6, 4},
-	"revoke invitation":            {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write
-	"invite agent":                 {5, 2}, // the key, the access, the target and whether they are in (the body names them) at once; the write
-	"invite team":                  {6, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
-	"forward":                      {4, 2}, // as invite agent
-	"inbox":                        {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
-	"accept":                       {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
-	"decline":                      {4, 3},
-	"forward (fallback)":           {6, 2}, // every target of the chain read at once
-	"inbox (queued target)":        {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
-	"decline (chain moves on)":     {6, 5}, // the next target's lookup and the move with its events
-	"list agents":                  {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
-	"list teams":                   {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
-	"create connect ticket":        {1, 1},
-	"leave (visitor)":              {3, 2},
-	"end conversation":             {10, 10}, // the end, then its cleanup in batches: not one commit, so it keeps the claim
-	"admit":                        {4, 2},   // the waiting participant read beside the access check (path-named), then the write
-	"refuse":                       {4, 2},   // as admit; the push function closes the invitee's sockets
+	"start conversation (visitor)":         {5, 4}, // the team read beside the key; two rate limits (per client, per team) once the team is known; the write; the answer
+	"start conversation (visitor, a team)": {7, 4}, // the team (profile and members) read beside the key; then as above, with the offer in the write
+	"post message (visitor)":               {3, 2}, // the key read beside the access check (one BatchGetItem); the write with its answer
+	"start conversation (agent)":           {3, 2}, // the agent's name read beside the key; the write with its answer
+	"post message (agent)":                 {3, 2},
+	"get conversation (agent)":             {3, 2}, // the access check; then participants and pending invitations at once
+	"list events":                          {2, 2},
+	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
+	"redeem PIN":                           {7, 7}, // the secret read beside the rate-limit write; the invitation with the head
+	"email invitation":                     {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
+	"redeem join token":                    {7, 7},
+	"list invitations":                     {2, 2},
+	"resend invitation":                    {6, 4},
+	"revoke invitation":                    {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write
+	"invite agent":                         {5, 2}, // the key, the access, the target and whether they are in (the body names them) at once; the write
+	"invite team":                          {6, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
+	"forward":                              {4, 2}, // as invite agent
+	"inbox":                                {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
+	"accept":                               {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
+	"decline":                              {4, 3},
+	"forward (fallback)":                   {6, 2}, // every target of the chain read at once
+	"inbox (queued target)":                {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
+	"decline (chain moves on)":             {6, 5}, // the next target's lookup and the move with its events
+	"list agents":                          {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
+	"list teams":                           {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
+	"create connect ticket":                {1, 1},
+	"leave (visitor)":                      {3, 2},
+	"end conversation":                     {10, 10}, // the end, then its cleanup in batches: not one commit, so it keeps the claim
+	"admit":                                {4, 2},   // the waiting participant read beside the access check (path-named), then the write
+	"refuse":                               {4, 2},   // as admit; the push function closes the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
@@ -217,6 +218,8 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 	a.do("start conversation (visitor)", 201, apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
 		Body: map[string]any{"topic": "Order 42"}}).Decode(t, &visitor)
 	vc, vs := visitor.ConversationID, apitest.Bearer(visitor.SessionToken)
+	a.do("start conversation (visitor, a team)", 201, apitest.Request{Function: "StartConversationFunction", Method: "POST", Route: "/conversations",
+		SourceIP: "198.51.100.33", Body: map[string]any{"topic": "Invoice", "teamId": "billing"}})
 	a.do("post message (visitor)", 201, apitest.Request{Function: "PostMessageFunction", Method: "POST", Route: "/conversations/{id}/messages",
 		Params: onConv(vc), Authorization: vs, Body: map[string]any{"text": "hello"}})
 

@@ -10,6 +10,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -29,8 +30,14 @@ func (s *Service) OfferToTeam(ctx context.Context, conv conversation.Conversatio
 	return s.teamOffer(ctx, conv.ID, teamID, at)
 }
 
+// PrefetchTeam implements conversations.Offerer: a visitor's start reads the team it is
+// offered to beside the request's idempotency key.
+func (s *Service) PrefetchTeam(ctx context.Context, teamID string) {
+	requestscope.ReadAhead(ctx, targetKey(invitation.Target{Kind: invitation.TargetTeam, ID: teamID}), s.readTeam(teamID))
+}
+
 func (s *Service) teamOffer(ctx context.Context, conversationID, teamID string, at time.Time) (conversations.TeamOffer, error) {
-	team, err := s.Store.Team(ctx, teamID)
+	team, err := requestscope.ReadOnce(ctx, targetKey(invitation.Target{Kind: invitation.TargetTeam, ID: teamID}), s.readTeam(teamID))
 	if store.IsNotFound(err) {
 		return conversations.TeamOffer{}, ErrTeamNotFound
 	}

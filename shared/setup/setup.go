@@ -8,12 +8,14 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/config"
@@ -195,11 +197,29 @@ type startLimit struct {
 	perIP, perTeam ratelimit.Rule
 }
 
+// AllowAnonymousStart counts the start in both windows at once: one round trip, not two. A
+// client refused for itself (or whose count failed) gives the team's slot back, so starts
+// refused per client never count against a team; a lost refund leaves the team one start
+// fewer until its window ends.
 func (l startLimit) AllowAnonymousStart(ctx context.Context, clientIP, teamID string) error {
-	if err := l.limiter.Check(ctx, l.perIP, ratelimit.ClientKey(clientIP)); err != nil {
-		return err
+	var (
+		wg                 sync.WaitGroup
+		client, team       ratelimit.Slot
+		clientErr, teamErr error
+	)
+	wg.Go(func() { client, clientErr = l.limiter.Take(ctx, l.perIP, ratelimit.ClientKey(clientIP)) })
+	wg.Go(func() { team, teamErr = l.limiter.Take(ctx, l.perTeam, teamID) })
+	wg.Wait()
+	if clientErr != nil || !client.OK {
+		_ = l.limiter.Refund(ctx, team)
 	}
-	return l.limiter.Check(ctx, l.perTeam, teamID)
+	if err := errors.Join(clientErr, teamErr); err != nil {
+		return apperror.Internal(err)
+	}
+	if !client.OK {
+		return client.Err()
+	}
+	return team.Err()
 }
 
 // sessionTTL is how long a visitor session lives, whether started or redeemed.
