@@ -56,9 +56,9 @@ var budgets = map[string]budget{
 	"get conversation (agent)":             {3, 2}, // the access check; then participants and pending invitations at once
 	"list events":                          {2, 2},
 	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
-	"redeem PIN":                           {7, 7}, // the secret read beside the rate-limit write; the invitation with the head
+	"redeem PIN":                           {6, 5}, // the key and the secret; the rate-limit slot; the invitation with the head; the write, which gives the slot back; the answer
 	"email invitation":                     {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
-	"redeem join token":                    {7, 7},
+	"redeem join token":                    {6, 5}, // as redeem PIN
 	"list invitations":                     {2, 2},
 	"resend invitation":                    {6, 4},
 	"revoke invitation":                    {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write

@@ -206,3 +206,24 @@ func TestJoinToken_FailuresPerIPAreLimited(t *testing.T) {
 	_, err := redeemToken(t, e.svc, strings.Repeat("A", 43), "203.0.113.77")
 	wantRateLimited(t, err)
 }
+
+// TestJoinToken_OnlyFailuresCount: a link that works gives its slot back (in the redemption's
+// own write), so customers behind one address are limited by their failures only.
+func TestJoinToken_OnlyFailuresCount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *invitations.Config) { c.Limits.JoinTokenFailuresPerIP.Limit = 2 })
+	conv := e.startConversation("anna", "Office links", "")
+	const office = "203.0.113.80"
+	_, err := redeemToken(t, e.svc, strings.Repeat("B", 43), office)
+	wantCode(t, err, "join_token_invalid")
+	for range 3 {
+		to := address(t)
+		e.createEmail("anna", conv, invitations.EmailRequest{Email: to})
+		j, err := redeemToken(t, e.svc, tokenOf(t, linkIn(t, onlyMailTo(t, to, 1)[0])), office)
+		e.mustJoin(j, err, conv)
+	}
+	_, err = redeemToken(t, e.svc, strings.Repeat("C", 43), office)
+	wantCode(t, err, "join_token_invalid") // the second failure, not the fifth attempt
+	_, err = redeemToken(t, e.svc, strings.Repeat("D", 43), office)
+	wantRateLimited(t, err)
+}

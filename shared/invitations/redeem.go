@@ -53,7 +53,7 @@ func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP stri
 		secret()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, secret, invitation.KindPIN, hash, req.DisplayName)
+	joined, err := s.redeem(ctx, secret, invitation.KindPIN, hash, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
 }
 
@@ -100,7 +100,7 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 		secret()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, secret, invitation.KindEmail, hash, req.DisplayName)
+	joined, err := s.redeem(ctx, secret, invitation.KindEmail, hash, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)
 }
 
@@ -162,16 +162,18 @@ func (s *Service) takeAttempt(ctx context.Context, rules ...limited) ([]ratelimi
 	return taken, nil
 }
 
-// settle ends an attempt: a success or a failure of ours gives the slots back (only failed
-// guesses count against the limits); a refusal keeps them and becomes the one answer.
+// settle ends an attempt: only failed guesses count against the limits. A refusal keeps the
+// slots and becomes the one answer; a success has given the client's slot back in its own
+// write (redeem) and gives the rest back now; a failure of ours gives every slot back.
 func (s *Service) settle(ctx context.Context, attempt []ratelimit.Slot, joined Joined, err error, refused error) (Joined, error) {
-	if errors.Is(err, errRefused) {
+	switch {
+	case errors.Is(err, errRefused):
 		return Joined{}, refused
-	}
-	s.refund(ctx, attempt)
-	if err != nil {
+	case err != nil:
+		s.refund(ctx, attempt)
 		return Joined{}, apperror.Internal(err)
 	}
+	s.refund(ctx, attempt[1:])
 	return joined, nil
 }
 
@@ -184,8 +186,10 @@ func (s *Service) refund(ctx context.Context, slots []ratelimit.Slot) {
 }
 
 // redeem finds the invitation behind a secret's hash and joins the customer in one
-// transaction; any reason it cannot is errRefused.
-func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, error), kind invitation.Kind, hash, displayName string) (Joined, error) {
+// transaction, which also gives back the client's rate-limit slot (a right guess does not
+// count): one write less after the commit. Any reason it cannot is errRefused.
+func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, error), kind invitation.Kind, hash, displayName string,
+	clientSlot ratelimit.Slot) (Joined, error) {
 	now := s.now()
 	inv, err := s.redeemable(ctx, secret, kind, hash, now)
 	if err != nil {
@@ -206,7 +210,8 @@ func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, e
 	session := store.Session{Hash: part.SessionHash, ConversationID: inv.ConversationID, ParticipantID: part.ID,
 		ExpiresAt: now.Add(s.Config.SessionTTL)}
 	events := invitation.RedeemedEvents(inv, part, now)
-	err = s.Store.RedeemInvitation(ctx, store.Redemption{Invitation: inv, Participant: part, Session: session, Events: events, At: now})
+	err = s.Store.RedeemInvitation(ctx, store.Redemption{Invitation: inv, Participant: part, Session: session, Events: events, At: now,
+		ReturnSlot: clientSlot.Counter()})
 	if errors.Is(err, store.ErrRedemptionRefused) {
 		return Joined{}, errRefused
 	}

@@ -106,6 +106,15 @@ func (l *Limiter) Check(ctx context.Context, r Rule, subject string) error {
 	return s.Err()
 }
 
+// Counter names the counter a granted slot was taken from, for a write that gives it back
+// with other changes (store.Redemption); "" for a refused slot, which took nothing.
+func (s Slot) Counter() string {
+	if !s.OK {
+		return ""
+	}
+	return s.key
+}
+
 // Err is nil for a slot that was granted and 429 rate_limited otherwise.
 func (s Slot) Err() error {
 	if s.OK {

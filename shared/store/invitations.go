@@ -282,6 +282,10 @@ type Redemption struct {
 	Session     Session
 	Events      []conversation.Event
 	At          time.Time
+	// ReturnSlot is the client's rate-limit counter, given a slot back in the same write:
+	// only failed guesses count. Not a deployment-wide share: every guess writes those, and
+	// one in a redemption would make it conflict with them.
+	ReturnSlot string
 }
 
 // RedeemInvitation uses up a PIN or join token in one transaction: the live secret is
@@ -316,6 +320,9 @@ func (s *Store) RedeemInvitation(ctx context.Context, r Redemption) error {
 		put("session", toSessionItem(r.Session), notExists).
 		settle(inv.ConversationID, inv.ID).
 		events(r.Events)
+	if r.ReturnSlot != "" {
+		t.returnRateSlot(r.ReturnSlot, r.At)
+	}
 	err := t.commit(ctx)
 	var canceled *TxCanceledError
 	if errors.As(err, &canceled) {

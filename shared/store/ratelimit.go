@@ -62,3 +62,13 @@ func (s *Store) ReturnRateSlot(ctx context.Context, counter string) error {
 	}
 	return fmt.Errorf("return rate slot: %w", err)
 }
+
+// returnRateSlot adds to t the update that gives a counter back one slot. Unconditional, so it
+// never refuses the write it rides with: a counter gone (its window ended and TTL removed it)
+// comes back at -1 for a day, one more try for a window that is over.
+func (t *tx) returnRateSlot(counter string, at time.Time) *tx {
+	return t.update("rate slot", ratePK(counter), rateSK, "ADD #count :minusOne SET expiresAt = if_not_exists(expiresAt, :exp)", cond{
+		names:  map[string]string{"#count": "count"},
+		values: map[string]types.AttributeValue{":minusOne": num(-1), ":exp": num(at.Add(24 * time.Hour).Unix())},
+	})
+}
