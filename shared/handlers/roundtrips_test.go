@@ -57,7 +57,7 @@ var budgets = map[string]budget{
 	"list events":                          {2, 2},
 	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
 	"redeem PIN":                           {6, 5}, // the key and the secret; the rate-limit slot; the invitation with the head; the write, which gives the slot back; the answer
-	"email invitation":                     {6, 6}, // +1 (§9.1): SES's MessageId and `sent`, written with the item that maps the MessageId to the invitation
+	"email invitation":                     {5, 4}, // the key; the access check; the invitation with the agent's email slot (one write); SES; its MessageId and `sent` (§9.1); the answer
 	"redeem join token":                    {6, 5}, // as redeem PIN
 	"list invitations":                     {2, 2},
 	"resend invitation":                    {6, 4},

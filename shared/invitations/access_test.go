@@ -205,6 +205,11 @@ func (failingLimiter) TakeShare(context.Context, ratelimit.Rule) (ratelimit.Slot
 	return ratelimit.Slot{}, context.DeadlineExceeded
 }
 
+// Window reads nothing, so it cannot fail: a write that counts in it fails instead.
+func (failingLimiter) Window(r ratelimit.Rule, subject string) ratelimit.Window {
+	return ratelimit.Window{Counter: r.Name + "#" + subject, Limit: r.Limit}
+}
+
 func TestRedeem_WhenCountingFails_NothingIsTried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

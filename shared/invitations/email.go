@@ -47,7 +47,8 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 	if err := checkRoom(acc.Head); err != nil {
 		return EmailSent{}, err
 	}
-	if err := s.checkRate(ctx, s.Config.Limits.EmailsPerAgent, p.AgentID); err != nil {
+	slot, window, err := s.emailSlot(p.AgentID)
+	if err != nil {
 		return EmailSent{}, err
 	}
 	token, hash := invitation.NewJoinToken()
@@ -65,7 +66,10 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		return EmailSent{}, err
 	}
 	events := []conversation.Event{invitation.CreatedEvent(inv, acc.Participant.ID, now)}
-	if err := s.Store.CreateInvitation(ctx, inv, events); err != nil {
+	if err := s.Store.CreateInvitation(ctx, inv, events, slot); err != nil {
+		if store.IsRateFull(err) {
+			return EmailSent{}, window.Full()
+		}
 		return EmailSent{}, writeError(err)
 	}
 	return s.send(ctx, acc, inv, msg)
@@ -77,7 +81,8 @@ func (s *Service) resendEmail(ctx context.Context, acc conversations.Access, inv
 	if s.Mailer == nil {
 		return Resent{}, errNotConfigured("the mailer")
 	}
-	if err := s.checkRate(ctx, s.Config.Limits.EmailsPerAgent, acc.Participant.AgentID); err != nil {
+	slot, window, err := s.emailSlot(acc.Participant.AgentID)
+	if err != nil {
 		return Resent{}, err
 	}
 	now := s.now()
@@ -88,7 +93,10 @@ func (s *Service) resendEmail(ctx context.Context, acc conversations.Access, inv
 		return Resent{}, err
 	}
 	events := []conversation.Event{invitation.ResentEvent(renewed, acc.Participant.ID, now)}
-	if err := s.Store.RenewInvitation(ctx, inv, renewed, events); err != nil {
+	if err := s.Store.RenewInvitation(ctx, inv, renewed, events, slot); err != nil {
+		if store.IsRateFull(err) {
+			return Resent{}, window.Full()
+		}
 		return Resent{}, s.renewError(ctx, inv, err)
 	}
 	sent, err := s.send(ctx, acc, renewed, msg)

@@ -29,7 +29,7 @@ import (
 // access check.
 type Store interface {
 	conversations.Store
-	CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event) error
+	CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event, take ...store.RateSlot) error
 	Invitation(ctx context.Context, id string) (invitation.Invitation, error)
 	InvitationToRedeem(ctx context.Context, secret store.LiveSecret) (invitation.Invitation, error)
 	ConversationInvitations(ctx context.Context, conversationID string) ([]invitation.Invitation, error)
@@ -38,7 +38,7 @@ type Store interface {
 	RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events, notices []conversation.Event) error
 	FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error
 	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
-	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error
+	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event, take ...store.RateSlot) error
 	AgentName(ctx context.Context, agentID string) (string, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
 }
@@ -53,6 +53,7 @@ type Limiter interface {
 	Take(ctx context.Context, r ratelimit.Rule, subject string) (ratelimit.Slot, error)
 	Refund(ctx context.Context, s ratelimit.Slot) error
 	TakeShare(ctx context.Context, r ratelimit.Rule) (ratelimit.Slot, error)
+	Window(r ratelimit.Rule, subject string) ratelimit.Window
 }
 
 // Config is the deployment's invitation settings.
@@ -219,14 +220,13 @@ func writeError(err error) error {
 	return apperror.Internal(err)
 }
 
-// checkRate counts one event under the rule and answers 429 once the window is full.
-func (s *Service) checkRate(ctx context.Context, r ratelimit.Rule, subject string) error {
+// emailSlot is the agent's slot of the emails-per-agent window, taken in the write that
+// records the email (an invitation made or renewed): an email refused for any reason counts
+// nothing, and the count costs no round trip of its own. The window answers 429 when full.
+func (s *Service) emailSlot(agentID string) (store.RateSlot, ratelimit.Window, error) {
 	if s.Limiter == nil {
-		return errNotConfigured("the rate limiter")
+		return store.RateSlot{}, ratelimit.Window{}, errNotConfigured("the rate limiter")
 	}
-	slot, err := s.Limiter.Take(ctx, r, subject)
-	if err != nil {
-		return apperror.Internal(err)
-	}
-	return slot.Err()
+	w := s.Limiter.Window(s.Config.Limits.EmailsPerAgent, agentID)
+	return store.RateSlot{Counter: w.Counter, Limit: w.Limit, ExpiresAt: w.Ends}, w, nil
 }

@@ -4,9 +4,11 @@
 // table (see shared/store/ratelimit.go), so every Lambda instance shares them.
 //
 // A slot is taken before the action runs, with a conditional write that refuses once the
-// window's limit is reached. Concurrent requests can therefore never exceed the limit, which
-// is what the PIN guessing bound in the README relies on. Actions that only count failures
-// (PIN redemption) give the slot back when they succeed.
+// window's limit is reached — or, where the action is one write (an invitation email), by
+// that write itself (Window, store.RateSlot), so a refused action counts nothing. Concurrent
+// requests can therefore never exceed the limit, which is what the PIN guessing bound in the
+// README relies on. Actions that only count failures (PIN redemption) give the slot back
+// when they succeed.
 package ratelimit
 
 import (
@@ -54,19 +56,40 @@ type Slot struct {
 	key   string
 }
 
-// Take counts one event of subject under the rule, unless the window is full.
-func (l *Limiter) Take(ctx context.Context, r Rule, subject string) (Slot, error) {
+// Window is where an event of a subject under a rule is counted now.
+type Window struct {
+	Counter string    // the counter's key: the rule, the subject and the window's start
+	Limit   int       // the rule's limit
+	Ends    time.Time // when the window ends and its counter may be deleted
+	// RetryAfter is what a caller refused in this window waits (at least a second).
+	RetryAfter time.Duration
+}
+
+// Full is the answer to a caller whose event this window cannot take: 429 rate_limited.
+func (w Window) Full() error { return TooMany(w.RetryAfter) }
+
+// Window names the window an event of subject under r falls in now, for a write that counts
+// the event together with other changes (store.RateSlot) instead of in a Take of its own.
+func (l *Limiter) Window(r Rule, subject string) Window {
 	now := l.now()
 	start := now.Truncate(r.Window)
 	end := start.Add(r.Window)
-	key := r.Name + "#" + subject + "#" + strconv.FormatInt(start.Unix(), 10)
-	count, ok, err := l.Counters.TakeRateSlot(ctx, key, r.Limit, end)
+	return Window{
+		Counter: r.Name + "#" + subject + "#" + strconv.FormatInt(start.Unix(), 10),
+		Limit:   r.Limit, Ends: end, RetryAfter: max(end.Sub(now), time.Second),
+	}
+}
+
+// Take counts one event of subject under the rule, unless the window is full.
+func (l *Limiter) Take(ctx context.Context, r Rule, subject string) (Slot, error) {
+	w := l.Window(r, subject)
+	count, ok, err := l.Counters.TakeRateSlot(ctx, w.Counter, w.Limit, w.Ends)
 	if err != nil {
 		return Slot{}, err
 	}
-	s := Slot{OK: ok, Count: count, key: key}
+	s := Slot{OK: ok, Count: count, key: w.Counter}
 	if !ok {
-		s.RetryAfter = max(end.Sub(now), time.Second)
+		s.RetryAfter = w.RetryAfter
 	}
 	return s, nil
 }

@@ -204,15 +204,16 @@ func (s *Store) condSecretFree() cond {
 // join token) and the events that tell it, only while the conversation is open. It fails on
 // "secret" when the PIN is already live for another invitation (the caller draws another),
 // on "open" when the conversation has ended, and on "pending_cap" when it already has
-// MaxPending pending invitations (IsTooManyPending). The events are numbered in place.
-func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event) error {
+// MaxPending pending invitations (IsTooManyPending), and on "rate slot" when a slot of take
+// finds its window full (IsRateFull). The events are numbered in place.
+func (s *Store) CreateInvitation(ctx context.Context, inv invitation.Invitation, events []conversation.Event, take ...RateSlot) error {
 	t := s.newTx().
 		put("invitation", toInvitationItem(inv), notExists).
 		pend(inv.ConversationID, inv.ID, true)
 	if inv.SecretHash != "" {
 		t.put("secret", toSecretItem(inv), s.condSecretFree())
 	}
-	return t.events(events).commit(ctx)
+	return t.events(events).takeRateSlots(take).commit(ctx)
 }
 
 // Invitation reads one invitation; ErrNotFound if there is none.
@@ -417,8 +418,9 @@ func (s *Store) FailInvitation(ctx context.Context, inv, failed invitation.Invit
 // written (unique among live ones), the old one deleted, and the invitation made pending
 // until the new expiry, all at once and only while the conversation is open. It fails on
 // "secret" when the new PIN is taken (draw another), on "invitation" when the invitation was
-// redeemed, revoked or renewed since it was read, and on "open" when the conversation ended.
-func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event) error {
+// redeemed, revoked or renewed since it was read, on "open" when the conversation ended, and
+// on "rate slot" when a slot of take finds its window full (IsRateFull).
+func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event, take ...RateSlot) error {
 	it := toInvitationItem(renewed)
 	set := "SET #status = :pending, validUntil = :until, secretHash = :new, gsi3pk = :due, gsi3sk = :dueAt"
 	values := map[string]types.AttributeValue{
@@ -466,7 +468,7 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 	if old.Status != invitation.StatusPending {
 		t.pend(renewed.ConversationID, renewed.ID, true)
 	}
-	return t.events(events).commit(ctx)
+	return t.events(events).takeRateSlots(take).commit(ctx)
 }
 
 // InvitationToRedeem reads the invitation a live secret opens together with its

@@ -280,3 +280,37 @@ func TestPIN_DeletedOnlyWhileItStillBelongsToItsInvitation(t *testing.T) {
 		t.Fatalf("the PIN of %s after sweeping %s: %+v, %v", reuse.ID, old.ID, got, err)
 	}
 }
+
+// TestCreateInvitation_ARateSlotCountsOnlyWithItsInvitation: the slot taken in the write that
+// makes the invitation holds the window below its limit, and a write refused for any reason
+// (the conversation ended, the window full) counts nothing and writes nothing.
+func TestCreateInvitation_ARateSlotCountsOnlyWithItsInvitation(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now()
+	slot := store.RateSlot{Counter: "emails-agent#anna#" + ids.New("w"), Limit: 1, ExpiresAt: now.Add(time.Hour)}
+
+	ended := openConversation(t, st, now)
+	conv, _ := st.Conversation(t.Context(), ended)
+	conv.EndedAt = now
+	end := conversation.Event{ConversationID: ended, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
+	if err := st.EndConversation(t.Context(), conv, &end); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateInvitation(t.Context(), pinInvitation(ended, now), nil, slot); !store.FailedOn(err, "open") {
+		t.Fatalf("an invitation after the end: %v, want a failure on open", err)
+	}
+
+	open := openConversation(t, st, now)
+	first := pinInvitation(open, now)
+	if err := st.CreateInvitation(t.Context(), first, nil, slot); err != nil {
+		t.Fatalf("the window's one slot (the refused write took none): %v", err)
+	}
+	second := pinInvitation(open, now)
+	if err := st.CreateInvitation(t.Context(), second, nil, slot); !store.IsRateFull(err) {
+		t.Fatalf("a second invitation in a window of one: %v, want IsRateFull", err)
+	}
+	if _, err := st.Invitation(t.Context(), second.ID); !store.IsNotFound(err) {
+		t.Fatalf("the refused invitation was written: %v", err)
+	}
+}
