@@ -24,6 +24,23 @@ func openConversation(t *testing.T, st *store.Store, now time.Time) string {
 	return n.Conversation.ID
 }
 
+// endConversation ends an open conversation (its status flips; the cleanup is left to
+// FinishEnd) and returns the conversation as it was read to end it, and the
+// conversation.ended event as the store numbered it.
+func endConversation(t *testing.T, st *store.Store, convID string, now time.Time) (conversation.Conversation, conversation.Event) {
+	t.Helper()
+	conv, err := st.Conversation(t.Context(), convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv.EndedAt = now
+	ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
+	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
+		t.Fatal(err)
+	}
+	return conv, ended
+}
+
 func pinInvitation(conversationID string, now time.Time) invitation.Invitation {
 	return invitation.Invitation{
 		ID: ids.New("inv"), ConversationID: conversationID, Kind: invitation.KindPIN,
@@ -141,12 +158,7 @@ func TestEndConversation_RevokesPendingInvitationsAndDeletesTheirPINs(t *testing
 	if err := st.CreateInvitation(t.Context(), inv, nil); err != nil {
 		t.Fatal(err)
 	}
-	conv, _ := st.Conversation(t.Context(), convID)
-	conv.EndedAt = now
-	ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
-	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
-		t.Fatal(err)
-	}
+	_, ended := endConversation(t, st, convID, now)
 	if ids, _ := ended.Data["revokedInvitationIds"].([]string); len(ids) != 1 || ids[0] != inv.ID || ended.Seq == 0 {
 		t.Fatalf("conversation.ended: %+v", ended)
 	}
@@ -169,12 +181,7 @@ func TestEndConversation_CleanupIsIdempotentAndNothingFollowsTheEnd(t *testing.T
 	st := newStore(t)
 	now := time.Now()
 	convID := openConversation(t, st, now)
-	conv, _ := st.Conversation(t.Context(), convID)
-	conv.EndedAt = now
-	ended := conversation.Event{ConversationID: convID, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
-	if err := st.EndConversation(t.Context(), conv, &ended); err != nil {
-		t.Fatal(err)
-	}
+	conv, ended := endConversation(t, st, convID, now)
 	for range 2 {
 		if _, err := st.FinishEnd(t.Context(), convID, now); err != nil {
 			t.Fatal(err)
@@ -291,12 +298,7 @@ func TestCreateInvitation_ARateSlotCountsOnlyWithItsInvitation(t *testing.T) {
 	slot := store.RateSlot{Counter: "emails-agent#anna#" + ids.New("w"), Limit: 1, ExpiresAt: now.Add(time.Hour)}
 
 	ended := openConversation(t, st, now)
-	conv, _ := st.Conversation(t.Context(), ended)
-	conv.EndedAt = now
-	end := conversation.Event{ConversationID: ended, Type: conversation.EventConversationEnded, At: now, Audience: conversation.AudienceEveryone}
-	if err := st.EndConversation(t.Context(), conv, &end); err != nil {
-		t.Fatal(err)
-	}
+	endConversation(t, st, ended, now)
 	if err := st.CreateInvitation(t.Context(), pinInvitation(ended, now), nil, slot); !store.FailedOn(err, "open") {
 		t.Fatalf("an invitation after the end: %v, want a failure on open", err)
 	}
