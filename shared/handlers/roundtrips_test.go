@@ -359,9 +359,16 @@ func TestRoundTrips_TheInboxIsOneQueryPerInboxWhateverItHolds(t *testing.T) {
 		if n != total {
 			t.Fatalf("her inbox lists %d offers, want %d", n, total)
 		}
+		// The least of three pages, as in the budget test: a loaded machine may run the
+		// parallel reads one after another.
+		sequential := counter.Sequential()
+		for range 2 {
+			again, _ := inbox()
+			sequential = min(sequential, again.Sequential())
+		}
 		ops := counter.Operations()
-		if len(ops) != 3 || slices.ContainsFunc(ops, func(op string) bool { return op != "Query" }) || counter.Sequential() > 2 {
-			t.Errorf("an inbox of %d offers: %v, %d sequential; want her teams and one Query per inbox, 2 sequential", n, ops, counter.Sequential())
+		if len(ops) != 3 || slices.ContainsFunc(ops, func(op string) bool { return op != "Query" }) || sequential > 2 {
+			t.Errorf("an inbox of %d offers: %v, %d sequential; want her teams and one Query per inbox, 2 sequential", n, ops, sequential)
 		}
 	}
 }
