@@ -120,15 +120,6 @@ func (l *Limiter) Refund(ctx context.Context, s Slot) error {
 	return l.Counters.ReturnRateSlot(ctx, s.key)
 }
 
-// Check counts one event and answers a full window with 429 rate_limited and Retry-After.
-func (l *Limiter) Check(ctx context.Context, r Rule, subject string) error {
-	s, err := l.Take(ctx, r, subject)
-	if err != nil {
-		return apperror.Internal(err)
-	}
-	return s.Err()
-}
-
 // Counter names the counter a granted slot was taken from, for a write that gives it back
 // with other changes (store.Redemption); "" for a refused slot, which took nothing.
 func (s Slot) Counter() string {

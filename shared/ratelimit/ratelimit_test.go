@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,21 +27,28 @@ func TestLimiter_RefusesOverTheLimitUntilTheWindowEnds(t *testing.T) {
 	t.Parallel()
 	l, now := limiter(t)
 	rule := ratelimit.Rule{Name: "test", Limit: 3, Window: time.Minute}
+	check := func(ctx context.Context, rule ratelimit.Rule, subject string) error {
+		slot, err := l.Take(ctx, rule, subject)
+		if err != nil {
+			return err
+		}
+		return slot.Err()
+	}
 	for i := range 3 {
-		if err := l.Check(t.Context(), rule, "198.51.100.7"); err != nil {
+		if err := check(t.Context(), rule, "198.51.100.7"); err != nil {
 			t.Fatalf("event %d: %v", i+1, err)
 		}
 	}
-	err := l.Check(t.Context(), rule, "198.51.100.7")
+	err := check(t.Context(), rule, "198.51.100.7")
 	e := apperror.As(err)
 	if e.Kind != apperror.KindRateLimited || e.Code != "rate_limited" || e.RetryAfter != 40*time.Second {
 		t.Fatalf("fourth event: %v (retry after %s), want 429 rate_limited after 40s", err, e.RetryAfter)
 	}
-	if err := l.Check(t.Context(), rule, "198.51.100.8"); err != nil {
+	if err := check(t.Context(), rule, "198.51.100.8"); err != nil {
 		t.Fatalf("another client is limited too: %v", err)
 	}
 	*now = now.Add(40 * time.Second) // the next window
-	if err := l.Check(t.Context(), rule, "198.51.100.7"); err != nil {
+	if err := check(t.Context(), rule, "198.51.100.7"); err != nil {
 		t.Fatalf("next window: %v", err)
 	}
 }

@@ -144,10 +144,9 @@ func (d *Deps) invitationConfigFromEnv() invitations.Config {
 	return c
 }
 
-// RateLimits are the deployment's rate-limit rules (part of the invitation settings). The
-// conversation start limits anonymous starts with RateLimits().ConversationStartsPerIP:
-//
-//	err := d.RateLimiter().Check(ctx, d.RateLimits().ConversationStartsPerIP, ratelimit.ClientKey(r.SourceIP))
+// RateLimits are the deployment's rate-limit rules (part of the invitation settings); the
+// conversation start counts anonymous starts with ConversationStartsPerIP and
+// ConversationStartsPerTeam (startLimit).
 func (d *Deps) RateLimits() ratelimit.Limits { return d.InvitationConfig().Limits }
 
 // RateLimiter counts rate-limited events in the table.
