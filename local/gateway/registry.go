@@ -46,8 +46,9 @@ var ByLogicalID = map[string]Constructor{
 	"AcceptInvitationFunction":    func(d *setup.Deps) any { return handlers.AcceptInvitation(d) },
 	"DeclineInvitationFunction":   func(d *setup.Deps) any { return handlers.DeclineInvitation(d) },
 	"ExpireInvitationsFunction":   func(d *setup.Deps) any { return handlers.ExpireInvitations(d) },
-	// The outbox: the table's stream drives the pushes.
+	// The outbox: the table's stream drives the pushes, and the end's cleanup.
 	"PushEventsFunction": func(d *setup.Deps) any { return handlers.PushEvents(d) },
+	"EndCleanupFunction": func(d *setup.Deps) any { return handlers.EndCleanup(d) },
 	// SES's event notifications about invitation emails (SNS; locally POST /_dev/ses-events).
 	"EmailDeliveryFunction": func(d *setup.Deps) any { return handlers.EmailDelivery(d) },
 }

@@ -48,7 +48,7 @@ type API struct {
 	Logs  *SyncBuffer
 	// Push is the WebSocket API's @connections endpoint the deployment pushes to: what each
 	// connection received, and connections made gone, failing or hanging. Pushes arrive after
-	// the request that committed them: AwaitPushes first.
+	// the request that committed them: AwaitStream first.
 	Push *pushtest.Server
 
 	streams []*gateway.StreamPoller
@@ -64,9 +64,10 @@ func New(t testing.TB, o ...func(*setup.Overrides)) *API {
 	return build(t, true, o)
 }
 
-// NewWithoutPushes builds an API over a fresh table without a stream: nothing is ever pushed
-// (AwaitPushes returns at once). For tests that never look at pushes, such as races and the
-// fault matrix, whose load would otherwise double with the push function's lookups.
+// NewWithoutPushes builds an API over a fresh table without a stream: nothing is ever pushed,
+// and no end is cleaned up but by the sweep (AwaitStream returns at once). For tests that
+// never look at pushes, such as races and the fault matrix, whose load would otherwise double
+// with the push function's lookups.
 func NewWithoutPushes(t testing.TB, o ...func(*setup.Overrides)) *API {
 	t.Helper()
 	return build(t, false, o)
@@ -109,7 +110,7 @@ func build(t testing.TB, withStream bool, o []func(*setup.Overrides)) *API {
 }
 
 // testIdleBackoff bounds how long an idle test table's stream waits between reads: many tests
-// run at once against one DynamoDB Local, so an idle one backs off (AwaitPushes reads at once).
+// run at once against one DynamoDB Local, so an idle one backs off (AwaitStream reads at once).
 const testIdleBackoff = 500 * time.Millisecond
 
 // readStream pushes through the real path: the table's stream, read like Lambda's event
@@ -141,10 +142,11 @@ func (a *API) readStream(log *slog.Logger) {
 	}
 }
 
-// AwaitPushes waits (at most 10 s) until everything committed so far has been pushed: the
-// stream read to its end and the push function returned. Then what a connection received is
-// all it will receive for those commits, so a test can also assert that nothing came.
-func (a *API) AwaitPushes() {
+// AwaitStream waits (at most 10 s) until everything committed so far has gone through the
+// table's stream: the stream read to its end and its functions returned — every event pushed,
+// every end cleaned up. Then what a connection received is all it will receive for those
+// commits, so a test can also assert that nothing came.
+func (a *API) AwaitStream() {
 	a.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -157,25 +157,24 @@ func (s *Service) Leave(ctx context.Context, p auth.Principal, conversationID st
 
 var errEnded = apperror.Conflict("conversation_ended", "the conversation has ended")
 
-// End closes the conversation for everyone: first the status flips, with conversation.ended
-// as the last event (listing the invitations it revokes), so from then on nothing can join,
-// redeem, accept or post; then the pending invitations are revoked (their PINs and links stop
-// working) and visitors' sessions deleted, in idempotent steps. The push function tells
-// everyone and closes the visitors' sockets when it reads conversation.ended from the table's
-// stream, so a crash after the commit loses neither. Ending an ended conversation finishes a
-// cleanup a crash may have interrupted, and answers 409.
+// End closes the conversation for everyone in one write: the status flips, with
+// conversation.ended as the last event (listing the invitations it revokes), so from then on
+// nothing can join, redeem, accept or post, and a visitor's session is refused (401) — every
+// change and every access check reads the conversation's status. What is left is bookkeeping,
+// and it follows the commit through the table's stream, as the pushes do: the end-cleanup
+// function revokes the pending invitations (deleting their PINs and links) and deletes the
+// visitors' sessions (EndCleanup), and the push function tells everyone and closes the
+// visitors' sockets. A function that dies right after the commit loses neither; the retention
+// sweep finishes a cleanup the stream gave up on. Ending an ended conversation answers 409.
 func (s *Service) End(ctx context.Context, p auth.Principal, conversationID string) error {
 	acc, err := AuthorizeAgent(ctx, s.Store, p, conversationID)
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	if !acc.Conversation.Open() {
-		if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
-			return apperror.Internal(err)
-		}
 		return errEnded
 	}
+	now := s.now()
 	conv := acc.Conversation
 	conv.EndedAt = now
 	ended := conversation.Event{
@@ -188,12 +187,6 @@ func (s *Service) End(ctx context.Context, p auth.Principal, conversationID stri
 	}
 	if err != nil {
 		return apperror.Internal(err)
-	}
-	// The end is decided and final; the cleanup after it resumes with the next end call or
-	// the sweeper, so its failure is the service's to finish, not the caller's. The push
-	// function pushes conversation.ended and then closes the visitors' sockets.
-	if _, err := s.Store.FinishEnd(ctx, conversationID, now); err != nil {
-		s.log().WarnContext(ctx, "end", "outcome", "cleanup_pending", "conversationId", conversationID, "cause", err.Error())
 	}
 	return nil
 }

@@ -20,7 +20,6 @@ type Store interface {
 	PostMessage(ctx context.Context, e conversation.Event, participantID string) (conversation.Event, error)
 	Leave(ctx context.Context, p conversation.Participant, wasAssignee bool, events []conversation.Event) error
 	EndConversation(ctx context.Context, conv conversation.Conversation, ended *conversation.Event) error
-	FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error)
 	// The lobby (SPEC §9.3).
 	AdmitParticipant(ctx context.Context, p conversation.Participant, events []conversation.Event) error
 	RefuseParticipant(ctx context.Context, p conversation.Participant, timedOut bool, events []conversation.Event) error

@@ -139,7 +139,7 @@ func (s *scene) ses(record string) delivery.Outcome {
 
 // pushes are what a connection received once everything committed so far is pushed.
 func (s *scene) pushes(conn string) []push.Message {
-	s.api.AwaitPushes()
+	s.api.AwaitStream()
 	return s.api.Push.Messages(s.t, conn)
 }
 

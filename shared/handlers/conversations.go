@@ -96,7 +96,7 @@ func EndConversation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.NoContent(), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.NoBody(), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), httpapi.NoBody(), prefetchStanding(d))
 }
 
 // AdmitParticipant: POST /conversations/{id}/participants/{participantId}/admit — an agent

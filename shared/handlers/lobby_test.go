@@ -79,7 +79,7 @@ func onWaiting(fn, verb string) func(f fixture) apitest.Request {
 // comes after.
 func connectAs(t testing.TB, api *apitest.API, connectionID, principalKey string) {
 	t.Helper()
-	api.AwaitPushes()
+	api.AwaitStream()
 	if err := api.Store.PutConnection(t.Context(), store.Connection{ID: connectionID, PrincipalKey: principalKey, Kind: "visitor"}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func connectAs(t testing.TB, api *apitest.API, connectionID, principalKey string
 // pushed is what a connection received once everything committed so far is pushed.
 func pushed(t testing.TB, api *apitest.API, connectionID string) []push.Message {
 	t.Helper()
-	api.AwaitPushes()
+	api.AwaitStream()
 	return api.Push.Messages(t, connectionID)
 }
 
@@ -212,7 +212,7 @@ func TestLobby_AdmitAgent_TheInviteeWaitsSeesNothingAndIsLetInByAnAgent(t *testi
 	if resp := lobbyAnswer(api, conv.ConversationID, sam.ParticipantID, "admit", ada); resp.Status != 409 || resp.ErrorCode() != "not_waiting" {
 		t.Errorf("admit an active participant: %d %s, want 409 not_waiting", resp.Status, resp.Body)
 	}
-	api.AwaitPushes()
+	api.AwaitStream()
 	if got := api.Push.Raw("lou="); len(got) != 0 {
 		t.Fatalf("the waiting invitee was pushed %d messages: %s", len(got), got)
 	}
@@ -406,7 +406,7 @@ func TestLobby_AWaitNobodyAnswersIsARefusalAtOnceAndPushedByTheSweep(t *testing.
 	if resp := lobbyAnswer(api, conv.ConversationID, lou.ParticipantID, "admit", ada); resp.Status != 409 || resp.ErrorCode() != "not_waiting" {
 		t.Errorf("admit after the timeout: %d %s, want 409 not_waiting", resp.Status, resp.Body)
 	}
-	api.AwaitPushes()
+	api.AwaitStream()
 	if got := api.Push.Raw("lou="); len(got) != 0 {
 		t.Fatalf("pushed before the sweep: %s", got)
 	}

@@ -121,7 +121,7 @@ func TestWebSocket_VisitorConnectsWithATicketAndReceivesPushes(t *testing.T) {
 	if msg.Status != 201 {
 		t.Fatalf("post message: %d %s", msg.Status, msg.Body)
 	}
-	api.AwaitPushes() // the push function reads the commit from the table's stream
+	api.AwaitStream() // the push function reads the commit from the table's stream
 	// Recipients are decided when the push is sent: if the stream is read after the socket
 	// opened, the visitor also gets the opening events they had access to. The message is
 	// what this test is about.

@@ -75,9 +75,9 @@ var budgets = map[string]budget{
 	"list teams":                           {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
 	"create connect ticket":                {1, 1},
 	"leave (visitor)":                      {3, 2},
-	"end conversation":                     {10, 10}, // the end, then its cleanup in batches: not one commit, so it keeps the claim
-	"admit":                                {4, 2},   // the waiting participant read beside the access check (path-named), then the write
-	"refuse":                               {4, 2},   // as admit; the push function closes the invitee's sockets
+	"end conversation":                     {3, 2}, // the key read beside the access check; the flip with its answer (the cleanup follows from the stream: conversations.EndCleanup)
+	"admit":                                {4, 2}, // the waiting participant read beside the access check (path-named), then the write
+	"refuse":                               {4, 2}, // as admit; the push function closes the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler

@@ -95,7 +95,7 @@ func TestForward_TheVisitorSeesOnlyANeutralNotice(t *testing.T) {
 			t.Fatalf("the visitor's history shows %s: %s", e.Type, mustJSON(t, e))
 		}
 	}
-	w.api.AwaitPushes()
+	w.api.AwaitStream()
 	for _, raw := range w.api.Push.Raw("ws-visitor") {
 		if strings.Contains(string(raw), secretMessage) || strings.Contains(string(raw), "invitation.") {
 			t.Fatalf("the visitor was pushed %s", raw)

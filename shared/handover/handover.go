@@ -109,6 +109,9 @@ type Store interface {
 	Advance(ctx context.Context, h store.Hop) error
 	Connected(ctx context.Context, agentIDs []string) (map[string]bool, error)
 	EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error
+	// FinishEnd is the end's cleanup (conversations.EndCleanup), for an invitation the sweep
+	// meets pending in an ended conversation.
+	FinishEnd(ctx context.Context, conversationID string, at time.Time) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 

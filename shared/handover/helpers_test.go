@@ -139,14 +139,14 @@ func (w *world) connectVisitor(participantID string) {
 
 // pushes is what the connection received once everything committed so far was pushed.
 func (w *world) pushes(connectionID string) []push.Message {
-	w.api.AwaitPushes()
+	w.api.AwaitStream()
 	return w.api.Push.Messages(w.t, connectionID)
 }
 
 // closed reports whether the server closed the connection, once everything committed so far
 // was pushed (the push function closes sockets after it pushes).
 func (w *world) closed(connectionID string) bool {
-	w.api.AwaitPushes()
+	w.api.AwaitStream()
 	return w.api.Push.Closed(connectionID)
 }
 

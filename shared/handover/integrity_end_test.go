@@ -2,12 +2,14 @@ package handover_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/handover"
+	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
@@ -68,10 +70,18 @@ func TestEnd_RacingFiftyRedemptionsAndAccepts_NothingSurvives(t *testing.T) {
 		for _, pin := range pins {
 			after = append(after, func() apitest.Response { _, r := w.redeemPIN(pin, "192.0.2.99"); return r })
 		}
+		after = append(after,
+			func() apitest.Response { return w.accept(grace, "grace") },
+			func() apitest.Response { return w.accept(billing, "mia") })
 		for i, r := range concurrently(after...) {
-			if r.Status != 401 && r.Status != 400 && r.Status != 410 {
-				t.Fatalf("round %d: session or PIN %d still works after the end: %d %s", round, i, r.Status, r.Body)
+			if r.Status != 401 && r.Status != 400 && r.Status != 409 && r.Status != 410 {
+				t.Fatalf("round %d: session, PIN or invitation %d still works after the end: %d %s", round, i, r.Status, r.Body)
 			}
+		}
+		// The end's cleanup, which the table's stream brings to the end-cleanup function
+		// (this world has no stream): whatever the race left, it leaves nothing pending.
+		if err := w.st.FinishEnd(t.Context(), convID, w.clock.Now()); err != nil {
+			t.Fatal(err)
 		}
 		w.nothingPending(round, invIDs)
 	}
@@ -122,6 +132,7 @@ func (w *world) mustOffer(resp apitest.Response) string {
 // nothingPending: every invitation is settled in the table itself, not only as seen.
 func (w *world) nothingPending(round int, invIDs []string) {
 	w.t.Helper()
+	w.api.AwaitStream() // the end's cleanup follows its commit through the stream
 	for _, id := range invIDs {
 		inv, err := w.st.Invitation(w.t.Context(), id)
 		if err != nil {
@@ -175,6 +186,11 @@ func TestEnd_With150VisitorsAnd20PendingInvitations_EndsEverything(t *testing.T)
 		t.Fatal("the agent's socket was closed")
 	}
 	w.nothingPending(0, invIDs)
+	for i, v := range visitors { // deleted by the end's cleanup, 50 to a transaction
+		if _, err := w.st.Session(t.Context(), ids.Hash(strings.TrimPrefix(v, "Bearer "))); !store.IsNotFound(err) {
+			t.Fatalf("visitor %d's session after the cleanup: %v", i, err)
+		}
+	}
 	for _, pin := range pins {
 		if _, r := w.redeemPIN(pin, "192.0.2.99"); r.Status < 400 {
 			t.Fatalf("a PIN works after the end: %d %s", r.Status, r.Body)
@@ -334,13 +350,18 @@ func TestVisitorSockets_ClosedOnLeaveAndEnd(t *testing.T) {
 	}
 }
 
-// An end that crashed right after flipping the status (before its cleanup) is finished by
-// the next end, which answers 409, or by the sweeper meeting one of its invitations: the
-// invitations end revoked, their PINs dead and the visitors' sockets closed either way.
-func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
+// An end that crashed right after flipping the status loses none of its cleanup: the table's
+// stream brings conversation.ended to the end-cleanup function (and to the push function,
+// which closes the visitors' sockets); where Lambda gave up on the stream (here: a table
+// without one), the sweep finishes it. Meanwhile the status alone keeps everything shut, and
+// a retried end answers 409.
+func TestEnd_CrashAfterTheFlip_IsFinishedByTheStreamOrTheSweeper(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, handover.ModeOnAccept, unlimited)
-	for _, finish := range []string{"retry", "sweeper"} {
+	for _, finish := range []string{"stream", "sweeper"} {
+		w := newWorld(t, handover.ModeOnAccept, unlimited)
+		if finish == "sweeper" {
+			w = newQuietWorld(t, handover.ModeOnAccept, unlimited)
+		}
 		convID, visitorID, visitor := w.startAsAgent("ada")
 		socket := "ws-crash-" + finish
 		if err := w.st.PutConnection(t.Context(), store.Connection{ID: socket, PrincipalKey: store.VisitorPrincipal(visitorID), Kind: "visitor"}); err != nil {
@@ -371,23 +392,26 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByARetryOrTheSweeper(t *testing.T) {
 				t.Fatalf("%s: a PIN works after the flip: %d %s", finish, r.Status, r.Body)
 			}
 		}
+		if r := w.end(convID, w.bearer("ada")); r.Status != 409 {
+			t.Fatalf("%s: the retried end: %d %s", finish, r.Status, r.Body)
+		}
 		switch finish {
-		case "retry":
-			if r := w.end(convID, w.bearer("ada")); r.Status != 409 {
-				t.Fatalf("the retried end: %d %s", r.Status, r.Body)
+		case "stream":
+			if !w.closed(socket) { // closed waits for the stream's functions
+				t.Fatal("the visitor's socket is still open")
 			}
 		case "sweeper":
 			w.clock.Advance(time.Hour)
 			w.sweep()
-		}
-		if !w.closed(socket) {
-			t.Fatalf("%s: the visitor's socket is still open", finish)
 		}
 		w.nothingPending(0, invIDs)
 		for _, id := range invIDs {
 			if inv, _ := w.st.Invitation(t.Context(), id); inv.Status != invitation.StatusRevoked || inv.Reason != "conversation_ended" {
 				t.Fatalf("%s: invitation after the cleanup: %+v", finish, inv)
 			}
+		}
+		if _, err := w.st.Session(t.Context(), ids.Hash(strings.TrimPrefix(visitor, "Bearer "))); !store.IsNotFound(err) {
+			t.Fatalf("%s: the visitor's session after the cleanup: %v", finish, err)
 		}
 		full := w.fullHistory(convID, w.bearer("ada"))
 		checkAgentStream(t, full)

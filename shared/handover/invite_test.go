@@ -239,6 +239,10 @@ func TestEnd_RevokesPendingAgentTeamAndForwardInvitations(t *testing.T) {
 	if r := w.do("EndConversationFunction", "POST", "/conversations/{id}/end", onConv(convID), nil, w.bearer("ada")); r.Status != 204 {
 		t.Fatalf("end: %d %s", r.Status, r.Body)
 	}
+	if r := w.accept(agentInv.ID, "mia"); r.Status != 409 { // before the cleanup: the status decides
+		t.Fatalf("accepting an invitation of an ended conversation: %d %s", r.Status, r.Body)
+	}
+	w.api.AwaitStream() // the end's cleanup follows its commit through the stream
 	for _, id := range []string{agentInv.ID, teamInv.ID, fwd.ID} {
 		if o := w.offer(id); o.Status != invitation.StatusRevoked {
 			t.Errorf("%s (%s) after the end: %s", id, o.Kind, o.Status)

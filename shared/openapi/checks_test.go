@@ -109,7 +109,7 @@ func TestChecks_FailOnABrokenAnswer(t *testing.T) {
 	}
 
 	t.Run("push/closed objects", func(t *testing.T) {
-		d.api.AwaitPushes()
+		d.api.AwaitStream()
 		for _, raw := range d.api.Push.Raw("ws-ada") {
 			var m map[string]any
 			if err := json.Unmarshal(raw, &m); err != nil {

@@ -341,7 +341,7 @@ func (d *deployment) say(connectionID, body string) {
 func (d *deployment) checkPushes() []string {
 	d.t.Helper()
 	var types []string
-	d.api.AwaitPushes() // pushed from the table's stream after the requests committed
+	d.api.AwaitStream() // pushed from the table's stream after the requests committed
 	for _, conn := range d.conns {
 		msgs := d.api.Push.Raw(conn)
 		if len(msgs) == 0 {

@@ -22,32 +22,32 @@ const sessionBatch = 50
 
 // FinishEnd revokes every invitation the end left pending (deleting the PINs and join tokens
 // that still belong to them) and deletes every visitor session of an ended conversation. It
-// returns the visitors, whose sockets the caller closes. It does nothing to an open one.
-func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) ([]conversation.Participant, error) {
+// does nothing to an open one.
+func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) error {
 	head, err := s.head(ctx, conversationID)
 	if IsNotFound(err) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	return s.finishEnd(ctx, head, at)
 }
 
 // finishEnd is FinishEnd on the head as read.
-func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) ([]conversation.Participant, error) {
+func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) error {
 	if head.Status == string(conversation.StatusOpen) {
-		return nil, nil
+		return nil
 	}
 	conversationID := strings.TrimPrefix(head.PK, convPK(""))
 	for _, id := range head.Pending {
 		if err := s.revokeForEnd(ctx, conversationID, id, at); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	parts, err := s.Participants(ctx, conversationID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var visitors []conversation.Participant
 	for _, p := range parts {
@@ -55,7 +55,7 @@ func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) ([]c
 			visitors = append(visitors, p)
 		}
 	}
-	return visitors, s.endSessions(ctx, conversationID, visitors)
+	return s.endSessions(ctx, conversationID, visitors)
 }
 
 // revokeForEnd revokes one invitation the end left pending and takes it off the head.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
@@ -14,4 +15,12 @@ import (
 // batch's description goes to the dead-letter queue (README "Operating it").
 func PushEvents(d *setup.Deps) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	return d.Push().HandleStream
+}
+
+// EndCleanup is the end-cleanup function: the table's stream (only conversation.ended) in,
+// the end's bookkeeping done (conversations.EndCleanup). A cleanup that fails comes back as a
+// batch item failure, so Lambda retries from it; after its retries the retention sweep, which
+// meets every ended conversation within a minute, finishes it.
+func EndCleanup(d *setup.Deps) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	return conversations.EndCleanup{Store: d.Store(), Log: d.Log}.HandleStream
 }

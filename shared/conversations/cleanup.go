@@ -1,0 +1,74 @@
+package conversations
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/store"
+)
+
+// EndCleanup is the end-cleanup function's handler: End commits only the flip of the status
+// (and conversation.ended), so the end answers after one write; the table's stream brings
+// each conversation.ended here, and the cleanup revokes the invitations the end left pending
+// (their PINs and links deleted) and deletes the visitors' sessions (store.FinishEnd). Nothing
+// waits for it to be safe — every change and every access check reads the conversation's
+// status — it makes the stored invitations and sessions say what the status already decides.
+type EndCleanup struct {
+	Store interface {
+		FinishEnd(ctx context.Context, conversationID string, at time.Time) error
+	}
+	Log *slog.Logger
+}
+
+// endsAtOnce bounds how many ends of one batch are cleaned up in parallel.
+const endsAtOnce = 8
+
+// HandleStream cleans up after each conversation.ended of the batch, in parallel. A cleanup
+// that fails reports its record as a batch item failure, so Lambda retries from there (the
+// cleanups of the records after it run again; each step is idempotent); when Lambda gives up,
+// the retention sweep finishes it. A record that cannot be decoded is logged and skipped.
+func (c EndCleanup) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var (
+		mu       sync.Mutex
+		failures = []events.DynamoDBBatchItemFailure{} // never null: Lambda reads an empty list as "all done"
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, endsAtOnce)
+	)
+	for _, r := range ev.Records {
+		e, ok := c.ended(ctx, r)
+		if !ok {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := c.Store.FinishEnd(ctx, e.ConversationID, e.At); err != nil {
+				c.Log.WarnContext(ctx, "end_cleanup", "outcome", "failed", "conversationId", e.ConversationID, "cause", err.Error())
+				mu.Lock()
+				failures = append(failures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return events.DynamoDBEventResponse{BatchItemFailures: failures}, nil
+}
+
+// ended is the record's conversation.ended, if it is one (the event source's filter passes
+// only those, but a handler does not rely on its trigger's settings).
+func (c EndCleanup) ended(ctx context.Context, r events.DynamoDBEventRecord) (conversation.Event, bool) {
+	if r.EventName != string(events.DynamoDBOperationTypeInsert) {
+		return conversation.Event{}, false
+	}
+	e, ok, err := store.StreamEvent(r.Change.NewImage)
+	if err != nil {
+		c.Log.ErrorContext(ctx, "end_cleanup", "outcome", "undecodable_record", "sequenceNumber", r.Change.SequenceNumber, "cause", err.Error())
+		return conversation.Event{}, false
+	}
+	return e.Event, ok && e.Seq > 0 && e.Type == conversation.EventConversationEnded
+}
