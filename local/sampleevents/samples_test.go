@@ -40,7 +40,8 @@ var designed = map[string]string{
 	"DeclineInvitationFunction":     "204",                    // ada declines inv_sample_for_ada with a reason
 	"EmailDeliveryFunction":         `"outcomes":["applied"]`, // SES delivered inv_sample's email
 	"EndConversationFunction":       "204",
-	"ExpireInvitationsFunction":     `"failed":0`, // the sweep's tally: nothing failed
+	"EndCleanupFunction":            `"batchItemFailures":[]`, // conv_sample's conversation.ended: open in the seeded stack, so nothing to clean up
+	"ExpireInvitationsFunction":     `"failed":0`,             // the sweep's tally: nothing failed
 	"ForwardConversationFunction":   "201",
 	"GetConversationFunction":       "200",
 	"GetInboxFunction":              "200",
