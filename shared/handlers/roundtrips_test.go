@@ -70,7 +70,7 @@ var budgets = map[string]budget{
 	"decline":                              {4, 3},
 	"forward (fallback)":                   {6, 2}, // every target of the chain read at once
 	"inbox (queued target)":                {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
-	"decline (chain moves on)":             {6, 5}, // the next target's lookup and the move with its events
+	"decline (chain moves on)":             {7, 3}, // beside the answer's read: the team's members, each later target's entry and presence; the move
 	"list agents":                          {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
 	"list teams":                           {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
 	"create connect ticket":                {1, 1},

@@ -3,6 +3,7 @@ package handover
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -42,7 +43,7 @@ func (s *Service) Accept(ctx context.Context, p auth.Principal, invitationID str
 }
 
 func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) (Accepted, error) {
-	o, view, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error { return o.CheckPending(now) })
+	o, view, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error { return o.CheckPending(now) }, nil)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -73,7 +74,10 @@ func (s *Service) acceptOnce(ctx context.Context, agentID, invitationID string) 
 // answerable loads an offer the agent may answer, checked by check, with what the answer
 // decides on (store.Answering, one read); an offer whose time ran out is expired on the spot
 // (the sweep would within a minute) so that a forward comes back to its forwarder at once.
-func (s *Service) answerable(ctx context.Context, agentID, invitationID string, check func(invitation.Offer, time.Time) error) (invitation.Offer, store.Answering, error) {
+// ahead, if given, reads beside store.Answering what the answer goes on to need, for an offer
+// that may be the agent's (addressed to them, or to a team they may be in).
+func (s *Service) answerable(ctx context.Context, agentID, invitationID string, check func(invitation.Offer, time.Time) error,
+	ahead func(context.Context, invitation.Offer)) (invitation.Offer, store.Answering, error) {
 	o, err := s.loadOffer(ctx, invitationID)
 	if err != nil {
 		return invitation.Offer{}, store.Answering{}, err
@@ -85,7 +89,12 @@ func (s *Service) answerable(ctx context.Context, agentID, invitationID string, 
 		}
 		return invitation.Offer{}, store.Answering{}, errRetry
 	}
+	var wg sync.WaitGroup
+	if ahead != nil && (o.TargetAgentID == "" || o.TargetAgentID == agentID) {
+		wg.Go(func() { ahead(ctx, o) })
+	}
 	view, err := s.Store.Answering(ctx, o, agentID)
+	wg.Wait()
 	if err != nil {
 		return invitation.Offer{}, store.Answering{}, apperror.Internal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/directory"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -81,14 +82,44 @@ func (s *Service) available(ctx context.Context, present string) invitation.Avai
 			agentErr, connErr error
 			wg                sync.WaitGroup
 		)
-		wg.Go(func() { a, agentErr = s.Store.Agent(ctx, agentID) })
-		wg.Go(func() { connected, connErr = s.Store.Connected(ctx, []string{agentID}) })
+		key := targetKey(invitation.Target{Kind: invitation.TargetAgent, ID: agentID})
+		wg.Go(func() {
+			a, agentErr = requestscope.ReadOnce(ctx, key, s.readAgent(agentID))
+			requestscope.Keep(ctx, key, a, agentErr) // for lookUp, should the turn be theirs
+		})
+		wg.Go(func() {
+			connected, connErr = requestscope.ReadOnce(ctx, connectedKey(agentID), s.readConnected(agentID))
+		})
 		wg.Wait()
 		if agentErr != nil || connErr != nil {
 			return true
 		}
 		return directory.IsOnline(a, connected[agentID])
 	}
+}
+
+// readAheadDecline reads, beside the answer's own read (store.Answering), what a decline
+// goes on to decide with: a team's members (is this the last member to decline?), and for a
+// chain with later targets each one's availability and directory entry (its name, a team's
+// members) — a chain is a few targets, and reading them all at once is one round trip where
+// reading them as the move needs them was two.
+func (s *Service) readAheadDecline(ctx context.Context, o invitation.Offer) {
+	var wg sync.WaitGroup
+	if o.TargetTeamID != "" {
+		wg.Go(func() { requestscope.ReadAhead(ctx, membersKey(o.TargetTeamID), s.readMembers(o.TargetTeamID)) })
+	}
+	if o.HasNextTarget() {
+		for _, t := range o.Targets[o.Stage+1:] {
+			to := t.Target()
+			if to.Kind != invitation.TargetAgent {
+				wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readTeam(to.ID)) })
+				continue
+			}
+			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readAgent(to.ID)) })
+			wg.Go(func() { requestscope.ReadAhead(ctx, connectedKey(to.ID), s.readConnected(to.ID)) })
+		}
+	}
+	wg.Wait()
 }
 
 // offerAsOf is the offer as of now: the chain moved on by time, a team's declines kept only

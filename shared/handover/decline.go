@@ -8,6 +8,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -28,7 +29,7 @@ func (s *Service) Decline(ctx context.Context, p auth.Principal, invitationID, r
 func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason string) error {
 	o, view, err := s.answerable(ctx, agentID, invitationID, func(o invitation.Offer, now time.Time) error {
 		return o.CheckDeclinable(agentID, now)
-	})
+	}, s.readAheadDecline)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func (s *Service) declineOnce(ctx context.Context, agentID, invitationID, reason
 	now := s.now()
 	d := store.Declining{Offer: o, By: agentID, Reason: reason, Final: true, Read: read, At: now}
 	if o.TargetTeamID != "" {
-		members, err := s.Store.TeamMembers(ctx, o.TargetTeamID)
+		members, err := requestscope.ReadOnce(ctx, membersKey(o.TargetTeamID), s.readMembers(o.TargetTeamID))
 		if err != nil {
 			return apperror.Internal(err)
 		}

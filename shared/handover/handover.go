@@ -314,6 +314,18 @@ func (s *Service) readTeam(id string) func(context.Context) (directory.Team, err
 	return func(ctx context.Context) (directory.Team, error) { return s.Store.Team(ctx, id) }
 }
 
+func membersKey(teamID string) string { return "members#" + teamID }
+
+func (s *Service) readMembers(teamID string) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) { return s.Store.TeamMembers(ctx, teamID) }
+}
+
+func connectedKey(agentID string) string { return "connected#" + agentID }
+
+func (s *Service) readConnected(agentID string) func(context.Context) (map[string]bool, error) {
+	return func(ctx context.Context) (map[string]bool, error) { return s.Store.Connected(ctx, []string{agentID}) }
+}
+
 func (s *Service) readAgentIn(conversationID, agentID string) func(context.Context) (conversation.Participant, error) {
 	return func(ctx context.Context) (conversation.Participant, error) {
 		return s.Store.Participant(ctx, conversationID, conversation.AgentParticipantID(agentID))

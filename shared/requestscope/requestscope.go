@@ -58,6 +58,12 @@ type readResult[T any] struct {
 // under key for the request's first ReadOnce of the same key.
 func ReadAhead[T any](ctx context.Context, key string, read func(context.Context) (T, error)) {
 	v, err := read(ctx)
+	Keep(ctx, key, v, err)
+}
+
+// Keep keeps what a read returned under key for the request's next ReadOnce of the same key:
+// a read taken for one decision that the next step of the same attempt needs as well.
+func Keep[T any](ctx context.Context, key string, v T, err error) {
 	Remember(ctx, key, readResult[T]{v, err})
 }
 
