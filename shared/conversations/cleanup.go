@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -18,9 +19,14 @@ import (
 // (their PINs and links deleted) and deletes the visitors' sessions (store.FinishEnd). Nothing
 // waits for it to be safe — every change and every access check reads the conversation's
 // status — it makes the stored invitations and sessions say what the status already decides.
+//
+// Whoever an agent offer it revokes was addressed to is told (invitation.taken, reason
+// conversation_ended, pushed and not kept), so that it leaves their inbox: they were never in
+// the conversation, and conversation.ended does not reach them.
 type EndCleanup struct {
 	Store interface {
-		FinishEnd(ctx context.Context, conversationID string, at time.Time) error
+		FinishEnd(ctx context.Context, conversationID string, at time.Time, tell store.Withdrawn) error
+		TeamMembers(ctx context.Context, teamID string) ([]string, error)
 	}
 	Log *slog.Logger
 }
@@ -47,7 +53,7 @@ func (c EndCleanup) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			if err := c.Store.FinishEnd(ctx, e.ConversationID, e.At); err != nil {
+			if err := c.Store.FinishEnd(ctx, e.ConversationID, e.At, c.withdrawn(e.At)); err != nil {
 				c.Log.WarnContext(ctx, "end_cleanup", "outcome", "failed", "conversationId", e.ConversationID, "cause", err.Error())
 				mu.Lock()
 				failures = append(failures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
@@ -71,4 +77,25 @@ func (c EndCleanup) ended(ctx context.Context, r events.DynamoDBEventRecord) (co
 		return conversation.Event{}, false
 	}
 	return e.Event, ok && e.Seq > 0 && e.Type == conversation.EventConversationEnded
+}
+
+// withdrawn is invitation.taken for the agents an offer the end revoked was addressed to: its
+// agent, or its team's members now. A customer's invitation has nobody to tell.
+func (c EndCleanup) withdrawn(at time.Time) store.Withdrawn {
+	return func(ctx context.Context, o invitation.Offer) []conversation.Event {
+		to := []string{o.TargetAgentID}
+		switch {
+		case o.Kind.ForCustomer():
+			return nil
+		case o.TargetTeamID != "":
+			members, err := c.Store.TeamMembers(ctx, o.TargetTeamID)
+			if err != nil || len(members) == 0 {
+				return nil // pushes are a convenience; the inbox is the truth
+			}
+			to = members
+		}
+		taken := invitation.WithdrawnEvent(o, invitation.ReasonConversationEnded, at)
+		taken.PushTo = store.AgentPrincipals(to)
+		return []conversation.Event{taken}
+	}
 }

@@ -214,7 +214,7 @@ func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read st
 // interrupted: it revokes every invitation the end left pending, this one included. (The
 // visitors' sockets were closed by the push function when it read conversation.ended.)
 func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
-	if err := s.Store.FinishEnd(ctx, o.ConversationID, now); err != nil {
+	if err := s.Store.FinishEnd(ctx, o.ConversationID, now, nil); err != nil { // telling is the stream cleanup's; the inbox is right either way
 		return failed, apperror.Internal(err)
 	}
 	return revoked, nil

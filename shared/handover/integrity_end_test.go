@@ -80,7 +80,7 @@ func TestEnd_RacingFiftyRedemptionsAndAccepts_NothingSurvives(t *testing.T) {
 		}
 		// The end's cleanup, which the table's stream brings to the end-cleanup function
 		// (this world has no stream): whatever the race left, it leaves nothing pending.
-		if err := w.st.FinishEnd(t.Context(), convID, w.clock.Now()); err != nil {
+		if err := w.st.FinishEnd(t.Context(), convID, w.clock.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		w.nothingPending(round, invIDs)

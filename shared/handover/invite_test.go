@@ -232,6 +232,7 @@ func TestEnd_RevokesPendingAgentTeamAndForwardInvitations(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, handover.ModeOnAccept)
 	convID, _, _ := w.startAsAgent("ada")
+	w.connect("mia", "grace", "linus")
 	var agentInv, teamInv invitation.Offer
 	w.inviteAgent(convID, "ada", "mia", "").Decode(t, &agentInv)
 	w.inviteTeam(convID, "ada", "billing", "").Decode(t, &teamInv)
@@ -248,9 +249,21 @@ func TestEnd_RevokesPendingAgentTeamAndForwardInvitations(t *testing.T) {
 			t.Errorf("%s (%s) after the end: %s", id, o.Kind, o.Status)
 		}
 	}
+	// Each addressee is told the offer left their inbox; they were never in the conversation,
+	// so conversation.ended does not reach them.
+	withdrawn := map[string]string{"mia": agentInv.ID, "grace": teamInv.ID, "linus": fwd.ID}
 	for _, a := range []string{"mia", "grace", "linus"} {
 		if in := w.inbox(a); len(in) != 0 {
 			t.Errorf("%s's inbox after the end: %s", a, mustJSON(t, in))
+		}
+		var told []string
+		for _, m := range w.pushed("ws-"+a, conversation.EventInvitationTaken) {
+			if m.Data["reason"] == invitation.ReasonConversationEnded {
+				told = append(told, fmt.Sprint(m.Data["invitationId"]))
+			}
+		}
+		if !slices.Contains(told, withdrawn[a]) {
+			t.Errorf("%s was not told %s left their inbox: %v", a, withdrawn[a], told)
 		}
 	}
 	if r := w.accept(fwd.ID, "linus"); r.Status != 409 {

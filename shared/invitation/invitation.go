@@ -98,6 +98,10 @@ type Invitation struct {
 	SecretHash string `json:"-"`
 }
 
+// ReasonConversationEnded is why the invitations an end revokes ended: recorded on each, and
+// given with the invitation.taken that tells an agent offer's addressees it left their inbox.
+const ReasonConversationEnded = "conversation_ended"
+
 // Limits on what agents type into an invitation.
 const (
 	MaxNameLen    = 80

@@ -44,7 +44,7 @@ var (
 // actions of what it writes: the store's transaction builder names them.
 func needed(g *callGraph, roots []string) grants {
 	out := grants{actions: map[string]bool{}, indexes: map[string]bool{}}
-	txItems := map[string]string{"put": "PutItem", "update": "UpdateItem", "del": "DeleteItem", "check": "ConditionCheckItem"}
+	txItems := map[string]string{"put": "PutItem", "historyPut": "PutItem", "update": "UpdateItem", "del": "DeleteItem", "check": "ConditionCheckItem"}
 	reach := g.reachable(roots)
 	for node := range reach {
 		if m := sdkMethod.FindStringSubmatch(node); m != nil {

@@ -20,10 +20,14 @@ import (
 // DynamoDB's 100 items, so an end never depends on the number of visitors.
 const sessionBatch = 50
 
+// Withdrawn makes the notices pushed with an offer the end revokes (invitation.taken to
+// whoever it was addressed to, so that it leaves their inbox); nil tells nobody.
+type Withdrawn func(ctx context.Context, o invitation.Offer) []conversation.Event
+
 // FinishEnd revokes every invitation the end left pending (deleting the PINs and join tokens
-// that still belong to them) and deletes every visitor session of an ended conversation. It
-// does nothing to an open one.
-func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) error {
+// that still belong to them), with tell's notices, and deletes every visitor session of an
+// ended conversation. It does nothing to an open one.
+func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time, tell Withdrawn) error {
 	head, err := s.head(ctx, conversationID)
 	if IsNotFound(err) {
 		return nil
@@ -31,17 +35,17 @@ func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Ti
 	if err != nil {
 		return err
 	}
-	return s.finishEnd(ctx, head, at)
+	return s.finishEnd(ctx, head, at, tell)
 }
 
 // finishEnd is FinishEnd on the head as read.
-func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) error {
+func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time, tell Withdrawn) error {
 	if head.Status == string(conversation.StatusOpen) {
 		return nil
 	}
 	conversationID := strings.TrimPrefix(head.PK, convPK(""))
 	for _, id := range head.Pending {
-		if err := s.revokeForEnd(ctx, conversationID, id, at); err != nil {
+		if err := s.revokeForEnd(ctx, conversationID, id, at, tell); err != nil {
 			return err
 		}
 	}
@@ -58,8 +62,10 @@ func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) erro
 	return s.endSessions(ctx, conversationID, visitors)
 }
 
-// revokeForEnd revokes one invitation the end left pending and takes it off the head.
-func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID string, at time.Time) error {
+// revokeForEnd revokes one invitation the end left pending and takes it off the head. The
+// notices are outbox items: the head is ended, but what is pushed and not kept may follow it
+// (history.go refuses only events and new invitations).
+func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID string, at time.Time, tell Withdrawn) error {
 	for range maxAttempts {
 		o, err := s.Offer(ctx, invitationID)
 		if err != nil && !IsNotFound(err) {
@@ -71,7 +77,10 @@ func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID s
 			if err != nil {
 				return err
 			}
-			t.resolve(o.Invitation, invitation.StatusRevoked, "", reasonConversationEnded, at, false, owned)
+			t.resolve(o.Invitation, invitation.StatusRevoked, "", invitation.ReasonConversationEnded, at, false, owned)
+			if tell != nil {
+				t.pushOnly(tell(ctx, o))
+			}
 		} else {
 			t.settle(conversationID, invitationID)
 		}

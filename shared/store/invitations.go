@@ -385,9 +385,6 @@ func (t *tx) resolveAnd(inv invitation.Invitation, to invitation.Status, by, rea
 	return t.deleteSecret("secret", inv, owned).settle(inv.ConversationID, inv.ID)
 }
 
-// reasonConversationEnded is recorded on the invitations an end revokes.
-const reasonConversationEnded = "conversation_ended"
-
 // RevokeInvitation ends a pending invitation as revoked and deletes its live secret, with the
 // events, and the notices that are pushed but not kept (outbox items, outbox.go). It fails on
 // "invitation" if the invitation is no longer pending, has expired, or was renewed since it
