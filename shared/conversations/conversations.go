@@ -5,7 +5,6 @@ package conversations
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -23,15 +22,6 @@ type Service struct {
 	DefaultTeamID string
 	// StartLimit bounds anonymous starts per client; nil: unlimited.
 	StartLimit StartLimiter
-	// Log receives what the service finishes later instead of failing the caller; nil: discarded.
-	Log *slog.Logger
-}
-
-func (s *Service) log() *slog.Logger {
-	if s.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Log
 }
 
 // StartLimiter says whether one more anonymous start from a client is allowed now; over the

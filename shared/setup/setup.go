@@ -148,7 +148,6 @@ func (d *Deps) Conversations() *conversations.Service {
 			DefaultTeamID: d.Handover().Config.DefaultTeamID, // one setting for starts and leaves
 			Offers:        d.Handover(),
 			StartLimit:    startLimit{d.RateLimiter(), d.RateLimits().ConversationStartsPerIP, d.RateLimits().ConversationStartsPerTeam},
-			Log:           d.Log,
 		}
 	})
 	return d.conv
