@@ -26,7 +26,7 @@ import (
 type EndCleanup struct {
 	Store interface {
 		FinishEnd(ctx context.Context, conversationID string, at time.Time, tell store.Withdrawn) error
-		TeamMembers(ctx context.Context, teamID string) ([]string, error)
+		Addressees(ctx context.Context, inv invitation.Invitation) []string
 	}
 	Log *slog.Logger
 }
@@ -83,16 +83,9 @@ func (c EndCleanup) ended(ctx context.Context, r events.DynamoDBEventRecord) (co
 // agent, or its team's members now. A customer's invitation has nobody to tell.
 func (c EndCleanup) withdrawn(at time.Time) store.Withdrawn {
 	return func(ctx context.Context, o invitation.Offer) []conversation.Event {
-		to := []string{o.TargetAgentID}
-		switch {
-		case o.Kind.ForCustomer():
+		to := c.Store.Addressees(ctx, o.Invitation)
+		if len(to) == 0 {
 			return nil
-		case o.TargetTeamID != "":
-			members, err := c.Store.TeamMembers(ctx, o.TargetTeamID)
-			if err != nil || len(members) == 0 {
-				return nil // pushes are a convenience; the inbox is the truth
-			}
-			to = members
 		}
 		taken := invitation.WithdrawnEvent(o, invitation.ReasonConversationEnded, at)
 		taken.PushTo = store.AgentPrincipals(to)

@@ -95,6 +95,7 @@ type Store interface {
 	Agent(ctx context.Context, id string) (directory.Agent, error)
 	Team(ctx context.Context, id string) (directory.Team, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
+	Addressees(ctx context.Context, inv invitation.Invitation) []string
 	TeamsOf(ctx context.Context, agentID string) ([]string, error)
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
 	AgentName(ctx context.Context, agentID string) (string, error)
@@ -210,14 +211,7 @@ func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, 
 
 // recipients are the agents an offer is addressed to: the agent, or the team's members now.
 func (s *Service) recipients(ctx context.Context, o invitation.Offer) []string {
-	if o.TargetTeamID == "" {
-		return []string{o.TargetAgentID}
-	}
-	members, err := s.Store.TeamMembers(ctx, o.TargetTeamID)
-	if err != nil {
-		return nil // pushes are a convenience; the inbox is the truth
-	}
-	return members
+	return s.Store.Addressees(ctx, o.Invitation)
 }
 
 // displayName is an agent's directory name, or their id when the directory has none.

@@ -40,7 +40,7 @@ type Store interface {
 	RecordSent(ctx context.Context, waiting, sent invitation.Invitation) error
 	RenewInvitation(ctx context.Context, old, renewed invitation.Invitation, events []conversation.Event, take ...store.RateSlot) error
 	AgentName(ctx context.Context, agentID string) (string, error)
-	TeamMembers(ctx context.Context, teamID string) ([]string, error)
+	Addressees(ctx context.Context, inv invitation.Invitation) []string
 }
 
 // Mailer sends one rendered email (mail.Sender in production).
@@ -135,17 +135,7 @@ func (s *Service) now() time.Time {
 // addressees are whom a change of the invitation is pushed to besides the participants: its
 // target agent, or its target team's members now, whose inboxes change.
 func (s *Service) addressees(ctx context.Context, inv invitation.Invitation) []string {
-	switch {
-	case inv.TargetAgentID != "":
-		return []string{store.AgentPrincipal(inv.TargetAgentID)}
-	case inv.TargetTeamID != "":
-		members, err := s.Store.TeamMembers(ctx, inv.TargetTeamID)
-		if err != nil {
-			return nil // pushes are a convenience; the inbox is the truth
-		}
-		return store.AgentPrincipals(members)
-	}
-	return nil
+	return store.AgentPrincipals(s.Store.Addressees(ctx, inv))
 }
 
 // errNotConfigured is a wiring mistake: the handler's function was built without a part.

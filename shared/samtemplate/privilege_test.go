@@ -41,10 +41,11 @@ var (
 )
 
 // needed derives what the code reachable from roots calls. A transaction needs the item
-// actions of what it writes: the store's transaction builder names them.
+// actions of what it writes: the store's transaction builder names them (events and pushOnly
+// put history events and outbox items when the transaction is committed).
 func needed(g *callGraph, roots []string) grants {
 	out := grants{actions: map[string]bool{}, indexes: map[string]bool{}}
-	txItems := map[string]string{"put": "PutItem", "historyPut": "PutItem", "update": "UpdateItem", "del": "DeleteItem", "check": "ConditionCheckItem"}
+	txItems := map[string]string{"put": "PutItem", "events": "PutItem", "pushOnly": "PutItem", "update": "UpdateItem", "del": "DeleteItem", "check": "ConditionCheckItem"}
 	reach := g.reachable(roots)
 	for node := range reach {
 		if m := sdkMethod.FindStringSubmatch(node); m != nil {

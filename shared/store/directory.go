@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 )
 
 func agentPK(id string) string  { return "AGENT#" + id }
@@ -128,6 +129,20 @@ func (s *Store) Team(ctx context.Context, id string) (directory.Team, error) {
 		return directory.Team{}, membersErr
 	}
 	return directory.Team{ID: it.ID, Name: it.Name, Members: members}, nil
+}
+
+// Addressees are the agents an agent offer is addressed to now: its agent, or its team's
+// members. A customer's invitation has none. For pushes only, which are a convenience (the
+// inbox is the truth): a failed lookup is nobody.
+func (s *Store) Addressees(ctx context.Context, inv invitation.Invitation) []string {
+	switch {
+	case inv.TargetAgentID != "":
+		return []string{inv.TargetAgentID}
+	case inv.TargetTeamID != "":
+		members, _ := s.TeamMembers(ctx, inv.TargetTeamID)
+		return members
+	}
+	return nil
 }
 
 // TeamMembers lists the agent ids of a team's members.

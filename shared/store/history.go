@@ -115,9 +115,6 @@ type historyChange struct {
 	ends           bool                   // the transaction ends the conversation …
 	retain         retention              // … which then expires (retention.go)
 	pushOnly       []conversation.Event   // pushed but not kept: outbox items (outbox.go)
-	// put writes an event or an outbox item: set by events and pushOnly, so that only code that
-	// writes them reaches historyPut (the least-privilege test follows calls, not data).
-	put func(item map[string]types.AttributeValue, condition *string) types.TransactWriteItem
 	// prepare, when set, completes the events from the head as read, on every attempt.
 	prepare func(head headItem)
 }
@@ -135,7 +132,7 @@ func (t *tx) events(events []conversation.Event) *tx {
 		return t
 	}
 	h := t.change(events[0].ConversationID)
-	h.events, h.put = append(h.events, events), t.historyPut
+	h.events = append(h.events, events)
 	return t
 }
 
@@ -301,7 +298,9 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 				return headOp{}, err
 			}
 			op.names = append(op.names, "event")
-			op.items = append(op.items, h.put(item, aws.String(notExists.expr)))
+			op.items = append(op.items, types.TransactWriteItem{Put: &types.Put{
+				TableName: aws.String(t.s.table), Item: item, ConditionExpression: aws.String(notExists.expr),
+			}})
 		}
 	}
 	for _, e := range h.pushOnly {
@@ -310,7 +309,7 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 			return headOp{}, err
 		}
 		op.names = append(op.names, "outbox")
-		op.items = append(op.items, h.put(item, nil))
+		op.items = append(op.items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.s.table), Item: item}})
 	}
 	update, err := h.headUpdate(t.s.table, read, head, pending)
 	if err != nil {
@@ -319,12 +318,6 @@ func (h *historyChange) apply(head headItem, t *tx) (headOp, error) {
 	op.names = append(op.names, "head")
 	op.items = append(op.items, types.TransactWriteItem{Update: update})
 	return op, nil
-}
-
-// historyPut is the write of a history event or an outbox item: a method of tx, like put, so
-// that the least-privilege test sees that a function reaching it needs dynamodb:PutItem.
-func (t *tx) historyPut(item map[string]types.AttributeValue, condition *string) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.s.table), Item: item, ConditionExpression: condition}}
 }
 
 // headUpdate writes the head back, on the condition that nobody moved it since it was read.

@@ -57,7 +57,7 @@ func (t *tx) pushOnly(events []conversation.Event) *tx {
 		return t
 	}
 	h := t.change(events[0].ConversationID)
-	h.pushOnly, h.put = append(h.pushOnly, events...), t.historyPut
+	h.pushOnly = append(h.pushOnly, events...)
 	return t
 }
 
