@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/invite-forward/invite-forward/shared/httpapi"
+	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
@@ -106,7 +107,13 @@ func RedeemPin(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()), httpapi.AnswersAhead(httpapi.Created),
+		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+			var req invitations.RedeemPINRequest
+			if httpapi.Decode(r.Body, &req) == nil {
+				svc.PrefetchRedemption(ctx, invitation.KindPIN, req.PIN)
+			}
+		}))
 }
 
 // RedeemJoinToken: POST /join/token — anyone; the join page posts the token from its link.
@@ -123,5 +130,11 @@ func RedeemJoinToken(d *setup.Deps) httpapi.Handler {
 		}
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
-	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()))
+	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()), httpapi.AnswersAhead(httpapi.Created),
+		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+			var req invitations.RedeemJoinTokenRequest
+			if httpapi.Decode(r.Body, &req) == nil {
+				svc.PrefetchRedemption(ctx, invitation.KindEmail, req.Token)
+			}
+		}))
 }

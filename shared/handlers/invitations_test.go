@@ -18,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/handlers"
+	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
@@ -218,6 +219,39 @@ func TestJoinLink_AGetChangesNothing_APostJoins_ASecondPostIsRefused(t *testing.
 	again := redeem(api, "RedeemJoinTokenFunction", "/join/token", map[string]any{"token": token}, "198.51.100.1")
 	if again.Status != 400 || again.ErrorCode() != "join_token_invalid" {
 		t.Fatalf("second POST: %d %s, want 400 join_token_invalid", again.Status, again.Body)
+	}
+}
+
+// TestRedeemPin_TheRedemptionRecordsItsAnswer_ReplayedSealed (#13): a keyed redemption's
+// answer is written by the redemption's own transaction (httpapi.AnswersAhead), sealed as
+// Complete would have sealed it: a retry from another network gets the same session, and no
+// item holds the session token in the clear.
+func TestRedeemPin_TheRedemptionRecordsItsAnswer_ReplayedSealed(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewWithoutPushes(t)
+	conv := startAsAgent(t, api, "ada")
+	pin := createPIN(t, api, conv.ConversationID, apitest.Bearer(api.AgentToken("ada")))
+	req := func(ip string) apitest.Request {
+		return apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin", SourceIP: ip,
+			Body: map[string]any{"pin": pin.PIN, "displayName": "Carl"}, Headers: map[string]string{"Idempotency-Key": ids.Token()}}
+	}
+	first := req("198.51.100.30")
+	joined := api.Do(first)
+	if joined.Status != 201 {
+		t.Fatalf("redeem: %d %s", joined.Status, joined.Body)
+	}
+	first.SourceIP = "203.0.113.31" // the phone changed networks
+	again := api.Do(first)
+	if again.Status != 201 || string(again.Body) != string(joined.Body) || again.Headers["Idempotency-Replayed"] != "true" {
+		t.Fatalf("retry: %d %v %s, want the first answer %s replayed", again.Status, again.Headers, again.Body, joined.Body)
+	}
+	var j invitations.Joined
+	joined.Decode(t, &j)
+	if strings.Contains(scanTable(t, api), j.SessionToken) {
+		t.Fatal("the redemption's answer rests with the session token in the clear")
+	}
+	if other := api.Do(req("198.51.100.30")); other.Status != 400 || other.ErrorCode() != "pin_invalid" {
+		t.Fatalf("a second redemption (another key): %d %s, want 400 pin_invalid", other.Status, other.Body)
 	}
 }
 

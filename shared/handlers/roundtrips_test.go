@@ -56,9 +56,9 @@ var budgets = map[string]budget{
 	"get conversation (agent)":             {3, 2}, // the access check; then participants and pending invitations at once
 	"list events":                          {2, 2},
 	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
-	"redeem PIN":                           {6, 5}, // the key and the secret; the rate-limit slot; the invitation with the head; the write, which gives the slot back; the answer
+	"redeem PIN":                           {5, 3}, // the key beside the secret (the body names it); the rate-limit slot beside the invitation with the head (the secret names them); the write, which gives the slot back and records the answer (httpapi.AnswersAhead). Three: the write needs the head the invitation's read found, and the invitation is known only from the secret
 	"email invitation":                     {5, 4}, // the key; the access check; the invitation with the agent's email slot (one write); SES; its MessageId and `sent` (§9.1); the answer
-	"redeem join token":                    {6, 5}, // as redeem PIN
+	"redeem join token":                    {5, 3}, // as redeem PIN
 	"list invitations":                     {2, 2},
 	"resend invitation":                    {6, 4},
 	"revoke invitation":                    {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write

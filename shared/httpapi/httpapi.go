@@ -74,6 +74,7 @@ type Option func(*settings)
 type settings struct {
 	idempotency idempotency.Store
 	commitsOnce func(*Request) bool
+	answer      func(result any) Response
 	prefetch    Prefetcher
 	anonymous   bool
 	noBody      bool
@@ -113,6 +114,16 @@ func CommitsOnce() Option { return CommitsOnceFor(func(*Request) bool { return t
 // once for some callers only (an agent's start, not a visitor's with its rate limits).
 func CommitsOnceFor(match func(*Request) bool) Option {
 	return func(o *settings) { o.commitsOnce = match }
+}
+
+// AnswersAhead marks a keyed route whose action, taking the long way (more than one write:
+// a rate-limit slot, an email), knows its answer before its last commit: answer is how the
+// route turns the action's result into its response, and the action names that result
+// with idempotency.Answering. The last commit then records the answer under the key, which
+// spares the attempt's last write (idempotency/answer.go). The route must answer its result
+// with the same answer func.
+func AnswersAhead(answer func(result any) Response) Option {
+	return func(o *settings) { o.answer = answer }
 }
 
 // Handle wraps an action for lambda.Start. It never returns an error to the Lambda runtime:

@@ -105,7 +105,7 @@ func runIdempotent(ctx context.Context, s settings, action string, r *Request, a
 			return Response{}, err
 		}
 	}
-	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), log: log}
+	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), answer: s.answer, log: log}
 	if s.commitsOnce != nil && s.commitsOnce(r) {
 		resp, err, done := k.speculate(ctx, s.prefetch, r, act)
 		if done {
@@ -122,6 +122,7 @@ func runIdempotent(ctx context.Context, s settings, action string, r *Request, a
 type keyed struct {
 	st          idempotency.Store
 	scope, hash string
+	answer      func(result any) Response // AnswersAhead
 	log         *slog.Logger
 }
 
@@ -200,9 +201,12 @@ func (k keyed) claimed(ctx context.Context, prefetch Prefetcher, r *Request, act
 	if !claimed {
 		return replay(existing, k.hash)
 	}
-	resp, actErr := act(idempotency.WithClaim(ctx, claim), r)
+	resp, actErr := act(k.attempt(ctx, claim), r)
 	if errors.Is(actErr, idempotency.ErrClaimLost) {
 		return Response{}, errInProgress
+	}
+	if claim.Answered() && actErr == nil {
+		return resp, nil // the action's last commit recorded this answer
 	}
 	if claim.Committed() && apperror.IsBusy(actErr) {
 		// A 503 says nothing was done; after the commit that is false. Answered as our fault,
@@ -220,6 +224,18 @@ func (k keyed) claimed(ctx context.Context, prefetch Prefetcher, r *Request, act
 		k.log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
 	}
 	return resp, actErr
+}
+
+// attempt is the context the action runs in on the long way: its commits carry the claim, and
+// on a route that answers ahead, its last commit may carry the answer.
+func (k keyed) attempt(ctx context.Context, claim *idempotency.Claim) context.Context {
+	ctx = idempotency.WithClaim(ctx, claim)
+	if k.answer == nil {
+		return ctx
+	}
+	return idempotency.WithAnswerer(ctx, k.st, k.scope, func(result any) idempotency.Response {
+		return toStored(k.answer(result), nil)
+	})
 }
 
 func (k keyed) abandon(ctx context.Context, claim *idempotency.Claim) {

@@ -194,3 +194,55 @@ func TestKeyed_ACopyOfARunningRequestIsToldWhenToComeBack(t *testing.T) {
 		t.Fatalf("409 without Retry-After: %v", resp.Headers)
 	}
 }
+
+// answeringAhead is an action that takes a slot (a write outside its commit, so it runs with
+// a claim), names its result, then commits once — recording the answer under the key as the
+// store does when the commit carries it, unless refused is set.
+func (l *keyLedger) answeringAhead(refused bool) Action {
+	return func(ctx context.Context, _ *Request) (Response, error) {
+		result := map[string]int{"done": 1}
+		commit := idempotency.Answering(ctx, result)
+		claim := idempotency.ClaimFrom(commit)
+		answer, answering := idempotency.AnswerFrom(commit)
+		switch {
+		case refused:
+			return Response{}, apperror.New(apperror.KindInvalid, "refused", "the commit's condition failed")
+		case answering:
+			l.records[claim.Scope] = idempotency.Record{RequestHash: l.hashOf(claim.Scope), Completed: true, Response: answer}
+			claim.MarkAnswered()
+		default:
+			claim.MarkCommitted()
+		}
+		l.applied++
+		return Created(result), nil
+	}
+}
+
+func (l *keyLedger) hashOf(scope string) string { return l.records[scope].RequestHash }
+
+func (l *keyLedger) sendAhead(t *testing.T, act Action) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	h := Handle("test", quietLog(), act, AllowAnonymous(), Idempotent(l), AnswersAhead(Created))
+	resp, _ := call(t, h, keyedEvent)
+	return resp
+}
+
+// On the long way, an action that knows its answer before its last commit records it there:
+// the attempt costs no Complete, and a retry is answered from the key with the same body.
+func TestAnswersAhead_TheLastCommitRecordsTheAnswer(t *testing.T) {
+	l := newKeyLedger()
+	first := l.sendAhead(t, l.answeringAhead(false))
+	l.expect(t, first, 201, 1, "Begin")
+	replayed := l.sendAhead(t, l.answeringAhead(false))
+	l.expect(t, replayed, 201, 1, "Begin")
+	if replayed.Headers["Idempotency-Replayed"] != "true" || replayed.Body != first.Body {
+		t.Fatalf("retry answered %v %s, want the first answer %s replayed", replayed.Headers, replayed.Body, first.Body)
+	}
+}
+
+// When the last commit fails, it wrote nothing, the answer included: the action's own answer
+// is recorded the usual way.
+func TestAnswersAhead_AFailedCommitIsCompletedAsUsual(t *testing.T) {
+	l := newKeyLedger()
+	l.expect(t, l.sendAhead(t, l.answeringAhead(true)), 400, 0, "Begin", "Complete")
+}

@@ -22,6 +22,7 @@ type Claim struct {
 	mu        sync.Mutex
 	attempt   string
 	committed bool
+	answered  bool
 }
 
 // NewClaim starts an attempt on the key of scope.
@@ -47,6 +48,21 @@ func (c *Claim) MarkCommitted() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.committed = true
+}
+
+// MarkAnswered records that a transaction of the attempt committed with the request's answer
+// (Answering): the key holds it, and nothing is left to record.
+func (c *Claim) MarkAnswered() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.committed, c.answered = true, true
+}
+
+// Answered reports whether a commit of the attempt recorded its answer.
+func (c *Claim) Answered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answered
 }
 
 // Committed reports whether the attempt changed anything: its key must not be released.

@@ -59,12 +59,9 @@ func (s sealed) Begin(ctx context.Context, c *Claim, requestHash string, ttl, in
 }
 
 func (s sealed) Complete(ctx context.Context, c *Claim, resp Response, ttl time.Duration) error {
-	if len(resp.Body) > 0 {
-		body, err := s.seal(c.Scope, resp.Body)
-		if err != nil {
-			return err
-		}
-		resp.Body = body
+	resp, err := AtRest(s, c.Scope, resp)
+	if err != nil {
+		return err
 	}
 	return s.inner.Complete(ctx, c, resp, ttl)
 }
@@ -85,12 +82,9 @@ func (s sealed) Lookup(ctx context.Context, scope string) (Record, bool, error) 
 }
 
 func (s sealed) Finish(ctx context.Context, held Commit, rec Completion) error {
-	if len(rec.Response.Body) > 0 {
-		body, err := s.seal(rec.Scope, rec.Response.Body)
-		if err != nil {
-			return err
-		}
-		rec.Response.Body = body
+	var err error
+	if rec.Response, err = AtRest(s, rec.Scope, rec.Response); err != nil {
+		return err
 	}
 	return s.inner.Finish(ctx, held, rec)
 }

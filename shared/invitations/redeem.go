@@ -8,9 +8,11 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
+	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -42,19 +44,48 @@ func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP stri
 	if err := checkCaller(p, req.Normalize); err != nil {
 		return Joined{}, err
 	}
-	pin, ok := invitation.NormalizePIN(req.PIN, s.Config.PINLength)
+	hash, ok := s.secretHash(invitation.KindPIN, req.PIN)
 	if !ok {
 		return Joined{}, invitation.ErrPINMalformed
 	}
-	hash := s.PINKey.Hash(pin)
-	secret := s.lookUp(ctx, invitation.KindPIN, hash)
+	found := s.lookUp(ctx, invitation.KindPIN, hash)
 	attempt, err := s.pinAttempt(ctx, clientIP)
 	if err != nil {
-		secret()
+		found()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, secret, invitation.KindPIN, hash, req.DisplayName, attempt[0])
+	joined, err := s.redeem(ctx, found, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
+}
+
+// PrefetchRedemption reads the live secret a redemption names beside its idempotency claim
+// (httpapi.Prefetch): the PIN or join token is in the body. What cannot be a secret reads
+// nothing; the redemption refuses it without a look.
+func (s *Service) PrefetchRedemption(ctx context.Context, kind invitation.Kind, secret string) {
+	hash, ok := s.secretHash(kind, secret)
+	if ok {
+		requestscope.ReadAhead(ctx, liveSecretKey(kind, hash), s.readLiveSecret(kind, hash))
+	}
+}
+
+// secretHash is how the store knows a PIN or join token, if it can be one.
+func (s *Service) secretHash(kind invitation.Kind, secret string) (string, bool) {
+	if kind == invitation.KindEmail {
+		return ids.Hash(secret), invitation.LooksLikeJoinToken(secret)
+	}
+	pin, ok := invitation.NormalizePIN(secret, s.Config.PINLength)
+	if !ok || s.PINKey == nil {
+		return "", false
+	}
+	return s.PINKey.Hash(pin), true
+}
+
+func liveSecretKey(kind invitation.Kind, hash string) string {
+	return "live-secret#" + string(kind) + "#" + hash
+}
+
+func (s *Service) readLiveSecret(kind invitation.Kind, hash string) func(context.Context) (store.LiveSecret, error) {
+	return func(ctx context.Context) (store.LiveSecret, error) { return s.Store.LiveSecret(ctx, kind, hash) }
 }
 
 // pinAttempt admits one guess, taking slots that a right PIN gives back (settle). The
@@ -90,36 +121,38 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 	if err := checkCaller(p, req.Normalize); err != nil {
 		return Joined{}, err
 	}
-	if !invitation.LooksLikeJoinToken(req.Token) {
+	hash, ok := s.secretHash(invitation.KindEmail, req.Token)
+	if !ok {
 		return Joined{}, invitation.ErrJoinTokenMalformed
 	}
-	hash := ids.Hash(req.Token)
-	secret := s.lookUp(ctx, invitation.KindEmail, hash)
+	found := s.lookUp(ctx, invitation.KindEmail, hash)
 	attempt, err := s.takeAttempt(ctx, limited{s.Config.Limits.JoinTokenFailuresPerIP, ratelimit.ClientKey(clientIP)})
 	if err != nil {
-		secret()
+		found()
 		return Joined{}, err
 	}
-	joined, err := s.redeem(ctx, secret, invitation.KindEmail, hash, req.DisplayName, attempt[0])
+	joined, err := s.redeem(ctx, found, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)
 }
 
-// lookUp starts reading the live secret beside the attempt's rate-limit write, so that both
-// take one round trip; call the result to wait for it. A caller the limit refuses is answered
-// 429 without a look at what was read (the read costs one GetItem more per refused guess).
-func (s *Service) lookUp(ctx context.Context, kind invitation.Kind, hash string) func() (store.LiveSecret, error) {
+// lookUp starts finding the invitation a secret opens — the live secret (read beside the
+// claim, PrefetchRedemption), then the invitation with its conversation's head — beside the
+// attempt's rate-limit write, so that the write and the reads take one round trip; call the
+// result to wait for it. A caller the limit refuses is answered 429 without a look at what was
+// read (the reads cost a GetItem or two more per refused guess).
+func (s *Service) lookUp(ctx context.Context, kind invitation.Kind, hash string) func() (invitation.Invitation, error) {
 	var (
-		secret store.LiveSecret
-		err    error
-		done   = make(chan struct{})
+		inv  invitation.Invitation
+		err  error
+		done = make(chan struct{})
 	)
 	go func() {
 		defer close(done)
-		secret, err = s.Store.LiveSecret(ctx, kind, hash)
+		inv, err = s.redeemable(ctx, kind, hash)
 	}()
-	return func() (store.LiveSecret, error) {
+	return func() (invitation.Invitation, error) {
 		<-done
-		return secret, err
+		return inv, err
 	}
 }
 
@@ -185,16 +218,16 @@ func (s *Service) refund(ctx context.Context, slots []ratelimit.Slot) {
 	}
 }
 
-// redeem finds the invitation behind a secret's hash and joins the customer in one
-// transaction, which also gives back the client's rate-limit slot (a right guess does not
-// count): one write less after the commit. Any reason it cannot is errRefused.
-func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, error), kind invitation.Kind, hash, displayName string,
-	clientSlot ratelimit.Slot) (Joined, error) {
-	now := s.now()
-	inv, err := s.redeemable(ctx, secret, kind, hash, now)
+// redeem joins the customer to the invitation found behind the secret, in one transaction
+// which also gives back the client's rate-limit slot (a right guess does not count) and, on a
+// keyed request, records the answer (idempotency.Answering): no write after the commit. Any
+// reason it cannot is errRefused.
+func (s *Service) redeem(ctx context.Context, found func() (invitation.Invitation, error), displayName string, clientSlot ratelimit.Slot) (Joined, error) {
+	inv, err := found()
 	if err != nil {
 		return Joined{}, err
 	}
+	now := s.now()
 	if displayName == "" {
 		displayName = inv.Name
 	}
@@ -210,22 +243,23 @@ func (s *Service) redeem(ctx context.Context, secret func() (store.LiveSecret, e
 	session := store.Session{Hash: part.SessionHash, ConversationID: inv.ConversationID, ParticipantID: part.ID,
 		ExpiresAt: now.Add(s.Config.SessionTTL)}
 	events := invitation.RedeemedEvents(inv, part, now)
-	err = s.Store.RedeemInvitation(ctx, store.Redemption{Invitation: inv, Participant: part, Session: session, Events: events, At: now,
-		ReturnSlot: clientSlot.Counter()})
+	joined := Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt,
+		State: part.State, WaitingUntil: part.WaitingUntil}
+	err = s.Store.RedeemInvitation(idempotency.Answering(ctx, joined), store.Redemption{Invitation: inv, Participant: part,
+		Session: session, Events: events, At: now, ReturnSlot: clientSlot.Counter()})
 	if errors.Is(err, store.ErrRedemptionRefused) {
 		return Joined{}, errRefused
 	}
 	if err != nil {
 		return Joined{}, err
 	}
-	return Joined{ConversationID: inv.ConversationID, ParticipantID: part.ID, SessionToken: token, ExpiresAt: session.ExpiresAt,
-		State: part.State, WaitingUntil: part.WaitingUntil}, nil
+	return joined, nil
 }
 
 // redeemable reads the live secret and its invitation. The transaction checks all of this
 // again; reading first tells which invitation and conversation the secret opens.
-func (s *Service) redeemable(ctx context.Context, lookedUp func() (store.LiveSecret, error), kind invitation.Kind, hash string, now time.Time) (invitation.Invitation, error) {
-	secret, err := lookedUp()
+func (s *Service) redeemable(ctx context.Context, kind invitation.Kind, hash string) (invitation.Invitation, error) {
+	secret, err := requestscope.ReadOnce(ctx, liveSecretKey(kind, hash), s.readLiveSecret(kind, hash))
 	if store.IsNotFound(err) {
 		return invitation.Invitation{}, errRefused
 	}
@@ -239,7 +273,7 @@ func (s *Service) redeemable(ctx context.Context, lookedUp func() (store.LiveSec
 	if err != nil {
 		return invitation.Invitation{}, err
 	}
-	if inv.Kind != kind || inv.SecretHash != hash || !inv.Pending(now) {
+	if inv.Kind != kind || inv.SecretHash != hash || !inv.Pending(s.now()) {
 		return invitation.Invitation{}, errRefused
 	}
 	return inv, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,23 +86,36 @@ func (s idempotencyStore) Begin(ctx context.Context, c *idempotency.Claim, reque
 
 // CompleteIdempotent stores the response under the claimed key.
 func (s idempotencyStore) Complete(ctx context.Context, c *idempotency.Claim, resp idempotency.Response, ttl time.Duration) error {
-	b, err := json.Marshal(resp)
+	completed, err := s.completion(resp, ttl)
 	if err != nil {
 		return err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(idemPK(c.Scope), idemSK),
-		UpdateExpression:         aws.String("SET #status = :completed, #response = :response, expiresAt = :exp REMOVE inProgressUntil"),
-		ExpressionAttributeNames: map[string]string{"#status": "status", "#response": "response"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":completed": str("completed"), ":response": str(string(b)), ":exp": num(s.now().Add(ttl).Unix()),
-		},
+		TableName:                 aws.String(s.table),
+		Key:                       key(idemPK(c.Scope), idemSK),
+		UpdateExpression:          aws.String("SET " + completedSet + " REMOVE inProgressUntil"),
+		ExpressionAttributeNames:  completedNames,
+		ExpressionAttributeValues: completed,
 	})
 	if err != nil {
 		return fmt.Errorf("complete idempotency record: %w", err)
 	}
 	return nil
+}
+
+// completedSet completes a claimed key with its answer (the values of completion).
+const completedSet = "#status = :completed, #response = :response, expiresAt = :exp"
+
+var completedNames = map[string]string{"#status": "status", "#response": "response"}
+
+func (s *Store) completion(resp idempotency.Response, ttl time.Duration) (map[string]types.AttributeValue, error) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]types.AttributeValue{
+		":completed": str("completed"), ":response": str(string(b)), ":exp": num(s.now().Add(ttl).Unix()),
+	}, nil
 }
 
 // AbandonIdempotent releases a key whose attempt failed on our side, so a retry runs again —
@@ -194,15 +208,27 @@ func (s *Store) completedRecord(rec idempotency.Completion) (*types.Put, error) 
 }
 
 // claimMark is the operation every transaction of a keyed attempt carries: it commits only
-// while the attempt holds the key, and records that this transaction committed.
-func (s *Store) claimMark(c *idempotency.Claim, txID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{
+// while the attempt holds the key, and records that this transaction committed. The action's
+// last commit may also carry the request's answer (idempotency.Answering): the mark then
+// completes the key as Complete would, and the commit is the attempt's last write.
+func (s *Store) claimMark(c *idempotency.Claim, txID string, answer *idempotency.Response) (types.TransactWriteItem, error) {
+	update := &types.Update{
 		TableName:                 aws.String(s.table),
 		Key:                       key(idemPK(c.Scope), idemSK),
 		UpdateExpression:          aws.String("SET committedTx = :tx"),
 		ConditionExpression:       aws.String("attempt = :attempt"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":tx": str(txID), ":attempt": str(c.Attempt())},
-	}}
+	}
+	if answer != nil {
+		completed, err := s.completion(*answer, idempotency.TTL)
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		update.UpdateExpression = aws.String("SET committedTx = :tx, " + completedSet + " REMOVE inProgressUntil")
+		update.ExpressionAttributeNames = completedNames
+		maps.Copy(update.ExpressionAttributeValues, completed)
+	}
+	return types.TransactWriteItem{Update: update}, nil
 }
 
 // resolveCommit learns whether a transaction whose answer was lost applied. It fences the

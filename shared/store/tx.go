@@ -143,9 +143,14 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	}
 	claim := idempotency.ClaimFrom(ctx)
 	var txID string
+	answer, answering := idempotency.AnswerFrom(ctx)
 	if claim != nil {
 		txID = idempotency.NewToken()
-		names, items = withOp(names, items, claimName, t.s.claimMark(claim, txID))
+		mark, err := t.s.claimMark(claim, txID, answerOrNil(answer, answering))
+		if err != nil {
+			return err
+		}
+		names, items = withOp(names, items, claimName, mark)
 	}
 	if err := withinLimit(items); err != nil {
 		return err
@@ -154,16 +159,27 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	switch {
 	case claim == nil:
 		return err
-	case err == nil:
-		claim.MarkCommitted()
-		return nil
 	case FailedOn(err, claimName):
 		return idempotency.ErrClaimLost
-	case !IsCanceled(err): // no cancellation came back: it may or may not have applied
-		return t.settleLost(ctx, claim, txID, err)
-	default:
-		return err
+	case err != nil && !IsCanceled(err): // no cancellation came back: it may or may not have applied
+		err = t.settleLost(ctx, claim, txID, err)
 	}
+	switch {
+	case err != nil:
+		return err
+	case answering:
+		claim.MarkAnswered()
+	default:
+		claim.MarkCommitted()
+	}
+	return nil
+}
+
+func answerOrNil(answer idempotency.Response, answering bool) *idempotency.Response {
+	if !answering {
+		return nil
+	}
+	return &answer
 }
 
 // sendHeld sends a speculation's transaction with the key's completed record: the action and
@@ -197,7 +213,6 @@ func (t *tx) settleLost(ctx context.Context, claim *idempotency.Claim, txID stri
 	case err != nil:
 		return errors.Join(cause, err)
 	case applied:
-		claim.MarkCommitted()
 		return nil
 	default:
 		return cause
