@@ -9,6 +9,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -96,10 +97,18 @@ func (s *Service) startAsAgent(ctx context.Context, p auth.Principal, conv conve
 		At: conv.CreatedAt, Audience: conversation.AudienceEveryone, ActorID: part.ID,
 		Data: map[string]any{"agentId": p.AgentID, "displayName": name},
 	})
-	if err := s.Store.CreateConversation(ctx, store.NewConversation{Conversation: conv, Participant: part, Events: events}); err != nil {
+	return s.create(ctx, store.NewConversation{Conversation: conv, Participant: part, Events: events},
+		Started{ConversationID: conv.ID, ParticipantID: part.ID})
+}
+
+// create writes the new conversation; on a keyed request that write also records the answer,
+// started (idempotency.Answering): a visitor's start takes its rate-limit slots first, so it
+// runs with a claim, and that spares it the write of its answer after the commit.
+func (s *Service) create(ctx context.Context, n store.NewConversation, started Started) (Started, error) {
+	if err := s.Store.CreateConversation(idempotency.Answering(ctx, started), n); err != nil {
 		return Started{}, apperror.Internal(err)
 	}
-	return Started{ConversationID: conv.ID, ParticipantID: part.ID}, nil
+	return started, nil
 }
 
 func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversation, clientIP string, req conversation.StartRequest) (Started, error) {
@@ -125,10 +134,7 @@ func (s *Service) startAsVisitor(ctx context.Context, conv conversation.Conversa
 	if offer != nil {
 		n.Offer, n.Events = &offer.Invitation, append(events, offer.Events...)
 	}
-	if err := s.Store.CreateConversation(ctx, n); err != nil {
-		return Started{}, apperror.Internal(err)
-	}
-	return Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires}, nil
+	return s.create(ctx, n, Started{ConversationID: conv.ID, ParticipantID: part.ID, SessionToken: token, SessionExpiresAt: &expires})
 }
 
 func openingEvents(conv conversation.Conversation, first conversation.Participant) []conversation.Event {

@@ -25,7 +25,8 @@ func StartConversation(d *setup.Deps) httpapi.Handler {
 		r.ConversationID = out.ConversationID
 		return httpapi.Created(out), nil
 	}, httpapi.AllowAnonymous(), httpapi.Idempotent(d.SealedIdempotency()), // the answer carries a session token
-		httpapi.CommitsOnceFor(byAgent), // a visitor's start takes rate limits first: not one write
+		httpapi.CommitsOnceFor(byAgent),       // a visitor's start takes rate limits first: not one write
+		httpapi.AnswersAhead(httpapi.Created), // but its commit records its answer
 		httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
 			var req conversation.StartRequest
 			if httpapi.Decode(r.Body, &req) == nil {

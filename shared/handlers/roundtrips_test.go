@@ -48,8 +48,8 @@ var roundTripsOut = flag.String("roundtrips.out", "", "write the measured round 
 type budget struct{ Calls, Sequential int }
 
 var budgets = map[string]budget{
-	"start conversation (visitor)":         {5, 4}, // the team read beside the key; two rate limits (per client, per team) once the team is known; the write; the answer
-	"start conversation (visitor, a team)": {7, 4}, // the team (profile and members) read beside the key; then as above, with the offer in the write
+	"start conversation (visitor)":         {4, 3}, // the team read beside the key; two rate limits (per client, per team) once the team is known; the write with the answer (httpapi.AnswersAhead). Three: the slots must be taken before the write, and the team's slot only once the team is known to exist
+	"start conversation (visitor, a team)": {6, 3}, // the team (profile and members) read beside the key; then as above, with the offer in the write
 	"post message (visitor)":               {3, 2}, // the key read beside the access check (one BatchGetItem); the write with its answer
 	"start conversation (agent)":           {3, 2}, // the agent's name read beside the key; the write with its answer
 	"post message (agent)":                 {3, 2},
