@@ -45,7 +45,7 @@ func CreateEmailInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.Created(out), nil
-	}, httpapi.Idempotent(d.Store().Idempotency()), prefetchStanding(d))
+	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.AnswersAhead(httpapi.Created), prefetchStanding(d))
 }
 
 // ListInvitations: GET /conversations/{id}/invitations.
@@ -85,7 +85,7 @@ func ResendInvitation(d *setup.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		return httpapi.OK(out), nil
-	}, httpapi.Idempotent(d.SealedIdempotency()), prefetchStanding(d, prefetchInvitation(svc)))
+	}, httpapi.Idempotent(d.SealedIdempotency()), httpapi.AnswersAhead(httpapi.OK), prefetchStanding(d, prefetchInvitation(svc)))
 }
 
 // prefetchInvitation reads the invitation of the route's path.

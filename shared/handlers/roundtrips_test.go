@@ -57,11 +57,12 @@ var budgets = map[string]budget{
 	"list events":                          {2, 2},
 	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
 	"redeem PIN":                           {5, 3}, // the key beside the secret (the body names it); the rate-limit slot beside the invitation with the head (the secret names them); the write, which gives the slot back and records the answer (httpapi.AnswersAhead). Three: the write needs the head the invitation's read found, and the invitation is known only from the secret
-	"email invitation":                     {5, 4}, // the key; the access check; the invitation with the agent's email slot (one write); SES; its MessageId and `sent` (§9.1); the answer
+	"email invitation":                     {4, 3}, // the key beside the access check; the invitation with the agent's email slot (one write); SES; its MessageId and `sent` (§9.1) with the answer (httpapi.AnswersAhead). Three: the link must work before the email goes out, and the MessageId is known only after
 	"redeem join token":                    {5, 3}, // as redeem PIN
 	"list invitations":                     {2, 2},
-	"resend invitation":                    {6, 4},
-	"revoke invitation":                    {5, 3}, // the invitation beside the access check; whom to tell depends on its target; the write
+	"resend invitation":                    {4, 2}, // a PIN: the key, the access and the invitation at once; the renewal with the answer (the old PIN is assumed its own: store.commitOwningSecret)
+	"resend invitation (email)":            {5, 3}, // as email invitation: the key, the access and the invitation at once; the renewal with the email slot; SES; `sent` with the answer
+	"revoke invitation":                    {4, 2}, // the invitation beside the access check (whom to tell depends on its target); the write
 	"invite agent":                         {5, 2}, // the key, the access, the target and whether they are in (the body names them) at once; the write
 	"invite team":                          {6, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
 	"forward":                              {4, 2}, // as invite agent
@@ -250,6 +251,14 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 	onInv := map[string]string{"id": c, "invitationId": other.InvitationID}
 	a.do("resend invitation", 200, apitest.Request{Function: "ResendInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/{invitationId}/resend",
 		Params: onInv, Authorization: ada})
+	again := api.Do(apitest.Request{Function: "CreateEmailInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/email",
+		Params: onConv(c), Authorization: ada, Body: map[string]any{"email": "again-" + to}})
+	var mailed invitations.EmailSent
+	again.Decode(t, &mailed)
+	a.do("resend invitation (email)", 200, apitest.Request{Function: "ResendInvitationFunction", Method: "POST", Route: "/conversations/{id}/invitations/{invitationId}/resend",
+		Params: map[string]string{"id": c, "invitationId": mailed.InvitationID}, Authorization: ada})
+	api.Do(apitest.Request{Function: "RevokeInvitationFunction", Method: "DELETE", Route: "/conversations/{id}/invitations/{invitationId}",
+		Params: map[string]string{"id": c, "invitationId": mailed.InvitationID}, Authorization: ada}) // pending, it would be read by the invitations that follow
 	a.do("revoke invitation", 200, apitest.Request{Function: "RevokeInvitationFunction", Method: "DELETE", Route: "/conversations/{id}/invitations/{invitationId}",
 		Params: onInv, Authorization: ada})
 

@@ -11,6 +11,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/mail"
@@ -72,7 +73,7 @@ func (s *Service) CreateEmail(ctx context.Context, p auth.Principal, conversatio
 		}
 		return EmailSent{}, writeError(err)
 	}
-	return s.send(ctx, acc, inv, msg)
+	return s.send(ctx, acc, inv, msg, func(sent EmailSent) any { return sent })
 }
 
 // resendEmail sends the invitation again with a new join token; the old link stops working.
@@ -99,11 +100,15 @@ func (s *Service) resendEmail(ctx context.Context, acc conversations.Access, inv
 		}
 		return Resent{}, s.renewError(ctx, inv, err)
 	}
-	sent, err := s.send(ctx, acc, renewed, msg)
+	sent, err := s.send(ctx, acc, renewed, msg, func(sent EmailSent) any { return sent.resent() })
 	if err != nil {
 		return Resent{}, err
 	}
-	return Resent{InvitationID: sent.InvitationID, Status: sent.Status, ExpiresAt: sent.ExpiresAt, Delivery: sent.Delivery}, nil
+	return sent.resent(), nil
+}
+
+func (e EmailSent) resent() Resent {
+	return Resent{InvitationID: e.InvitationID, Status: e.Status, ExpiresAt: e.ExpiresAt, Delivery: e.Delivery}
 }
 
 // render builds the email: the link goes to the conversation's page if its origin is allowed,
@@ -151,21 +156,29 @@ func (s *Service) renewError(ctx context.Context, read invitation.Invitation, er
 
 // send hands the email to SES. On failure the invitation is recorded failed (its token
 // deleted) and the caller gets email_not_sent. On success SES's MessageId is recorded with
-// delivery `sent`, so that SES's notifications about the email find the invitation.
-func (s *Service) send(ctx context.Context, acc conversations.Access, inv invitation.Invitation, msg mail.Message) (EmailSent, error) {
+// delivery `sent`, so that SES's notifications about the email find the invitation; that
+// write also records the request's answer (answer shapes it; idempotency.Answering).
+func (s *Service) send(ctx context.Context, acc conversations.Access, inv invitation.Invitation, msg mail.Message,
+	answer func(EmailSent) any) (EmailSent, error) {
 	messageID, err := s.Mailer.Send(ctx, inv.Email, msg)
 	if err != nil {
 		return EmailSent{}, s.recordFailure(ctx, acc, inv, err)
 	}
-	return EmailSent{InvitationID: inv.ID, Status: invitation.StatusPending, ExpiresAt: inv.ExpiresAt,
-		Delivery: s.recordSent(ctx, inv, messageID)}, nil
+	out := EmailSent{InvitationID: inv.ID, Status: invitation.StatusPending, ExpiresAt: inv.ExpiresAt}
+	out.Delivery = s.recordSent(ctx, inv, messageID, func(d invitation.Delivery) any {
+		sent := out
+		sent.Delivery = d
+		return answer(sent)
+	})
+	return out, nil
 }
 
 // recordSent records SES's answer (one write, no event: the caller learns `sent` from the
-// answer, the other agents from SES's notifications that follow). The email is out whatever
-// happens here, so a failure to record it is logged, not answered: the invitation then shows
-// `sending`, and SES's notifications about this email find nothing to update.
-func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, messageID string) invitation.Delivery {
+// answer, the other agents from SES's notifications that follow), and with it the request's
+// answer, answer(sent). The email is out whatever happens here, so a failure to record it is
+// logged, not answered: the invitation then shows `sending`, and SES's notifications about
+// this email find nothing to update.
+func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, messageID string, answer func(invitation.Delivery) any) invitation.Delivery {
 	sent, change := inv.SentAs(messageID, inv.SendCount, s.now())
 	if change == invitation.DeliveryUnchanged || messageID == "" {
 		s.warn(ctx, inv, "SES answered without a MessageId")
@@ -174,9 +187,10 @@ func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, mes
 	// The email is out: without its MessageId recorded, SES's notifications would find no
 	// invitation, so a failed write is tried once more (a lost race is not: sent again or
 	// settled meanwhile, the newer state stands).
-	err := s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent)
+	ctx = idempotency.Answering(context.WithoutCancel(ctx), answer(sent.Delivery))
+	err := s.Store.RecordSent(ctx, inv, sent)
 	if err != nil && !store.IsCanceled(err) {
-		err = s.Store.RecordSent(context.WithoutCancel(ctx), inv, sent)
+		err = s.Store.RecordSent(ctx, inv, sent)
 	}
 	if err != nil {
 		s.warn(ctx, inv, err.Error())

@@ -8,6 +8,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -43,7 +44,7 @@ func (s *Service) CreatePIN(ctx context.Context, p auth.Principal, conversationI
 		ExpiresAt: invitation.ValidUntil(now, s.Config.PINTTL), Admit: lobbyAdmit(req.Admit),
 	}
 	events := []conversation.Event{invitation.CreatedEvent(inv, acc.Participant.ID, now)}
-	pin, err := s.withFreshPIN(func(hash string) error {
+	pin, err := s.withFreshPIN(func(_, hash string) error {
 		inv.SecretHash = hash
 		return s.Store.CreateInvitation(ctx, inv, events)
 	})
@@ -68,10 +69,10 @@ const maxPINDraws = 5
 
 // withFreshPIN draws PINs until write stores one (write fails on "secret" while the PIN is
 // live for another invitation) and returns it.
-func (s *Service) withFreshPIN(write func(hash string) error) (string, error) {
+func (s *Service) withFreshPIN(write func(pin, hash string) error) (string, error) {
 	for range maxPINDraws {
 		pin := invitation.NewPIN(s.Config.PINLength)
-		err := write(s.PINKey.Hash(pin))
+		err := write(pin, s.PINKey.Hash(pin))
 		if store.FailedOn(err, "secret") {
 			continue
 		}
@@ -92,13 +93,16 @@ func (s *Service) renewPIN(ctx context.Context, acc conversations.Access, inv in
 	expires := invitation.ValidUntil(now, s.Config.PINTTL)
 	var renewed invitation.Invitation
 	var events []conversation.Event
-	pin, err := s.withFreshPIN(func(hash string) error {
+	var resent Resent
+	_, err := s.withFreshPIN(func(pin, hash string) error {
 		renewed = inv.Renewed(hash, now, expires)
 		events = []conversation.Event{invitation.ResentEvent(renewed, acc.Participant.ID, now)}
-		return s.Store.RenewInvitation(ctx, inv, renewed, events)
+		resent = Resent{InvitationID: inv.ID, Status: renewed.Status, ExpiresAt: renewed.ExpiresAt, PIN: pin}
+		// The renewal is the resend's last write: it records the answer (idempotency.Answering).
+		return s.Store.RenewInvitation(idempotency.Answering(ctx, resent), inv, renewed, events)
 	})
 	if err != nil {
 		return Resent{}, writeError(err)
 	}
-	return Resent{InvitationID: inv.ID, Status: renewed.Status, ExpiresAt: renewed.ExpiresAt, PIN: pin}, nil
+	return resent, nil
 }

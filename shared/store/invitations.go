@@ -390,12 +390,10 @@ func (t *tx) resolveAnd(inv invitation.Invitation, to invitation.Status, by, rea
 // "invitation" if the invitation is no longer pending, has expired, or was renewed since it
 // was read.
 func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation, by string, at time.Time, events, notices []conversation.Event) error {
-	owned, err := s.ownsSecret(ctx, inv)
-	if err != nil {
-		return err
-	}
-	return s.newTx().resolve(inv, invitation.StatusRevoked, by, "", at, true, owned).unlinkRevokedForward(inv).
-		events(events).pushOnly(notices).commit(ctx)
+	return s.commitOwningSecret(ctx, "secret", func(owned bool) *tx {
+		return s.newTx().resolve(inv, invitation.StatusRevoked, by, "", at, true, owned).unlinkRevokedForward(inv).
+			events(events).pushOnly(notices)
+	})
 }
 
 // FailInvitation records that an invitation's email could not be sent: the invitation is
@@ -403,12 +401,10 @@ func (s *Store) RevokeInvitation(ctx context.Context, inv invitation.Invitation,
 // detail (failed.Delivery…). It fails on "invitation" if the invitation changed since it was
 // read (revoked meanwhile, say).
 func (s *Store) FailInvitation(ctx context.Context, inv, failed invitation.Invitation, reason string, at time.Time, events []conversation.Event) error {
-	owned, err := s.ownsSecret(ctx, inv)
-	if err != nil {
-		return err
-	}
 	also, values := deliverySet(failed)
-	return s.newTx().resolveAnd(inv, invitation.StatusFailed, "", reason, at, false, owned, also, values).events(events).commit(ctx)
+	return s.commitOwningSecret(ctx, "secret", func(owned bool) *tx {
+		return s.newTx().resolveAnd(inv, invitation.StatusFailed, "", reason, at, false, owned, also, values).events(events)
+	})
 }
 
 // RenewInvitation gives a customer invitation a new secret: the new PIN or join token is
@@ -452,20 +448,32 @@ func (s *Store) RenewInvitation(ctx context.Context, old, renewed invitation.Inv
 		values[":bounced"] = str(string(invitation.DeliveryBounced))
 		values[":complained"] = str(string(invitation.DeliveryComplained))
 	}
-	owned, err := s.ownsSecret(ctx, old)
-	if err != nil {
-		return err
+	return s.commitOwningSecret(ctx, "old-secret", func(owned bool) *tx {
+		t := s.newTx().
+			put("secret", toSecretItem(renewed), s.condSecretFree()).
+			update("invitation", invitationPK(renewed.ID), invitationSK, set+remove, c)
+		if old.SecretHash != renewed.SecretHash {
+			t.deleteSecret("old-secret", old, owned)
+		}
+		if old.Status != invitation.StatusPending {
+			t.pend(renewed.ConversationID, renewed.ID, true)
+		}
+		return t.events(events).takeRateSlots(take)
+	})
+}
+
+// commitOwningSecret commits the transaction build makes on the assumption that the
+// invitation's PIN or join token is still its own, which it almost always is: only a PIN drawn
+// again, after this invitation's ran out, for another invitation is not (ownsSecret). If the
+// delete of the secret (the operation named secret) finds it another's, the transaction is
+// built again to leave it alone. Reading the secret before every write would cost each
+// revocation and renewal a round trip for that rare case.
+func (s *Store) commitOwningSecret(ctx context.Context, secret string, build func(owned bool) *tx) error {
+	err := build(true).commit(ctx)
+	if FailedOn(err, secret) {
+		err = build(false).commit(ctx)
 	}
-	t := s.newTx().
-		put("secret", toSecretItem(renewed), s.condSecretFree()).
-		update("invitation", invitationPK(renewed.ID), invitationSK, set+remove, c)
-	if old.SecretHash != renewed.SecretHash {
-		t.deleteSecret("old-secret", old, owned)
-	}
-	if old.Status != invitation.StatusPending {
-		t.pend(renewed.ConversationID, renewed.ID, true)
-	}
-	return t.events(events).takeRateSlots(take).commit(ctx)
+	return err
 }
 
 // InvitationToRedeem reads the invitation a live secret opens together with its

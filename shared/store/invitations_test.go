@@ -316,3 +316,34 @@ func TestCreateInvitation_ARateSlotCountsOnlyWithItsInvitation(t *testing.T) {
 		t.Fatalf("the refused invitation was written: %v", err)
 	}
 }
+
+// TestPIN_RenewingAnExpiredInvitation_LeavesItsRedrawnPINToTheOther: renewal assumes the old
+// PIN is still its invitation's (commitOwningSecret) and is written again without the delete
+// when it belongs to another invitation that drew it after it ran out.
+func TestPIN_RenewingAnExpiredInvitation_LeavesItsRedrawnPINToTheOther(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	old := pinInvitation(openConversation(t, st, now), now)
+	old.ExpiresAt = now.Add(time.Second)
+	if err := st.CreateInvitation(t.Context(), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := now.Add(time.Minute)
+	later := st.WithClock(func() time.Time { return at })
+	reuse := pinInvitation(openConversation(t, later, at), at)
+	reuse.SecretHash = old.SecretHash
+	if err := later.CreateInvitation(t.Context(), reuse, nil); err != nil {
+		t.Fatalf("the expired PIN could not be reused: %v", err)
+	}
+	renewed := old.Renewed(ids.Hash(ids.Token()), at, at.Add(10*time.Minute))
+	if err := later.RenewInvitation(t.Context(), old, renewed, nil); err != nil {
+		t.Fatalf("renewing the expired invitation: %v", err)
+	}
+	if got, err := later.LiveSecret(t.Context(), invitation.KindPIN, reuse.SecretHash); err != nil || got.InvitationID != reuse.ID {
+		t.Fatalf("the PIN of %s after renewing %s: %+v, %v", reuse.ID, old.ID, got, err)
+	}
+	if got, err := later.LiveSecret(t.Context(), invitation.KindPIN, renewed.SecretHash); err != nil || got.InvitationID != old.ID {
+		t.Fatalf("the renewed PIN: %+v, %v", got, err)
+	}
+}
