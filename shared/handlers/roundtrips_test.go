@@ -68,7 +68,7 @@ var budgets = map[string]budget{
 	"forward":                              {4, 2}, // as invite agent
 	"inbox":                                {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                               {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
-	"decline":                              {4, 3},
+	"decline":                              {4, 3}, // as accept
 	"forward (fallback)":                   {6, 2}, // every target of the chain read at once
 	"inbox (queued target)":                {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":             {7, 3}, // beside the answer's read: the team's members, each later target's entry and presence; the move

@@ -264,19 +264,8 @@ func TestRedemption_HundredConcurrentTransactions_ExactlyOneWins(t *testing.T) {
 // sweeping or ending the first invitation must not delete it.
 func TestPIN_DeletedOnlyWhileItStillBelongsToItsInvitation(t *testing.T) {
 	t.Parallel()
-	st := newStore(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	old := pinInvitation(openConversation(t, st, now), now)
-	old.ExpiresAt = now.Add(time.Second)
-	if err := st.CreateInvitation(t.Context(), old, nil); err != nil {
-		t.Fatal(err)
-	}
-	later := st.WithClock(func() time.Time { return now.Add(time.Minute) })
-	reuse := pinInvitation(openConversation(t, later, now.Add(time.Minute)), now.Add(time.Minute))
-	reuse.SecretHash = old.SecretHash
-	if err := later.CreateInvitation(t.Context(), reuse, nil); err != nil {
-		t.Fatalf("the expired PIN could not be reused: %v", err)
-	}
+	later, old, reuse := pinDrawnAgain(t, now, now.Add(time.Minute))
 	err := later.Expire(t.Context(), store.Expiry{Invitation: invitation.Offer{Invitation: old}, At: now.Add(time.Minute),
 		Events: []conversation.Event{invitation.ExpiredEvent(old, now.Add(time.Minute))}})
 	if err != nil {
@@ -322,20 +311,9 @@ func TestCreateInvitation_ARateSlotCountsOnlyWithItsInvitation(t *testing.T) {
 // when it belongs to another invitation that drew it after it ran out.
 func TestPIN_RenewingAnExpiredInvitation_LeavesItsRedrawnPINToTheOther(t *testing.T) {
 	t.Parallel()
-	st := newStore(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	old := pinInvitation(openConversation(t, st, now), now)
-	old.ExpiresAt = now.Add(time.Second)
-	if err := st.CreateInvitation(t.Context(), old, nil); err != nil {
-		t.Fatal(err)
-	}
 	at := now.Add(time.Minute)
-	later := st.WithClock(func() time.Time { return at })
-	reuse := pinInvitation(openConversation(t, later, at), at)
-	reuse.SecretHash = old.SecretHash
-	if err := later.CreateInvitation(t.Context(), reuse, nil); err != nil {
-		t.Fatalf("the expired PIN could not be reused: %v", err)
-	}
+	later, old, reuse := pinDrawnAgain(t, now, at)
 	renewed := old.Renewed(ids.Hash(ids.Token()), at, at.Add(10*time.Minute))
 	if err := later.RenewInvitation(t.Context(), old, renewed, nil); err != nil {
 		t.Fatalf("renewing the expired invitation: %v", err)
@@ -346,4 +324,23 @@ func TestPIN_RenewingAnExpiredInvitation_LeavesItsRedrawnPINToTheOther(t *testin
 	if got, err := later.LiveSecret(t.Context(), invitation.KindPIN, renewed.SecretHash); err != nil || got.InvitationID != old.ID {
 		t.Fatalf("the renewed PIN: %+v, %v", got, err)
 	}
+}
+
+// pinDrawnAgain makes an invitation at now whose PIN runs out a second later, and at "at"
+// another invitation that drew the same PIN; it returns the store at "at" and both.
+func pinDrawnAgain(t *testing.T, now, at time.Time) (*store.Store, invitation.Invitation, invitation.Invitation) {
+	t.Helper()
+	st := newStore(t)
+	old := pinInvitation(openConversation(t, st, now), now)
+	old.ExpiresAt = now.Add(time.Second)
+	if err := st.CreateInvitation(t.Context(), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	later := st.WithClock(func() time.Time { return at })
+	reuse := pinInvitation(openConversation(t, later, at), at)
+	reuse.SecretHash = old.SecretHash
+	if err := later.CreateInvitation(t.Context(), reuse, nil); err != nil {
+		t.Fatalf("the expired PIN could not be reused: %v", err)
+	}
+	return later, old, reuse
 }
