@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/invite-forward/invite-forward/shared/outcome"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
 
@@ -45,11 +46,16 @@ var administration = map[string]bool{
 	"UpdateTimeToLive": true, "DescribeTimeToLive": true, "ListTables": true,
 }
 
-// callBudget is CallTimeout, or less when the invocation ends sooner.
+// callBudget is CallTimeout, or less when the invocation ends sooner: the reserve is left for
+// the calls that record the outcome (outcome.Context), which may use it.
 func callBudget(ctx context.Context) (time.Duration, bool) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return 0, false
 	}
-	return min(CallTimeout, max(time.Until(deadline)-OutcomeReserve, minCall)), true
+	reserve := OutcomeReserve
+	if outcome.Recording(ctx) {
+		reserve = 0
+	}
+	return min(CallTimeout, max(time.Until(deadline)-reserve, minCall)), true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/invite-forward/invite-forward/shared/faults"
+	"github.com/invite-forward/invite-forward/shared/outcome"
 )
 
 // A hanging DynamoDB call ends with its own deadline while the invocation still has the
@@ -55,5 +56,28 @@ func TestCallBudget(t *testing.T) {
 	defer cancel2()
 	if got, _ := callBudget(late); got != minCall {
 		t.Errorf("invocation nearly out of time: %v, want %v", got, minCall)
+	}
+}
+
+// The calls that record an outcome are not cancelled with the request, but they end with the
+// invocation (they had no deadline at all once the request's cancellation was dropped), and
+// they may use the reserve the other calls leave them.
+func TestCallBudget_RecordingAnOutcomeUsesTheReserveAndEndsWithTheInvocation(t *testing.T) {
+	invocation, cancel := context.WithTimeout(context.Background(), OutcomeReserve/2)
+	defer cancel()
+	request, hangUp := context.WithCancel(invocation)
+	record, done := outcome.Context(request)
+	defer done()
+	hangUp()
+	if record.Err() != nil {
+		t.Fatal("the record was cancelled with the request")
+	}
+	got, ok := callBudget(record)
+	if !ok || got <= minCall || got > OutcomeReserve/2-outcome.AnswerTime {
+		t.Errorf("recording with %v of the invocation left: %v, %v; want the rest of the invocation", OutcomeReserve/2, got, ok)
+	}
+	ends, _ := invocation.Deadline()
+	if until, ok := record.Deadline(); !ok || !until.Equal(ends.Add(-outcome.AnswerTime)) {
+		t.Fatalf("the record ends at %v (%v), want %v before the invocation's end %v", until, ok, outcome.AnswerTime, ends)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/outcome"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -47,8 +48,8 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			return rep, errors.Join(append(errs, err)...)
 		}
 		for _, inv := range due {
-			outcome, err := s.expireOne(ctx, inv.ID)
-			rep.count(outcome)
+			what, err := s.expireOne(ctx, inv.ID)
+			rep.count(what)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -66,18 +67,18 @@ func nearDeadline(ctx context.Context) bool {
 	return ctx.Err() != nil || (ok && time.Until(deadline) < sweepMargin)
 }
 
-// outcome is what happened to one due invitation.
-type outcome int
+// fate is what happened to one due invitation.
+type fate int
 
 const (
-	skipped outcome = iota
+	skipped fate = iota
 	expired
 	advanced
 	revoked
 	failed
 )
 
-func (r *SweepReport) count(o outcome) {
+func (r *SweepReport) count(o fate) {
 	switch o {
 	case expired:
 		r.Expired++
@@ -94,12 +95,14 @@ func (r *SweepReport) count(o outcome) {
 
 // expireNow expires one offer on the spot, best effort: the sweep does it otherwise.
 func (s *Service) expireNow(ctx context.Context, id string) {
-	_, _ = s.expireOne(context.WithoutCancel(ctx), id)
+	ctx, done := outcome.Context(ctx)
+	defer done()
+	_, _ = s.expireOne(ctx, id)
 }
 
 // expireOne expires one invitation if it is still pending and past its time, reading it and
 // its conversation again on every attempt.
-func (s *Service) expireOne(ctx context.Context, id string) (outcome, error) {
+func (s *Service) expireOne(ctx context.Context, id string) (fate, error) {
 	result := skipped
 	err := retrying(func() error {
 		var err error
@@ -115,7 +118,7 @@ func (s *Service) expireOne(ctx context.Context, id string) (outcome, error) {
 	return result, nil
 }
 
-func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
+func (s *Service) expireOnce(ctx context.Context, id string) (fate, error) {
 	o, err := s.Store.Offer(ctx, id)
 	if store.IsNotFound(err) {
 		return skipped, nil
@@ -166,7 +169,7 @@ func (s *Service) expireOnce(ctx context.Context, id string) (outcome, error) {
 
 // sweepHop moves a chain whose window ran out on to its next target and, if the chain ran
 // out altogether meanwhile, expires it at once.
-func (s *Service) sweepHop(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
+func (s *Service) sweepHop(ctx context.Context, o invitation.Offer, now time.Time) (fate, error) {
 	err := s.hopOnce(ctx, o, now, "")
 	switch {
 	case errors.Is(err, errRetry) || errors.Is(err, errConversationEnded):
@@ -187,7 +190,7 @@ func (s *Service) sweepHop(ctx context.Context, o invitation.Offer, now time.Tim
 // members too; the push function closes the visitors' sockets) instead of waiting for ever,
 // and the offer leaves the inboxes with the end's cleanup. An agent who accepted first wins:
 // the end is conditional on nobody holding the conversation.
-func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read store.HandoverState, now time.Time) (outcome, error) {
+func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read store.HandoverState, now time.Time) (fate, error) {
 	conv := read.Conversation
 	conv.EndedAt = now
 	ended := conversation.Event{
@@ -213,7 +216,7 @@ func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read st
 // revokeEnded finishes the end of the invitation's conversation, which a crash may have
 // interrupted: it revokes every invitation the end left pending, this one included. (The
 // visitors' sockets were closed by the push function when it read conversation.ended.)
-func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (outcome, error) {
+func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (fate, error) {
 	if err := s.Store.FinishEnd(ctx, o.ConversationID, now, nil); err != nil { // telling is the stream cleanup's; the inbox is right either way
 		return failed, apperror.Internal(err)
 	}

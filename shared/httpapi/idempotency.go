@@ -14,6 +14,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
+	"github.com/invite-forward/invite-forward/shared/outcome"
 	"github.com/invite-forward/invite-forward/shared/requestscope"
 )
 
@@ -219,7 +220,9 @@ func (k keyed) claimed(ctx context.Context, prefetch Prefetcher, r *Request, act
 		k.abandon(ctx, claim)
 		return resp, actErr
 	}
-	if err := k.st.Complete(context.WithoutCancel(ctx), claim, toStored(resp, actErr), idempotency.TTL); err != nil {
+	record, done := outcome.Context(ctx)
+	defer done()
+	if err := k.st.Complete(record, claim, toStored(resp, actErr), idempotency.TTL); err != nil {
 		// The action is done and this is its answer; a retry finds the key held.
 		k.log.ErrorContext(ctx, "idempotency", "outcome", "not_recorded", "cause", err.Error())
 	}
@@ -239,7 +242,9 @@ func (k keyed) attempt(ctx context.Context, claim *idempotency.Claim) context.Co
 }
 
 func (k keyed) abandon(ctx context.Context, claim *idempotency.Claim) {
-	if err := k.st.Abandon(context.WithoutCancel(ctx), claim); err != nil {
+	record, done := outcome.Context(ctx)
+	defer done()
+	if err := k.st.Abandon(record, claim); err != nil {
 		k.log.ErrorContext(ctx, "idempotency", "outcome", "not_released", "cause", err.Error())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/mail"
+	"github.com/invite-forward/invite-forward/shared/outcome"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -187,7 +188,9 @@ func (s *Service) recordSent(ctx context.Context, inv invitation.Invitation, mes
 	// The email is out: without its MessageId recorded, SES's notifications would find no
 	// invitation, so a failed write is tried once more (a lost race is not: sent again or
 	// settled meanwhile, the newer state stands).
-	ctx = idempotency.Answering(context.WithoutCancel(ctx), answer(sent.Delivery))
+	ctx, done := outcome.Context(ctx)
+	defer done()
+	ctx = idempotency.Answering(ctx, answer(sent.Delivery))
 	err := s.Store.RecordSent(ctx, inv, sent)
 	if err != nil && !store.IsCanceled(err) {
 		err = s.Store.RecordSent(ctx, inv, sent)
@@ -209,7 +212,8 @@ func (s *Service) recordFailure(ctx context.Context, acc conversations.Access, i
 	notSent := emailNotSent(sendErr)
 	// The email may have failed because the request was cancelled; the record must still be
 	// written, or the invitation would stay pending with a token nobody received.
-	ctx = context.WithoutCancel(ctx)
+	ctx, done := outcome.Context(ctx)
+	defer done()
 	now := s.now()
 	failed := inv.NotSent(sendFailureDetail(sendErr), now)
 	events := []conversation.Event{

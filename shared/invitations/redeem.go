@@ -11,6 +11,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
+	"github.com/invite-forward/invite-forward/shared/outcome"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
 	"github.com/invite-forward/invite-forward/shared/requestscope"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -213,8 +214,10 @@ func (s *Service) settle(ctx context.Context, attempt []ratelimit.Slot, joined J
 // refund is best effort: a slot not given back only costs the caller one try until the
 // window ends.
 func (s *Service) refund(ctx context.Context, slots []ratelimit.Slot) {
+	ctx, done := outcome.Context(ctx)
+	defer done()
 	for _, slot := range slots {
-		_ = s.Limiter.Refund(context.WithoutCancel(ctx), slot)
+		_ = s.Limiter.Refund(ctx, slot)
 	}
 }
 
