@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/conversations"
+	"github.com/invite-forward/invite-forward/shared/faults"
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
@@ -252,6 +254,37 @@ func TestRedeemPin_TheRedemptionRecordsItsAnswer_ReplayedSealed(t *testing.T) {
 	}
 	if other := api.Do(req("198.51.100.30")); other.Status != 400 || other.ErrorCode() != "pin_invalid" {
 		t.Fatalf("a second redemption (another key): %d %s, want 400 pin_invalid", other.Status, other.Body)
+	}
+}
+
+// TestRedeemPin_OverTheLimit_ARightPINIsRefusedWithoutWaitingForItsInvitation: a right PIN's
+// invitation is read beside the rate-limit slot, a wrong one's is not (there is none). A
+// client over its limit must not learn which it sent from when the 429 comes, so the refusal
+// does not wait for that read: here the read is held until the test ends, and the 429 comes
+// while it is held.
+func TestRedeemPin_OverTheLimit_ARightPINIsRefusedWithoutWaitingForItsInvitation(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewWithoutPushes(t, func(o *setup.Overrides) { o.Invitations.Limits.PINFailuresPerIP.Limit = 1 })
+	conv := startAsAgent(t, api, "ada")
+	pin := createPIN(t, api, conv.ConversationID, apitest.Bearer(api.AgentToken("ada")))
+	if resp := redeem(api, "RedeemPinFunction", "/join/pin", map[string]any{"pin": "000000000"}, "203.0.113.9"); resp.ErrorCode() != "pin_invalid" {
+		t.Fatalf("wrong PIN: %d %s", resp.Status, resp.Body)
+	}
+	held, release := context.WithCancel(t.Context())
+	defer release()
+	ctx, _ := faults.Inject(held, faults.Plan{Operation: "BatchGetItem", Mode: faults.Delay, Delay: time.Hour})
+	answered := make(chan apitest.Response, 1)
+	go func() {
+		answered <- api.DoContext(ctx, apitest.Request{Function: "RedeemPinFunction", Method: "POST", Route: "/join/pin",
+			Body: map[string]any{"pin": pin.PIN}, SourceIP: "203.0.113.9"})
+	}()
+	select {
+	case resp := <-answered:
+		if resp.Status != 429 || resp.ErrorCode() != "rate_limited" {
+			t.Fatalf("the right PIN over the limit: %d %s, want 429", resp.Status, resp.Body)
+		}
+	case <-time.After(30 * time.Second): // a guard against a hang, not a measure: the read is held for an hour
+		t.Fatal("the 429 waited for the read of the right PIN's invitation")
 	}
 }
 

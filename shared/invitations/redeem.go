@@ -52,8 +52,7 @@ func (s *Service) RedeemPIN(ctx context.Context, p auth.Principal, clientIP stri
 	found := s.lookUp(ctx, invitation.KindPIN, hash)
 	attempt, err := s.pinAttempt(ctx, clientIP)
 	if err != nil {
-		found()
-		return Joined{}, err
+		return Joined{}, err // at once, not after the reads: see lookUp
 	}
 	joined, err := s.redeem(ctx, found, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrPINInvalid)
@@ -129,8 +128,7 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 	found := s.lookUp(ctx, invitation.KindEmail, hash)
 	attempt, err := s.takeAttempt(ctx, limited{s.Config.Limits.JoinTokenFailuresPerIP, ratelimit.ClientKey(clientIP)})
 	if err != nil {
-		found()
-		return Joined{}, err
+		return Joined{}, err // at once, not after the reads: see lookUp
 	}
 	joined, err := s.redeem(ctx, found, req.DisplayName, attempt[0])
 	return s.settle(ctx, attempt, joined, err, invitation.ErrJoinTokenInvalid)
@@ -140,7 +138,9 @@ func (s *Service) RedeemJoinToken(ctx context.Context, p auth.Principal, clientI
 // claim, PrefetchRedemption), then the invitation with its conversation's head — beside the
 // attempt's rate-limit write, so that the write and the reads take one round trip; call the
 // result to wait for it. A caller the limit refuses is answered 429 without a look at what was
-// read (the reads cost a GetItem or two more per refused guess).
+// read and without waiting for it: a right secret's invitation is read as well, so a 429 that
+// waited would come later for a right guess than for a wrong one, and tell them apart. (The
+// reads cost a GetItem or two more per refused guess, each bounded by its call deadline.)
 func (s *Service) lookUp(ctx context.Context, kind invitation.Kind, hash string) func() (invitation.Invitation, error) {
 	var (
 		inv  invitation.Invitation
