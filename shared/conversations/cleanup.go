@@ -3,7 +3,6 @@ package conversations
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -11,6 +10,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/streambatch"
 )
 
 // EndCleanup is the end-cleanup function's handler: End commits only the flip of the status
@@ -39,30 +39,21 @@ const endsAtOnce = 8
 // cleanups of the records after it run again; each step is idempotent); when Lambda gives up,
 // the retention sweep finishes it. A record that cannot be decoded is logged and skipped.
 func (c EndCleanup) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	var (
-		mu       sync.Mutex
-		failures = []events.DynamoDBBatchItemFailure{} // never null: Lambda reads an empty list as "all done"
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, endsAtOnce)
-	)
+	var jobs []streambatch.Job
 	for _, r := range ev.Records {
 		e, ok := c.ended(ctx, r)
 		if !ok {
 			continue
 		}
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if err := c.Store.FinishEnd(ctx, e.ConversationID, e.At, c.withdrawn(e.At)); err != nil {
+		jobs = append(jobs, streambatch.Job{SequenceNumber: r.Change.SequenceNumber, Run: func() error {
+			err := c.Store.FinishEnd(ctx, e.ConversationID, e.At, c.withdrawn(e.At))
+			if err != nil {
 				c.Log.WarnContext(ctx, "end_cleanup", "outcome", "failed", "conversationId", e.ConversationID, "cause", err.Error())
-				mu.Lock()
-				failures = append(failures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
-				mu.Unlock()
 			}
-		})
+			return err
+		}})
 	}
-	wg.Wait()
-	return events.DynamoDBEventResponse{BatchItemFailures: failures}, nil
+	return streambatch.Run(jobs, endsAtOnce), nil
 }
 
 // ended is the record's conversation.ended, if it is one (the event source's filter passes

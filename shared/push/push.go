@@ -26,6 +26,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/metrics"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/streambatch"
 )
 
 // Store is what push needs of storage.
@@ -107,28 +108,18 @@ type pending struct {
 // conversations may be pushed twice; clients tell a repeat by its seq). A record that cannot
 // be decoded is logged and skipped: retrying would not mend it.
 func (p *Publisher) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	groups := p.group(ctx, ev.Records)
-	var (
-		mu       sync.Mutex
-		failures = []events.DynamoDBBatchItemFailure{} // never null: Lambda reads an empty list as "all done"
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, conversationsAtOnce)
-	)
-	for _, g := range groups {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if err := p.pushConversation(ctx, g); err != nil {
+	var jobs []streambatch.Job
+	for _, g := range p.group(ctx, ev.Records) {
+		jobs = append(jobs, streambatch.Job{SequenceNumber: g[0].sequenceNumber, Run: func() error {
+			err := p.pushConversation(ctx, g)
+			if err != nil {
 				p.log.WarnContext(ctx, "push", "outcome", "lookup_failed", "conversationId", g[0].ConversationID,
 					"seq", g[0].Seq, "cause", err.Error())
-				mu.Lock()
-				failures = append(failures, events.DynamoDBBatchItemFailure{ItemIdentifier: g[0].sequenceNumber})
-				mu.Unlock()
 			}
-		})
+			return err
+		}})
 	}
-	wg.Wait()
-	return events.DynamoDBEventResponse{BatchItemFailures: failures}, nil
+	return streambatch.Run(jobs, conversationsAtOnce), nil
 }
 
 // group decodes the records into each conversation's events, in commit order.
