@@ -203,12 +203,12 @@ func (l *keyLedger) answeringAhead(refused bool) Action {
 		result := map[string]int{"done": 1}
 		commit := idempotency.Answering(ctx, result)
 		claim := idempotency.ClaimFrom(commit)
-		answer, answering := idempotency.AnswerFrom(commit)
+		answer := idempotency.AnswerFrom(commit)
 		switch {
 		case refused:
 			return Response{}, apperror.New(apperror.KindInvalid, "refused", "the commit's condition failed")
-		case answering:
-			l.records[claim.Scope] = idempotency.Record{RequestHash: l.hashOf(claim.Scope), Completed: true, Response: answer}
+		case answer != nil:
+			l.records[claim.Scope] = idempotency.Record{RequestHash: l.hashOf(claim.Scope), Completed: true, Response: *answer}
 			claim.MarkAnswered()
 		default:
 			claim.MarkCommitted()

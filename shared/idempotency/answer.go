@@ -44,13 +44,10 @@ func Answering(ctx context.Context, result any) context.Context {
 	return context.WithValue(ctx, answerKey{}, &resp)
 }
 
-// AnswerFrom returns the answer a commit made with ctx records under its claim's key, if any.
-func AnswerFrom(ctx context.Context) (Response, bool) {
-	resp, ok := ctx.Value(answerKey{}).(*Response)
-	if !ok {
-		return Response{}, false
-	}
-	return *resp, true
+// AnswerFrom returns the answer a commit made with ctx records under its claim's key, or nil.
+func AnswerFrom(ctx context.Context) *Response {
+	resp, _ := ctx.Value(answerKey{}).(*Response)
+	return resp
 }
 
 // AtRest is resp as st keeps it: a Sealed store's body encrypted, anything else as it is.

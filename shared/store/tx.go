@@ -143,10 +143,10 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	}
 	claim := idempotency.ClaimFrom(ctx)
 	var txID string
-	answer, answering := idempotency.AnswerFrom(ctx)
+	answer := idempotency.AnswerFrom(ctx)
 	if claim != nil {
 		txID = idempotency.NewToken()
-		mark, err := t.s.claimMark(claim, txID, answerOrNil(answer, answering))
+		mark, err := t.s.claimMark(claim, txID, answer)
 		if err != nil {
 			return err
 		}
@@ -167,19 +167,12 @@ func (t *tx) transact(ctx context.Context, names []string, items []types.Transac
 	switch {
 	case err != nil:
 		return err
-	case answering:
+	case answer != nil:
 		claim.MarkAnswered()
 	default:
 		claim.MarkCommitted()
 	}
 	return nil
-}
-
-func answerOrNil(answer idempotency.Response, answering bool) *idempotency.Response {
-	if !answering {
-		return nil
-	}
-	return &answer
 }
 
 // sendHeld sends a speculation's transaction with the key's completed record: the action and
