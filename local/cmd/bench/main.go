@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -37,14 +38,20 @@ func main() {
 	runs := flag.Int("runs", 10, "cold starts per bootstrap (the median is reported)")
 	warm := flag.Int("warm", 20, "warm invocations after each cold start, before the peak RSS is read")
 	out := flag.String("out", ".build/bench.md", "where the Markdown report is written (relative to the module root)")
+	only := flag.String("only", "", "measure only the functions this regexp matches, with the baselines, and skip the actions and the fan-out: a quick look while working on a few functions")
 	flag.Parse()
 	log.SetFlags(0)
-	if err := run(*runs, *warm, *out); err != nil {
+	pick, err := regexp.Compile(*only)
+	if err != nil {
+		log.Fatalf("-only: %v", err)
+	}
+	if err := run(*runs, *warm, *out, pick); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(runs, warm int, out string) error {
+// run measures the functions pick matches; the actions and the fan-out only when it matches all.
+func run(runs, warm int, out string, pick *regexp.Regexp) error {
 	gomod, err := samtemplate.FindRepoFile("go.mod")
 	if err != nil {
 		return err
@@ -59,6 +66,8 @@ func run(runs, warm int, out string) error {
 	if err != nil {
 		return err
 	}
+	partial := pick.String() != ""
+	fns = slices.DeleteFunc(fns, func(fn string) bool { return !pick.MatchString(fn) })
 
 	log.Printf("building %d functions and the baselines (arm64, amd64)…", len(fns))
 	bins, err := buildAll(root, work, fns)
@@ -82,25 +91,32 @@ func run(runs, warm int, out string) error {
 		return err
 	}
 
-	log.Printf("round trips and warm latency of every action (shared/handlers budget test)…")
-	actions, err := measureActions(root, work)
-	if err != nil {
-		return err
+	report := render(append(baselines, fns...), bins, starts, runs, warm)
+	if !partial {
+		if report, err = withActionsAndFanOut(report, root, work); err != nil {
+			return err
+		}
 	}
-
-	log.Printf("fan-out: commit → push received for 1, 10 and 100 connections through the table's stream…")
-	fanOut, err := measureFanOut(root, work)
-	if err != nil {
-		return err
-	}
-
-	report := render(append(baselines, fns...), bins, starts, actions, runs, warm) + renderFanOut(fanOut)
 	fmt.Print(report)
 	path := filepath.Join(root, out)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(report), 0o644)
+}
+
+func withActionsAndFanOut(report, root, work string) (string, error) {
+	log.Printf("round trips and warm latency of every action (shared/handlers budget test)…")
+	actions, err := measureActions(root, work)
+	if err != nil {
+		return "", err
+	}
+	log.Printf("fan-out: commit → push received for 1, 10 and 100 connections through the table's stream…")
+	fanOut, err := measureFanOut(root, work)
+	if err != nil {
+		return "", err
+	}
+	return report + renderActions(actions) + renderFanOut(fanOut), nil
 }
 
 func functionNames(root string) ([]string, error) {

@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// render is the Markdown report: one table of baselines and functions (rows in that order),
-// one of actions.
-func render(rows []string, bins map[string]*binary, starts map[string]start, actions []action, runs, warm int) string {
+// render is the Markdown report's first table: baselines and functions, rows in that order.
+func render(rows []string, bins map[string]*binary, starts map[string]start, runs, warm int) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# make bench — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
@@ -51,7 +50,12 @@ func render(rows []string, bins map[string]*binary, starts map[string]start, act
 	for _, name := range rows {
 		row(name)
 	}
+	return b.String()
+}
 
+// renderActions is the table of every action's round trips and warm latency.
+func renderActions(actions []action) string {
+	var b strings.Builder
 	b.WriteString("\n| action | DynamoDB calls | sequential | warm ms | × raw GetItems |\n|---|--:|--:|--:|--:|\n")
 	for _, a := range actions {
 		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %s |\n", a.Action, a.Calls, a.Sequential, msOf(a.Took), ratio(msOf(a.Took), msOf(a.GetItems)))
