@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/streambatch"
 )
@@ -25,8 +24,7 @@ import (
 // the conversation, and conversation.ended does not reach them.
 type EndCleanup struct {
 	Store interface {
-		FinishEnd(ctx context.Context, conversationID string, at time.Time, tell store.Withdrawn) error
-		Addressees(ctx context.Context, inv invitation.Invitation) []string
+		FinishEnd(ctx context.Context, conversationID string, at time.Time) error
 	}
 	Log *slog.Logger
 }
@@ -46,7 +44,7 @@ func (c EndCleanup) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (
 			continue
 		}
 		jobs = append(jobs, streambatch.Job{SequenceNumber: r.Change.SequenceNumber, Run: func() error {
-			err := c.Store.FinishEnd(ctx, e.ConversationID, e.At, c.withdrawn(e.At))
+			err := c.Store.FinishEnd(ctx, e.ConversationID, e.At)
 			if err != nil {
 				c.Log.WarnContext(ctx, "end_cleanup", "outcome", "failed", "conversationId", e.ConversationID, "cause", err.Error())
 			}
@@ -68,18 +66,4 @@ func (c EndCleanup) ended(ctx context.Context, r events.DynamoDBEventRecord) (co
 		return conversation.Event{}, false
 	}
 	return e.Event, ok && e.Seq > 0 && e.Type == conversation.EventConversationEnded
-}
-
-// withdrawn is invitation.taken for the agents an offer the end revoked was addressed to: its
-// agent, or its team's members now. A customer's invitation has nobody to tell.
-func (c EndCleanup) withdrawn(at time.Time) store.Withdrawn {
-	return func(ctx context.Context, o invitation.Offer) []conversation.Event {
-		to := c.Store.Addressees(ctx, o.Invitation)
-		if len(to) == 0 {
-			return nil
-		}
-		taken := invitation.WithdrawnEvent(o, invitation.ReasonConversationEnded, at)
-		taken.PushTo = store.AgentPrincipals(to)
-		return []conversation.Event{taken}
-	}
 }

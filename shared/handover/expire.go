@@ -214,10 +214,11 @@ func (s *Service) endUnanswered(ctx context.Context, o invitation.Offer, read st
 }
 
 // revokeEnded finishes the end of the invitation's conversation, which a crash may have
-// interrupted: it revokes every invitation the end left pending, this one included. (The
-// visitors' sockets were closed by the push function when it read conversation.ended.)
+// interrupted, as the end's cleanup would: it revokes every invitation the end left pending,
+// this one included, and tells their addressees. (The visitors' sockets were closed by the
+// push function when it read conversation.ended.)
 func (s *Service) revokeEnded(ctx context.Context, o invitation.Offer, now time.Time) (fate, error) {
-	if err := s.Store.FinishEnd(ctx, o.ConversationID, now, nil); err != nil { // telling is the stream cleanup's; the inbox is right either way
+	if err := s.Store.FinishEnd(ctx, o.ConversationID, now); err != nil {
 		return failed, apperror.Internal(err)
 	}
 	return revoked, nil

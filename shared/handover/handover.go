@@ -112,7 +112,7 @@ type Store interface {
 	EndUnanswered(ctx context.Context, conv conversation.Conversation, offerID string, ended *conversation.Event) error
 	// FinishEnd is the end's cleanup (conversations.EndCleanup), for an invitation the sweep
 	// meets pending in an ended conversation.
-	FinishEnd(ctx context.Context, conversationID string, at time.Time, tell store.Withdrawn) error
+	FinishEnd(ctx context.Context, conversationID string, at time.Time) error
 	LeaveAsAssignee(ctx context.Context, p conversation.Participant, read store.HandoverState, offer *invitation.Offer, events []conversation.Event) error
 }
 

@@ -2,9 +2,15 @@ package handover_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -12,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/testenv"
 )
 
 // endRaceRounds is how often the end races 50 redemptions and accepts. The issue asked for
@@ -80,7 +87,7 @@ func TestEnd_RacingFiftyRedemptionsAndAccepts_NothingSurvives(t *testing.T) {
 		}
 		// The end's cleanup, which the table's stream brings to the end-cleanup function
 		// (this world has no stream): whatever the race left, it leaves nothing pending.
-		if err := w.st.FinishEnd(t.Context(), convID, w.clock.Now(), nil); err != nil {
+		if err := w.st.FinishEnd(t.Context(), convID, w.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		w.nothingPending(round, invIDs)
@@ -375,6 +382,8 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByTheStreamOrTheSweeper(t *testing.T) {
 			}
 			invIDs, pins = append(invIDs, id), append(pins, pin)
 		}
+		toGrace := w.mustOffer(w.inviteAgent(convID, "ada", "grace", "help"))
+		invIDs = append(invIDs, toGrace)
 		conv, err := w.st.Conversation(t.Context(), convID)
 		if err != nil {
 			t.Fatal(err)
@@ -413,7 +422,47 @@ func TestEnd_CrashAfterTheFlip_IsFinishedByTheStreamOrTheSweeper(t *testing.T) {
 		if _, err := w.st.Session(t.Context(), ids.Hash(strings.TrimPrefix(visitor, "Bearer "))); !store.IsNotFound(err) {
 			t.Fatalf("%s: the visitor's session after the cleanup: %v", finish, err)
 		}
+		// Whoever finishes the end tells the agent the offer was addressed to (its outbox item:
+		// the quiet world's table has no stream to push it).
+		if told := takenNotices(t, w, convID); !slices.Contains(told, toGrace+" → "+store.AgentPrincipal("grace")) {
+			t.Fatalf("%s: grace was not told her offer was withdrawn: %v", finish, told)
+		}
 		full := w.fullHistory(convID, w.bearer("ada"))
 		checkAgentStream(t, full)
 	}
+}
+
+// takenNotices are the conversation's outbox items telling of invitation.taken with reason
+// conversation_ended, as "<invitation id> → <principal>" for each principal pushed to.
+func takenNotices(t *testing.T, w *world, convID string) []string {
+	t.Helper()
+	res, err := testenv.DynamoDB(t).Query(t.Context(), &dynamodb.QueryInput{
+		TableName:              aws.String(w.st.Table()),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :out)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: "CONV#" + convID}, ":out": &types.AttributeValueMemberS{Value: "OUT#"},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	for _, item := range res.Items {
+		var it struct {
+			Type   string         `dynamodbav:"event"`
+			Data   map[string]any `dynamodbav:"data"`
+			PushTo []string       `dynamodbav:"pushTo"`
+		}
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			t.Fatal(err)
+		}
+		if it.Type != conversation.EventInvitationTaken || it.Data["reason"] != invitation.ReasonConversationEnded {
+			continue
+		}
+		for _, p := range it.PushTo {
+			told = append(told, fmt.Sprint(it.Data["invitationId"])+" → "+p)
+		}
+	}
+	return told
 }

@@ -332,7 +332,7 @@ func TestEndConversation_PINsAndLinksStopWorking(t *testing.T) {
 	}
 	// The end's cleanup, which the end-cleanup function does when the stream brings it
 	// conversation.ended; until then the list says revoked from the conversation's status.
-	if err := e.st.FinishEnd(t.Context(), conv, time.Now(), nil); err != nil {
+	if err := e.st.FinishEnd(t.Context(), conv, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, inv := range list.Invitations {

@@ -20,14 +20,12 @@ import (
 // DynamoDB's 100 items, so an end never depends on the number of visitors.
 const sessionBatch = 50
 
-// Withdrawn makes the notices pushed with an offer the end revokes (invitation.taken to
-// whoever it was addressed to, so that it leaves their inbox); nil tells nobody.
-type Withdrawn func(ctx context.Context, o invitation.Offer) []conversation.Event
-
 // FinishEnd revokes every invitation the end left pending (deleting the PINs and join tokens
-// that still belong to them), with tell's notices, and deletes every visitor session of an
-// ended conversation. It does nothing to an open one.
-func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time, tell Withdrawn) error {
+// that still belong to them), tells whoever an agent offer among them was addressed to, and
+// deletes every visitor session of an ended conversation. It does nothing to an open one.
+// Whoever finishes an end — its cleanup, a sweep meeting one of its invitations, the
+// retention sweep — tells the same.
+func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Time) error {
 	head, err := s.head(ctx, conversationID)
 	if IsNotFound(err) {
 		return nil
@@ -35,17 +33,17 @@ func (s *Store) FinishEnd(ctx context.Context, conversationID string, at time.Ti
 	if err != nil {
 		return err
 	}
-	return s.finishEnd(ctx, head, at, tell)
+	return s.finishEnd(ctx, head, at)
 }
 
 // finishEnd is FinishEnd on the head as read.
-func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time, tell Withdrawn) error {
+func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time) error {
 	if head.Status == string(conversation.StatusOpen) {
 		return nil
 	}
 	conversationID := strings.TrimPrefix(head.PK, convPK(""))
 	for _, id := range head.Pending {
-		if err := s.revokeForEnd(ctx, conversationID, id, at, tell); err != nil {
+		if err := s.revokeForEnd(ctx, conversationID, id, at); err != nil {
 			return err
 		}
 	}
@@ -65,7 +63,7 @@ func (s *Store) finishEnd(ctx context.Context, head headItem, at time.Time, tell
 // revokeForEnd revokes one invitation the end left pending and takes it off the head. The
 // notices are outbox items: the head is ended, but what is pushed and not kept may follow it
 // (history.go refuses only events and new invitations).
-func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID string, at time.Time, tell Withdrawn) error {
+func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID string, at time.Time) error {
 	for range maxAttempts {
 		o, err := s.Offer(ctx, invitationID)
 		if err != nil && !IsNotFound(err) {
@@ -78,9 +76,7 @@ func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID s
 				return err
 			}
 			t.resolve(o.Invitation, invitation.StatusRevoked, "", invitation.ReasonConversationEnded, at, false, owned)
-			if tell != nil {
-				t.pushOnly(tell(ctx, o))
-			}
+			t.pushOnly(s.withdrawn(ctx, o, at))
 		} else {
 			t.settle(conversationID, invitationID)
 		}
@@ -90,6 +86,20 @@ func (s *Store) revokeForEnd(ctx context.Context, conversationID, invitationID s
 		}
 	}
 	return nil // another cleanup got there first
+}
+
+// withdrawn is invitation.taken (reason conversation_ended) for the agents an offer the end
+// revokes was addressed to, its agent or its team's members now, so that it leaves their
+// inbox: they were never in the conversation, and conversation.ended does not reach them. A
+// customer's invitation has nobody to tell.
+func (s *Store) withdrawn(ctx context.Context, o invitation.Offer, at time.Time) []conversation.Event {
+	to := s.Addressees(ctx, o.Invitation)
+	if len(to) == 0 {
+		return nil
+	}
+	taken := invitation.WithdrawnEvent(o, invitation.ReasonConversationEnded, at)
+	taken.PushTo = AgentPrincipals(to)
+	return []conversation.Event{taken}
 }
 
 // maxAttempts bounds the re-reads of a cleanup step that lost a race with another cleanup.

@@ -162,7 +162,7 @@ func TestEndConversation_RevokesPendingInvitationsAndDeletesTheirPINs(t *testing
 	if ids, _ := ended.Data["revokedInvitationIds"].([]string); len(ids) != 1 || ids[0] != inv.ID || ended.Seq == 0 {
 		t.Fatalf("conversation.ended: %+v", ended)
 	}
-	if err := st.FinishEnd(t.Context(), convID, now, nil); err != nil {
+	if err := st.FinishEnd(t.Context(), convID, now); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Invitation(t.Context(), inv.ID)
@@ -183,7 +183,7 @@ func TestEndConversation_CleanupIsIdempotentAndNothingFollowsTheEnd(t *testing.T
 	convID := openConversation(t, st, now)
 	conv, ended := endConversation(t, st, convID, now)
 	for range 2 {
-		if err := st.FinishEnd(t.Context(), convID, now, nil); err != nil {
+		if err := st.FinishEnd(t.Context(), convID, now); err != nil {
 			t.Fatal(err)
 		}
 	}

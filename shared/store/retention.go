@@ -170,7 +170,7 @@ func (s *Store) Retain(ctx context.Context, conversationID string, at time.Time)
 	case head.ExpiresAt == 0: // a hand-made entry of the index (a backfill) without its expiry
 		return false, fmt.Errorf("retain %s: the head has no expiresAt", conversationID)
 	}
-	if err := s.finishEnd(ctx, head, at, nil); err != nil { // telling is the stream cleanup's; the inbox is right either way
+	if err := s.finishEnd(ctx, head, at); err != nil {
 		return false, err
 	}
 	exp := head.ExpiresAt
