@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/directory"
+	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
@@ -460,4 +462,29 @@ func TestRoundTrips_TheDirectoryReadsPresenceInBatches(t *testing.T) {
 		t.Errorf("a directory of %d agents: %v; want their Query and 2 BatchGetItems", agents, ops)
 	}
 	t.Logf("a directory of %d agents: %d calls, %d sequential", agents, counter.Calls(), counter.Sequential())
+}
+
+// TestRoundTrips_ASweepReadsEachDueIndexInOneRoundTrip: with nothing due, the scheduled sweep
+// reads its 17 due-index partitions (invitations and ended conversations, 8 shards each, and
+// the lobby) in three round trips, one per index: each index's shards are read at once. The
+// retention shards one after another made it 10, which a cold start waited for.
+func TestRoundTrips_ASweepReadsEachDueIndexInOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewWithoutPushes(t)
+	sweep := handlers.ExpireInvitations(api.Deps)
+	const partitions, indexes = 8 + 8 + 1, 3
+	fewest := partitions
+	for range 3 { // the fewest of three, as fewestOf explains
+		ctx, count := roundtrips.Start(t.Context())
+		if _, err := sweep(ctx, events.EventBridgeEvent{ID: "budget"}); err != nil {
+			t.Fatal(err)
+		}
+		if count.Calls() != partitions {
+			t.Fatalf("a sweep with nothing due made %d calls (%v), want %d", count.Calls(), count.Operations(), partitions)
+		}
+		fewest = min(fewest, count.Sequential())
+	}
+	if fewest > indexes {
+		t.Errorf("a sweep with nothing due took %d sequential round trips, want %d", fewest, indexes)
+	}
 }

@@ -108,48 +108,58 @@ func (s *Store) IsTeamMember(ctx context.Context, teamID, agentID string) (bool,
 // settled at any rate never all write one index partition; a page reads every shard at once
 // and merges them by deadline.
 func (s *Store) DueInvitations(ctx context.Context, now time.Time, after string, limit int) (due []invitation.Offer, next string, err error) {
-	pages := make([][]offerItem, dueShards)
-	more := make([]bool, dueShards)
+	items, next, err := s.duePage(ctx, dueKeyOf, now, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("query due invitations: %w", err)
+	}
+	var offers []offerItem
+	if err := attributevalue.UnmarshalListOfMaps(items, &offers); err != nil {
+		return nil, "", fmt.Errorf("decode due invitation: %w", err)
+	}
+	for _, it := range offers {
+		due = append(due, it.domain())
+	}
+	return due, next, nil
+}
+
+// duePage reads a page of a sharded due index (partitions keyOf(0..dueShards-1)): every shard
+// at once, up to limit items each after the cursor, merged by their place in the index
+// (gsi3sk: deadline, then id) and cut at limit. next is the gsi3sk of the page's last item
+// while any shard may hold more, "" once every shard was read to its end. Each shard returns
+// its first limit items, so the merged first limit are the index's first after the cursor.
+func (s *Store) duePage(ctx context.Context, keyOf func(shard int) string, now time.Time, after string, limit int) (items []map[string]types.AttributeValue, next string, err error) {
+	pages := make([]*dynamodb.QueryOutput, dueShards)
 	errs := make([]error, dueShards)
 	var wg sync.WaitGroup
 	for shard := range dueShards {
-		wg.Go(func() { pages[shard], more[shard], errs[shard] = s.dueShardPage(ctx, shard, now, after, limit) })
+		wg.Go(func() { pages[shard], errs[shard] = s.dueQuery(ctx, keyOf(shard), now, after, limit) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, "", err
 	}
-	merged := slices.Concat(pages...)
-	slices.SortFunc(merged, func(a, b offerItem) int { return strings.Compare(a.GSI3SK, b.GSI3SK) })
-	truncated := len(merged) > limit
-	if truncated {
-		merged = merged[:limit]
+	more := false
+	for _, p := range pages {
+		items = append(items, p.Items...)
+		more = more || p.LastEvaluatedKey != nil
 	}
-	for _, it := range merged {
-		due = append(due, it.domain())
+	slices.SortFunc(items, func(a, b map[string]types.AttributeValue) int { return strings.Compare(dueSortKey(a), dueSortKey(b)) })
+	if len(items) > limit {
+		items, more = items[:limit], true
 	}
-	if len(merged) > 0 && (truncated || slices.Contains(more, true)) {
-		next = merged[len(merged)-1].GSI3SK
+	if more && len(items) > 0 {
+		next = dueSortKey(items[len(items)-1])
 	}
-	return due, next, nil
+	return items, next, nil
 }
 
-// dueShardPage reads one shard of the due index: up to limit items after the cursor, and
-// whether it holds more.
-func (s *Store) dueShardPage(ctx context.Context, shard int, now time.Time, after string, limit int) ([]offerItem, bool, error) {
-	res, err := s.dueQuery(ctx, dueKeyOf(shard), now, after, limit)
-	if err != nil {
-		return nil, false, fmt.Errorf("query due invitations: %w", err)
+// dueSortKey is an item's place in the due index.
+func dueSortKey(item map[string]types.AttributeValue) string {
+	v, _ := item["gsi3sk"].(*types.AttributeValueMemberS)
+	if v == nil {
+		return ""
 	}
-	items := make([]offerItem, 0, len(res.Items))
-	for _, m := range res.Items {
-		var it offerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, false, fmt.Errorf("decode due invitation: %w", err)
-		}
-		items = append(items, it)
-	}
-	return items, res.LastEvaluatedKey != nil, nil
+	return v.Value
 }
 
 // dueQuery reads one partition of the due index (gsi3): up to limit items whose deadline is

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,44 +104,22 @@ func (r retention) headClauses(values map[string]types.AttributeValue) []string 
 }
 
 // RetentionDue lists up to limit ended conversations whose items are still to be stamped,
-// from the due index (Queries, never a Scan), one shard after another, starting at the cursor
-// ("" for the first); next is the cursor of the following page, "" once every shard was read.
-// The index is eventually consistent: Retain reads the head again.
+// from the due index (Queries, never a Scan; every shard at once, see duePage), after the
+// cursor ("" for the first page); next is the cursor of the following page, "" once every
+// shard was read. The index is eventually consistent: Retain reads the head again.
 func (s *Store) RetentionDue(ctx context.Context, now time.Time, cursor string, limit int) (ids []string, next string, err error) {
-	shard, after := parseRetentionCursor(cursor)
-	for ; shard < dueShards; shard, after = shard+1, "" {
-		res, err := s.dueQuery(ctx, retainKeyOf(shard), now, after, limit)
-		if err != nil {
-			return nil, "", fmt.Errorf("query ended conversations: %w", err)
-		}
-		for _, m := range res.Items {
-			var it headItem
-			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return nil, "", fmt.Errorf("decode head: %w", err)
-			}
-			ids = append(ids, strings.TrimPrefix(it.PK, convPK("")))
-			after = it.GSI3SK
-		}
-		switch {
-		case res.LastEvaluatedKey != nil:
-			return ids, retentionCursor(shard, after), nil
-		case len(ids) > 0 && shard+1 < dueShards:
-			return ids, retentionCursor(shard+1, ""), nil
-		}
+	items, next, err := s.duePage(ctx, retainKeyOf, now, cursor, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("query ended conversations: %w", err)
 	}
-	return ids, "", nil
-}
-
-func retentionCursor(shard int, after string) string { return strconv.Itoa(shard) + "/" + after }
-
-// parseRetentionCursor reads a retentionCursor; anything else starts at the first shard.
-func parseRetentionCursor(cursor string) (shard int, after string) {
-	k, after, ok := strings.Cut(cursor, "/")
-	n, err := strconv.Atoi(k)
-	if !ok || err != nil || n < 0 || n >= dueShards {
-		return 0, ""
+	var heads []headItem
+	if err := attributevalue.UnmarshalListOfMaps(items, &heads); err != nil {
+		return nil, "", fmt.Errorf("decode head: %w", err)
 	}
-	return n, after
+	for _, it := range heads {
+		ids = append(ids, conversationIDOf(it.PK))
+	}
+	return ids, next, nil
 }
 
 // Retention steps: events stamped per page (progress is recorded on the head between pages),
