@@ -18,9 +18,7 @@ import (
 func openConversation(t *testing.T, st *store.Store, now time.Time) string {
 	t.Helper()
 	n := newConversation(now)
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	return n.Conversation.ID
 }
 

@@ -19,9 +19,7 @@ func TestStanding_OneReadOfEverythingAnAccessCheckNeeds(t *testing.T) {
 	now := time.Now()
 	n := newConversation(now)
 	n.Session = &store.Session{Hash: ids.Hash(ids.Token()), ConversationID: n.Conversation.ID, ParticipantID: n.Participant.ID, ExpiresAt: now.Add(time.Hour)}
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	got, err := st.Standing(t.Context(), n.Conversation.ID, n.Participant.ID, n.Session.Hash)
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +47,7 @@ func TestStanding_AStaleHeadCostsAFreshReadNotAWrongAnswer(t *testing.T) {
 	st := newStore(t)
 	now := time.Now().UTC()
 	n := newConversation(now)
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	conv := n.Conversation.ID
 	msg := conversation.Event{ConversationID: conv, Type: conversation.EventMessageCreated, At: now, Audience: conversation.AudienceEveryone}
 

@@ -20,6 +20,14 @@ func newStore(t *testing.T) *store.Store {
 	return store.New(testenv.DynamoDB(t), testenv.NewTable(t))
 }
 
+// created stores the new conversation n.
+func created(t *testing.T, st *store.Store, n store.NewConversation) {
+	t.Helper()
+	if err := st.CreateConversation(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newConversation(now time.Time) store.NewConversation {
 	conv := conversation.Conversation{ID: ids.New("conv"), Status: conversation.StatusOpen, CreatedAt: now}
 	part := conversation.Participant{ConversationID: conv.ID, ID: ids.New("vis"), Kind: conversation.KindVisitor, JoinedAt: now}
@@ -30,9 +38,7 @@ func TestCreateConversation_FailedConditionIsATypedError(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
 	n := newConversation(time.Now())
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	err := st.CreateConversation(t.Context(), n)
 	var tx *store.TxCanceledError
 	if !errors.As(err, &tx) || !tx.FailedOn("conversation") || !tx.FailedOn("participant") {
@@ -49,9 +55,7 @@ func TestSession_ExpiredButPresentIsAbsent(t *testing.T) {
 	now := time.Now()
 	n := newConversation(now)
 	n.Session = &store.Session{Hash: ids.Hash(ids.Token()), ConversationID: n.Conversation.ID, ParticipantID: n.Participant.ID, ExpiresAt: now.Add(time.Minute)}
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	if _, err := st.Session(t.Context(), n.Session.Hash); err != nil {
 		t.Fatalf("live session: %v", err)
 	}
@@ -70,9 +74,7 @@ func TestPostMessage_RefusedOnceParticipantLeftOrConversationEnded(t *testing.T)
 	st := newStore(t)
 	now := time.Now()
 	n := newConversation(now)
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	msg := func() conversation.Event {
 		return conversation.Event{ConversationID: n.Conversation.ID, Type: conversation.EventMessageCreated,
 			At: time.Now(), Audience: conversation.AudienceEveryone}
@@ -140,9 +142,7 @@ func TestEvents_PagesSkipInvisibleEventsWithoutShortPages(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
 	n := newConversation(time.Now())
-	if err := st.CreateConversation(t.Context(), n); err != nil {
-		t.Fatal(err)
-	}
+	created(t, st, n)
 	base := time.Now()
 	var evs []conversation.Event
 	for i := 0; i < 30; i++ {
