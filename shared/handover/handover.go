@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
@@ -95,6 +94,8 @@ type Store interface {
 	Agent(ctx context.Context, id string) (directory.Agent, error)
 	Team(ctx context.Context, id string) (directory.Team, error)
 	TeamMembers(ctx context.Context, teamID string) ([]string, error)
+	// Targets reads the agents and teams a route names in one round trip.
+	Targets(ctx context.Context, q store.TargetsQuery) (store.Targets, error)
 	Addressees(ctx context.Context, inv invitation.Invitation) []string
 	TeamsOf(ctx context.Context, agentID string) ([]string, error)
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
@@ -188,6 +189,10 @@ type addressee struct {
 func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, error) {
 	if to.Kind == invitation.TargetAgent {
 		a, err := requestscope.ReadOnce(ctx, targetKey(to), s.readAgent(to.ID))
+		// Kept again for available, which a chain asks next of the same entry (and which
+		// keeps it for lookUp in turn): a directory entry a few milliseconds old decides
+		// nothing a write depends on.
+		requestscope.Keep(ctx, targetKey(to), a, err)
 		if store.IsNotFound(err) {
 			return addressee{}, ErrAgentNotFound
 		}
@@ -265,33 +270,53 @@ func (s *Service) loadOffer(ctx context.Context, id string) (invitation.Offer, e
 // (httpapi.Prefetch), the agents and teams a forward names, for lookUp to take. It has the
 // shape of PrefetchInvitees, whose conversation id it does not need.
 func (s *Service) PrefetchTargets(ctx context.Context, _ string, route invitation.Route) {
-	s.prefetchRoute(ctx, route, nil)
+	s.prefetchRoute(ctx, "", route)
 }
 
 // PrefetchInvitees is PrefetchTargets for an invitation, which also needs to know whether an
 // invited agent is in the conversation already (checkNotIn).
 func (s *Service) PrefetchInvitees(ctx context.Context, conversationID string, route invitation.Route) {
-	s.prefetchRoute(ctx, route, func(agentID string) {
-		requestscope.ReadAhead(ctx, inKey(conversationID, agentID), s.readAgentIn(conversationID, agentID))
-	})
+	s.prefetchRoute(ctx, conversationID, route)
 }
 
-// prefetchRoute reads every target of route at once, and calls agent, when set, beside each
-// agent's read.
-func (s *Service) prefetchRoute(ctx context.Context, route invitation.Route, agent func(agentID string)) {
-	var wg sync.WaitGroup
+// prefetchRoute reads every target of route in one Store.Targets (with each named agent's
+// place in conversationID when it is set) and keeps each under the key its lookUp reads;
+// for a chain, whether its agents are connected, which available asks, in the same read.
+func (s *Service) prefetchRoute(ctx context.Context, conversationID string, route invitation.Route) {
+	var agents, teams []string
 	for _, t := range route {
-		to := t.Target()
-		if to.Kind != invitation.TargetAgent {
-			wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readTeam(to.ID)) })
-			continue
-		}
-		wg.Go(func() { requestscope.ReadAhead(ctx, targetKey(to), s.readAgent(to.ID)) })
-		if agent != nil {
-			wg.Go(func() { agent(to.ID) })
+		if to := t.Target(); to.Kind == invitation.TargetAgent {
+			agents = append(agents, to.ID)
+		} else {
+			teams = append(teams, to.ID)
 		}
 	}
-	wg.Wait()
+	// A chain whose first target is an agent asks whether its agents are available (Begun).
+	chain := len(route) > 1 && route[0].Kind == invitation.TargetAgent
+	read, err := s.Store.Targets(ctx, store.TargetsQuery{Agents: agents, Teams: teams, ConversationID: conversationID, Presence: chain})
+	for _, id := range agents {
+		keep(ctx, targetKey(invitation.Target{Kind: invitation.TargetAgent, ID: id}), read.Agent, id, err)
+		if conversationID != "" {
+			keep(ctx, inKey(conversationID, id), read.In, id, err)
+		}
+		if chain {
+			requestscope.Keep(ctx, connectedKey(id), read.Connected(), err)
+		}
+	}
+	for _, id := range teams {
+		keep(ctx, targetKey(invitation.Target{Kind: invitation.TargetTeam, ID: id}), read.Team, id, err)
+	}
+}
+
+// keep keeps under key what the read of id found, or the read's error when it failed.
+func keep[T any](ctx context.Context, key string, found func(string) (T, error), id string, readErr error) {
+	if readErr != nil {
+		var zero T
+		requestscope.Keep(ctx, key, zero, readErr)
+		return
+	}
+	v, err := found(id)
+	requestscope.Keep(ctx, key, v, err)
 }
 
 func targetKey(to invitation.Target) string { return "target#" + string(to.Kind) + "#" + to.ID }
