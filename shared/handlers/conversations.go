@@ -132,12 +132,12 @@ func prefetchWaiting(svc *conversations.Service) httpapi.Prefetcher {
 	}
 }
 
-// prefetchStanding has a conversation route read the caller's standing beside its idempotency
-// key (httpapi.Prefetch): one round trip for both. also, when given, reads what else the
+// prefetchStanding has a conversation route read the caller's standing and its idempotency
+// key in one BatchGetItem (httpapi.PrefetchWithKey). also, when given, reads what else the
 // route is about (named by its path) in the same round trip.
 func prefetchStanding(d *setup.Deps, also ...httpapi.Prefetcher) httpapi.Option {
 	st := d.Store()
-	return httpapi.Prefetch(func(ctx context.Context, r *httpapi.Request) {
+	return httpapi.PrefetchWithKey(func(ctx context.Context, r *httpapi.Request) {
 		var wg sync.WaitGroup
 		for _, read := range also {
 			wg.Go(func() { read(ctx, r) })

@@ -44,7 +44,9 @@ var roundTripsOut = flag.String("roundtrips.out", "", "write the measured round 
 // 3 sequential: claim and read, the transaction, the answer recorded under the key (it
 // exists only once the transaction has numbered the event). They fell again when an action
 // that commits once writes its answer in its transaction (httpapi.CommitsOnce): post message
-// is 3 calls, 2 sequential — the key read beside the access check, then the one write. Where an action issues calls in parallel, how
+// is 3 calls, 2 sequential — the key read beside the access check, then the one write. They
+// fell again when the key's record rides in the access check's BatchGetItem
+// (httpapi.PrefetchWithKey, idempotency.Ride): post message is 2 calls. Where an action issues calls in parallel, how
 // many of them overlap depends on scheduling (a loaded machine may run them one after
 // another), so its sequential bound is its calls; the table logs what was measured.
 type budget struct{ Calls, Sequential int }
@@ -52,35 +54,36 @@ type budget struct{ Calls, Sequential int }
 var budgets = map[string]budget{
 	"start conversation (visitor)":         {4, 3}, // the team read beside the key; two rate limits (per client, per team) once the team is known; the write with the answer (httpapi.AnswersAhead). Three: the slots must be taken before the write, and the team's slot only once the team is known to exist
 	"start conversation (visitor, a team)": {6, 3}, // the team (profile and members) read beside the key; then as above, with the offer in the write
-	"post message (visitor)":               {3, 2}, // the key read beside the access check (one BatchGetItem); the write with its answer
+	"post message (visitor)":               {2, 2}, // the key read with the access check (one BatchGetItem); the write with its answer
 	"start conversation (agent)":           {3, 2}, // the agent's name read beside the key; the write with its answer
-	"post message (agent)":                 {3, 2},
+	"post message (agent)":                 {2, 2},
 	"get conversation (agent)":             {3, 2}, // the access check; then participants and pending invitations at once
 	"list events":                          {2, 2},
-	"create PIN":                           {3, 2}, // the cap checked on the head the access check read
+	"create PIN":                           {2, 2}, // the cap checked on the head the access check read
 	"redeem PIN":                           {5, 3}, // the key beside the secret (the body names it); the rate-limit slot beside the invitation with the head (the secret names them); the write, which gives the slot back and records the answer (httpapi.AnswersAhead). Three: the write needs the head the invitation's read found, and the invitation is known only from the secret
 	"email invitation":                     {4, 3}, // the key beside the access check; the invitation with the agent's email slot (one write); SES; its MessageId and `sent` (§9.1) with the answer (httpapi.AnswersAhead). Three: the link must work before the email goes out, and the MessageId is known only after
 	"redeem join token":                    {5, 3}, // as redeem PIN
 	"list invitations":                     {2, 2},
 	"resend invitation":                    {4, 2}, // a PIN: the key, the access and the invitation at once; the renewal with the answer (the old PIN is assumed its own: store.commitOwningSecret)
 	"resend invitation (email)":            {5, 3}, // as email invitation: the key, the access and the invitation at once; the renewal with the email slot; SES; `sent` with the answer
-	"revoke invitation":                    {4, 2}, // the invitation beside the access check (whom to tell depends on its target); the write
-	"invite agent":                         {5, 2}, // the key, the access, the target and whether they are in (the body names them) at once; the write
-	"invite team":                          {6, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
-	"forward":                              {4, 2}, // as invite agent
+	"revoke invitation":                    {3, 2}, // the invitation beside the access check and the key (whom to tell depends on its target); the write
+	"invite agent":                         {3, 2}, // the key with the access; the target with whether they are in (one BatchGetItem, store.Targets) at once; the write
+	"invite agent (two fallbacks)":         {4, 2}, // as invite agent, the chain's agents and teams in the same BatchGetItem, the team's members beside it: a longer chain costs no more
+	"invite team":                          {5, 3}, // as invite agent; then the pending invitations the head names, for a duplicate; the write
+	"forward":                              {3, 2}, // as invite agent
 	"inbox":                                {3, 2}, // one Query per inbox (own + each team), the teams looked up meanwhile; §9.4
 	"accept":                               {4, 3}, // the offer beside the key, then one BatchGetItem of all the answer decides on (store.Answering: it needs the offer's conversation), then the write
 	"decline":                              {4, 3}, // as accept
-	"forward (fallback)":                   {6, 2}, // every target of the chain read at once
+	"forward (fallback)":                   {4, 2}, // every target of the chain in one BatchGetItem, the team's members beside it
 	"inbox (queued target)":                {3, 2}, // as any inbox: a queued target's slot is a copy of the offer, read by the same Query
 	"decline (chain moves on)":             {7, 3}, // beside the answer's read: the team's members, each later target's entry and presence; the move
 	"list agents":                          {2, 2}, // the agents, then one BatchGetItem of presence per 100 of them
 	"list teams":                           {4, 2}, // the teams, then their members' Queries at once; list agents meanwhile
 	"create connect ticket":                {1, 1},
-	"leave (visitor)":                      {3, 2},
-	"end conversation":                     {3, 2}, // the key read beside the access check; the flip with its answer (the cleanup follows from the stream: conversations.EndCleanup)
-	"admit":                                {4, 2}, // the waiting participant read beside the access check (path-named), then the write
-	"refuse":                               {4, 2}, // as admit; the push function closes the invitee's sockets
+	"leave (visitor)":                      {2, 2},
+	"end conversation":                     {2, 2}, // the key read with the access check; the flip with its answer (the cleanup follows from the stream: conversations.EndCleanup)
+	"admit":                                {3, 2}, // the waiting participant read beside the access check (path-named), then the write
+	"refuse":                               {3, 2}, // as admit; the push function closes the invitee's sockets
 }
 
 // TestRoundTrips_EveryActionWithinItsBudget runs every HTTP action through its real handler
@@ -267,6 +270,9 @@ func runActions(t *testing.T, api *apitest.API) []measured {
 	var toMia, toLinus invitation.Offer
 	a.do("invite agent", 201, apitest.Request{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent",
 		Params: onConv(c), Authorization: ada, Body: map[string]any{"agentId": "mia", "message": "help?"}}).Decode(t, &toMia)
+	a.do("invite agent (two fallbacks)", 201, apitest.Request{Function: "InviteAgentFunction", Method: "POST", Route: "/conversations/{id}/invitations/agent",
+		Params: onConv(startAsAgent(t, api, "ada").ConversationID), Authorization: ada,
+		Body: map[string]any{"agentId": "grace", "fallback": []any{map[string]any{"kind": "agent", "id": "linus"}, map[string]any{"kind": "team", "id": "billing"}}}})
 	a.do("invite team", 201, apitest.Request{Function: "InviteTeamFunction", Method: "POST", Route: "/conversations/{id}/invitations/team",
 		Params: onConv(c), Authorization: ada, Body: map[string]any{"teamId": "billing"}})
 	a.do("forward", 201, apitest.Request{Function: "ForwardConversationFunction", Method: "POST", Route: "/conversations/{id}/forward",

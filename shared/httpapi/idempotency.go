@@ -106,7 +106,7 @@ func runIdempotent(ctx context.Context, s settings, action string, r *Request, a
 			return Response{}, err
 		}
 	}
-	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), answer: s.answer, log: log}
+	k := keyed{st: s.idempotency, scope: idempotencyScope(action, r), hash: requestHash(r), answer: s.answer, rides: s.keyRides, log: log}
 	if s.commitsOnce != nil && s.commitsOnce(r) {
 		resp, err, done := k.speculate(ctx, s.prefetch, r, act)
 		if done {
@@ -124,6 +124,7 @@ type keyed struct {
 	st          idempotency.Store
 	scope, hash string
 	answer      func(result any) Response // AnswersAhead
+	rides       bool                      // PrefetchWithKey
 	log         *slog.Logger
 }
 
@@ -133,9 +134,7 @@ type keyed struct {
 // transaction lost a race or its answer was lost, the action did more than one commit, or
 // another attempt holds the key. Nothing was written then.
 func (k keyed) speculate(ctx context.Context, prefetch Prefetcher, r *Request, act Action) (resp Response, err error, done bool) {
-	fetched := beside(ctx, prefetch, r)
-	rec, found, err := k.st.Lookup(ctx, k.scope)
-	fetched.Wait()
+	rec, found, err := k.lookUpBeside(ctx, prefetch, r)
 	switch {
 	case err != nil:
 		return Response{}, apperror.Internal(err), true
@@ -172,6 +171,20 @@ func (k keyed) speculate(ctx context.Context, prefetch Prefetcher, r *Request, a
 	default:
 		return Response{}, nil, false
 	}
+}
+
+// lookUpBeside reads the key while the prefetch reads what the action needs: riding on the
+// prefetch's first consistent batch read when the route has one (PrefetchWithKey), else with
+// a read of its own at the same time.
+func (k keyed) lookUpBeside(ctx context.Context, prefetch Prefetcher, r *Request) (idempotency.Record, bool, error) {
+	if k.rides && prefetch != nil {
+		riding := idempotency.WithRide(ctx, k.scope)
+		beside(riding, prefetch, r).Wait()
+		return k.st.Lookup(riding, k.scope)
+	}
+	fetched := beside(ctx, prefetch, r)
+	defer fetched.Wait()
+	return k.st.Lookup(ctx, k.scope)
 }
 
 // claimedBusy answers a speculation whose transaction was refused as busy: a replay if it

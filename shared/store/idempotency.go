@@ -141,7 +141,7 @@ func (s idempotencyStore) Abandon(ctx context.Context, c *idempotency.Claim) err
 // (idempotency.Speculation), beside the action's first read.
 func (s idempotencyStore) Lookup(ctx context.Context, scope string) (idempotency.Record, bool, error) {
 	var it idempotencyItem
-	err := s.getItem(ctx, idemPK(scope), idemSK, true, &it)
+	err := s.readRecord(ctx, scope, &it)
 	if IsNotFound(err) || (err == nil && it.ExpiresAt <= s.now().Unix()) {
 		return idempotency.Record{}, false, nil
 	}
@@ -150,6 +150,27 @@ func (s idempotencyStore) Lookup(ctx context.Context, scope string) (idempotency
 	}
 	rec, err := it.record()
 	return rec, err == nil, err
+}
+
+// readRecord reads the key's record: what the batch that took the request's ride delivered
+// (idempotency.Ride), or, when none took it, with a GetItem of its own.
+func (s idempotencyStore) readRecord(ctx context.Context, scope string, out *idempotencyItem) error {
+	r := idempotency.RideFrom(ctx)
+	if r == nil || r.Scope != scope || r.Take() {
+		return s.getItem(ctx, idemPK(scope), idemSK, true, out)
+	}
+	found, err := r.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("get %s/%s: %w", idemPK(scope), idemSK, err)
+	}
+	item, _ := found.(map[string]types.AttributeValue)
+	if item == nil {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(item, out); err != nil {
+		return fmt.Errorf("decode %s/%s: %w", idemPK(scope), idemSK, err)
+	}
+	return nil
 }
 
 func (it idempotencyItem) record() (idempotency.Record, error) {

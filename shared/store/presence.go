@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/invite-forward/invite-forward/shared/idempotency"
 )
 
 // Presence: which agents have a live WebSocket connection, read for many agents at once (the
@@ -147,8 +149,31 @@ func anyLive(item map[string]types.AttributeValue, now time.Time) bool {
 
 // batchGet reads up to 100 keys with one BatchGetItem, asking again (with backoff) for the keys
 // DynamoDB leaves unprocessed, as it may under throttling. Absent items, and items past their
-// expiresAt (TTL deletion lags), are simply missing from the answer.
+// expiresAt (TTL deletion lags), are simply missing from the answer. A consistent read takes
+// the request's idempotency ride, if one is offered (idempotency.Ride): the key's record is
+// read with it and delivered to Lookup, never returned.
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) ([]map[string]types.AttributeValue, error) {
+	ride := idempotency.RideFrom(ctx)
+	if !consistent || ride == nil || len(keys) >= batchGetKeys || !ride.Take() {
+		return s.batchGetRaw(ctx, keys, consistent)
+	}
+	recordPK := idemPK(ride.Scope)
+	items, err := s.batchGetRaw(ctx, append(slices.Clone(keys), key(recordPK, idemSK)), consistent)
+	var record map[string]types.AttributeValue
+	items = slices.DeleteFunc(items, func(it map[string]types.AttributeValue) bool {
+		pk, _ := it["pk"].(*types.AttributeValueMemberS)
+		if pk == nil || pk.Value != recordPK {
+			return false
+		}
+		record = it
+		return true
+	})
+	ride.Deliver(record, err)
+	return items, err
+}
+
+// batchGetRaw is batchGet without the ride.
+func (s *Store) batchGetRaw(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) ([]map[string]types.AttributeValue, error) {
 	var out []map[string]types.AttributeValue
 	pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
 	for round := 0; len(pending) > 0; round++ {
