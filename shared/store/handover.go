@@ -108,18 +108,27 @@ func (s *Store) IsTeamMember(ctx context.Context, teamID, agentID string) (bool,
 // settled at any rate never all write one index partition; a page reads every shard at once
 // and merges them by deadline.
 func (s *Store) DueInvitations(ctx context.Context, now time.Time, after string, limit int) (due []invitation.Offer, next string, err error) {
-	items, next, err := s.duePage(ctx, dueKeyOf, now, after, limit)
+	offers, next, err := dueItems[offerItem](ctx, s, "due invitations", dueKeyOf, now, after, limit)
 	if err != nil {
-		return nil, "", fmt.Errorf("query due invitations: %w", err)
-	}
-	var offers []offerItem
-	if err := attributevalue.UnmarshalListOfMaps(items, &offers); err != nil {
-		return nil, "", fmt.Errorf("decode due invitation: %w", err)
+		return nil, "", err
 	}
 	for _, it := range offers {
 		due = append(due, it.domain())
 	}
 	return due, next, nil
+}
+
+// dueItems is duePage with its items decoded as T; what names them in errors.
+func dueItems[T any](ctx context.Context, s *Store, what string, keyOf func(shard int) string, now time.Time, after string, limit int) ([]T, string, error) {
+	items, next, err := s.duePage(ctx, keyOf, now, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("query %s: %w", what, err)
+	}
+	var out []T
+	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
+		return nil, "", fmt.Errorf("decode %s: %w", what, err)
+	}
+	return out, next, nil
 }
 
 // duePage reads a page of a sharded due index (partitions keyOf(0..dueShards-1)): every shard

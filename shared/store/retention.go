@@ -108,13 +108,9 @@ func (r retention) headClauses(values map[string]types.AttributeValue) []string 
 // cursor ("" for the first page); next is the cursor of the following page, "" once every
 // shard was read. The index is eventually consistent: Retain reads the head again.
 func (s *Store) RetentionDue(ctx context.Context, now time.Time, cursor string, limit int) (ids []string, next string, err error) {
-	items, next, err := s.duePage(ctx, retainKeyOf, now, cursor, limit)
+	heads, next, err := dueItems[headItem](ctx, s, "ended conversations", retainKeyOf, now, cursor, limit)
 	if err != nil {
-		return nil, "", fmt.Errorf("query ended conversations: %w", err)
-	}
-	var heads []headItem
-	if err := attributevalue.UnmarshalListOfMaps(items, &heads); err != nil {
-		return nil, "", fmt.Errorf("decode head: %w", err)
+		return nil, "", err
 	}
 	for _, it := range heads {
 		ids = append(ids, conversationIDOf(it.PK))
