@@ -84,8 +84,7 @@ func (s *Service) available(ctx context.Context, present string) invitation.Avai
 		)
 		key := targetKey(invitation.Target{Kind: invitation.TargetAgent, ID: agentID})
 		wg.Go(func() {
-			a, agentErr = requestscope.ReadOnce(ctx, key, s.readAgent(agentID))
-			requestscope.Keep(ctx, key, a, agentErr) // for lookUp, should the turn be theirs
+			a, agentErr = requestscope.ReadAndKeep(ctx, key, s.readAgent(agentID)) // for lookUp, should the turn be theirs
 		})
 		wg.Go(func() {
 			connected, connErr = requestscope.ReadOnce(ctx, connectedKey(agentID), s.readConnected(agentID))

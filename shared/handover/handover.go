@@ -188,11 +188,9 @@ type addressee struct {
 // members 422 (nobody would ever see the offer).
 func (s *Service) lookUp(ctx context.Context, to invitation.Target) (addressee, error) {
 	if to.Kind == invitation.TargetAgent {
-		a, err := requestscope.ReadOnce(ctx, targetKey(to), s.readAgent(to.ID))
 		// Kept again for available, which a chain asks next of the same entry (and which
-		// keeps it for lookUp in turn): a directory entry a few milliseconds old decides
-		// nothing a write depends on.
-		requestscope.Keep(ctx, targetKey(to), a, err)
+		// keeps it for lookUp in turn).
+		a, err := requestscope.ReadAndKeep(ctx, targetKey(to), s.readAgent(to.ID))
 		if store.IsNotFound(err) {
 			return addressee{}, ErrAgentNotFound
 		}

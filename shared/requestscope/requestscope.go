@@ -67,6 +67,15 @@ func Keep[T any](ctx context.Context, key string, v T, err error) {
 	Remember(ctx, key, readResult[T]{v, err})
 }
 
+// ReadAndKeep is ReadOnce that keeps what it answers again, for the next step of the same
+// attempt that asks the same key: for an entry (a directory profile) that a few milliseconds
+// of age cannot make wrong for anything a write depends on.
+func ReadAndKeep[T any](ctx context.Context, key string, read func(context.Context) (T, error)) (T, error) {
+	v, err := ReadOnce(ctx, key, read)
+	Keep(ctx, key, v, err)
+	return v, err
+}
+
 // ReadOnce answers with what ReadAhead kept under key, once; otherwise (and every later time:
 // a retry within the request must see what its last attempt left) it reads now.
 func ReadOnce[T any](ctx context.Context, key string, read func(context.Context) (T, error)) (T, error) {

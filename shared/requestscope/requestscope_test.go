@@ -32,3 +32,19 @@ func TestReadOnce_TakesTheReadDoneAheadOnceThenReadsNow(t *testing.T) {
 		t.Fatalf("without a scope ReadOnce answered %d, not a read of its own", got)
 	}
 }
+
+// ReadAndKeep leaves what it answered for the next ReadOnce of the key, which reads nothing;
+// the one after that reads again.
+func TestReadAndKeep_LeavesItsAnswerForTheNextReader(t *testing.T) {
+	reads := 0
+	read := func(context.Context) (int, error) { reads++; return reads, nil }
+	ctx := requestscope.New(context.Background())
+	if got, err := requestscope.ReadAndKeep(ctx, "k", read); got != 1 || err != nil {
+		t.Fatalf("ReadAndKeep = %d, %v; want 1", got, err)
+	}
+	for i, want := range []int{1, 2} {
+		if got, err := requestscope.ReadOnce(ctx, "k", read); got != want || err != nil {
+			t.Fatalf("ReadOnce #%d after ReadAndKeep = %d, %v; want %d", i, got, err, want)
+		}
+	}
+}

@@ -109,6 +109,9 @@ func (s *Store) Agent(ctx context.Context, id string) (directory.Agent, error) {
 	return it.domain(), nil
 }
 
+// domain is the team without its members, which are items of their own (TeamMembers).
+func (it teamItem) domain() directory.Team { return directory.Team{ID: it.ID, Name: it.Name} }
+
 func (it agentItem) domain() directory.Agent {
 	return directory.Agent{ID: it.ID, Name: it.Name, Email: it.Email, Status: directory.Status(it.Status)}
 }
@@ -128,7 +131,9 @@ func (s *Store) Team(ctx context.Context, id string) (directory.Team, error) {
 	if membersErr != nil {
 		return directory.Team{}, membersErr
 	}
-	return directory.Team{ID: it.ID, Name: it.Name, Members: members}, nil
+	team := it.domain()
+	team.Members = members
+	return team, nil
 }
 
 // Addressees are the agents an agent offer is addressed to now: its agent, or its team's
@@ -195,7 +200,7 @@ func (s *Store) Teams(ctx context.Context) ([]directory.Team, error) {
 		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 			return err
 		}
-		teams = append(teams, directory.Team{ID: it.ID, Name: it.Name})
+		teams = append(teams, it.domain())
 		return nil
 	})
 	if err != nil {

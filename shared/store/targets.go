@@ -126,7 +126,7 @@ func (t *Targets) add(item map[string]types.AttributeValue, conversationID strin
 		return decodeInto(item, &it, func() { t.agents[it.ID] = it.domain() })
 	case strings.HasPrefix(pk.Value, teamPK("")):
 		var it teamItem
-		return decodeInto(item, &it, func() { t.teams[it.ID] = directory.Team{ID: it.ID, Name: it.Name} })
+		return decodeInto(item, &it, func() { t.teams[it.ID] = it.domain() })
 	default: // a participant: the only other keys asked for
 		var it participantItem
 		return decodeInto(item, &it, func() { t.in[it.AgentID] = it.domain(conversationID) })
