@@ -125,38 +125,31 @@ type LobbyReport struct {
 	Failed  int `json:"failed"`
 }
 
-const lobbySweepPage = 50
+// Add adds another page's counts.
+func (r *LobbyReport) Add(o LobbyReport) {
+	r.Refused += o.Refused
+	r.Skipped += o.Skipped
+	r.Failed += o.Failed
+}
 
-// SweepLobby refuses every invitee whose wait ran out, found by the due index: reads never
-// wait for it (a wait that ran out is a refusal at read time, see AuthorizePresent); the
-// sweep records it (the push function then pushes participant.refused and closes the
-// invitee's sockets), within about a minute. It runs from the schedule until ctx is nearly done.
-func (s *Service) SweepLobby(ctx context.Context) (LobbyReport, error) {
-	now := s.Store.Now()
+// TimeOutDue refuses every invitee of the sweep's page (store.Due) whose wait ran out: reads
+// never wait for it (a wait that ran out is a refusal at read time, see AuthorizePresent);
+// the sweep records it (the push function then pushes participant.refused and closes the
+// invitee's sockets), within about a minute.
+func (s *Service) TimeOutDue(ctx context.Context, due []conversation.Participant) (LobbyReport, error) {
 	var rep LobbyReport
 	var errs []error
-	after := ""
-	for ctx.Err() == nil {
-		due, next, err := s.Store.DueWaiting(ctx, now, after, lobbySweepPage)
-		if err != nil {
-			return rep, errors.Join(append(errs, err)...)
+	for _, p := range due {
+		refused, err := s.timeOut(ctx, p)
+		switch {
+		case err != nil:
+			rep.Failed++
+			errs = append(errs, err)
+		case refused:
+			rep.Refused++
+		default:
+			rep.Skipped++
 		}
-		for _, p := range due {
-			refused, err := s.timeOut(ctx, p)
-			switch {
-			case err != nil:
-				rep.Failed++
-				errs = append(errs, err)
-			case refused:
-				rep.Refused++
-			default:
-				rep.Skipped++
-			}
-		}
-		if next == "" {
-			break
-		}
-		after = next
 	}
 	return rep, errors.Join(errs...)
 }

@@ -15,40 +15,26 @@ type RetentionReport struct {
 	Failed int `json:"failed"`
 }
 
-// Retention sweep: conversations listed a page, and stamped at once (each one's own writes
-// are parallel too, store.Retain): a run of the sweep keeps up with ends arriving faster than
-// one conversation's round trips allow.
-const (
-	retentionSweepPage     = 50
-	retentionSweepParallel = 16
-)
-
-// SweepRetention finishes the end of every conversation that ended since the last sweep and
-// stamps every item under it with its expiry, so that DynamoDB TTL deletes it all when the
-// retention runs out (store/retention.go says why at the end, and how). Ended conversations
-// are found by the due index; reads never wait for this sweep: an item past its expiry reads
-// as gone. It runs from the schedule until ctx is nearly done.
-func (s *Service) SweepRetention(ctx context.Context) (RetentionReport, error) {
-	var rep RetentionReport
-	var errs []error
-	cursor := ""
-	for ctx.Err() == nil && rep.Paused == 0 {
-		due, next, err := s.Store.RetentionDue(ctx, s.Store.Now(), cursor, retentionSweepPage)
-		if err != nil {
-			return rep, errors.Join(append(errs, err)...)
-		}
-		errs = append(errs, s.retainAll(ctx, due, &rep))
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	return rep, errors.Join(errs...)
+// Add adds another page's counts.
+func (r *RetentionReport) Add(o RetentionReport) {
+	r.Retained += o.Retained
+	r.Paused += o.Paused
+	r.Failed += o.Failed
 }
 
-// retainAll stamps the conversations, retentionSweepParallel at a time, and counts them.
-func (s *Service) retainAll(ctx context.Context, ids []string, rep *RetentionReport) error {
+// retentionSweepParallel is how many conversations of a page are stamped at once (each one's
+// own writes are parallel too, store.Retain): a run of the sweep keeps up with ends arriving
+// faster than one conversation's round trips allow.
+const retentionSweepParallel = 16
+
+// RetainDue finishes the end of every ended conversation of the sweep's page (store.Due) and
+// stamps every item under it with its expiry, so that DynamoDB TTL deletes it all when the
+// retention runs out (store/retention.go says why at the end, and how); reads never wait for
+// this: an item past its expiry reads as gone. A conversation the deadline of ctx cut short
+// counts as paused: the next sweep goes on where it stopped.
+func (s *Service) RetainDue(ctx context.Context, ids []string) (RetentionReport, error) {
 	var (
+		rep   RetentionReport
 		mu    sync.Mutex
 		errs  []error
 		wg    sync.WaitGroup
@@ -73,5 +59,5 @@ func (s *Service) retainAll(ctx context.Context, ids []string, rep *RetentionRep
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }

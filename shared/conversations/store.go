@@ -23,10 +23,7 @@ type Store interface {
 	// The lobby (SPEC §9.3).
 	AdmitParticipant(ctx context.Context, p conversation.Participant, events []conversation.Event) error
 	RefuseParticipant(ctx context.Context, p conversation.Participant, timedOut bool, events []conversation.Event) error
-	DueWaiting(ctx context.Context, now time.Time, after string, limit int) ([]conversation.Participant, string, error)
-	// Retention (store/retention.go): ended conversations whose items are still to be stamped
-	// with their expiry, and the stamping.
-	RetentionDue(ctx context.Context, now time.Time, cursor string, limit int) ([]string, string, error)
+	// Retention (store/retention.go): an ended conversation's items stamped with their expiry.
 	Retain(ctx context.Context, conversationID string, at time.Time) (bool, error)
 	// Now is the store's clock, which its conditions compare with: a wait that has run out
 	// is decided by the same clock at read and at write.

@@ -2,17 +2,16 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/invite-forward/invite-forward/shared/auth"
-	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/setup"
+	"github.com/invite-forward/invite-forward/shared/sweep"
 )
 
 // InviteAgent: POST /conversations/{id}/invitations/agent {agentId, message}.
@@ -131,14 +130,6 @@ func DeclineInvitation(d *setup.Deps) httpapi.Handler {
 	}, httpapi.Idempotent(d.Store().Idempotency()), httpapi.CommitsOnce(), prefetchOffer(svc))
 }
 
-// SweepReport is what one scheduled sweep did: to invitations and forwards, and to the
-// lobby.
-type SweepReport struct {
-	handover.SweepReport
-	Lobby     conversations.LobbyReport     `json:"lobby"`
-	Retention conversations.RetentionReport `json:"retention"`
-}
-
 // prefetchOffer has an answer read its offer beside its idempotency key: the answer's reads
 // then take two round trips (the offer and the key; what the answer decides on), its write a
 // third — the second read needs the offer's conversation, which only the offer names.
@@ -154,24 +145,16 @@ func prefetchOffer(svc *handover.Service) httpapi.Option {
 // that ended get their expiry (RetentionDays) on every item. A failure is returned to the
 // runtime, so the invocation counts as failed (and alarms can see it); what was done stays
 // done, and the next run picks up the rest.
-func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (SweepReport, error) {
-	svc, convs := d.Handover(), d.Conversations()
-	return func(ctx context.Context, ev events.EventBridgeEvent) (SweepReport, error) {
-		// One sweep after another, each reading its index's shards at once: three round trips
-		// with nothing to do. Running the three at once saved two of them but held all their
-		// work in memory together (peak RSS +1.5 MiB, #13's other goal), for a run nobody
-		// waits for.
-		var rep SweepReport
-		var err, lobbyErr, retentionErr error
-		rep.SweepReport, err = svc.Sweep(ctx)
-		rep.Lobby, lobbyErr = convs.SweepLobby(ctx)
-		rep.Retention, retentionErr = convs.SweepRetention(ctx)
-		err = errors.Join(err, lobbyErr, retentionErr)
+func ExpireInvitations(d *setup.Deps) func(context.Context, events.EventBridgeEvent) (sweep.Report, error) {
+	run := sweep.Sweep{Index: d.Store(), Handover: d.Handover(), Conversations: d.Conversations()}
+	return func(ctx context.Context, ev events.EventBridgeEvent) (sweep.Report, error) {
+		rep, err := run.Run(ctx)
 		level, outcome := slog.LevelInfo, "ok"
-		args := []any{"action", "expire_invitations", "requestId", ev.ID, "expired", rep.Expired,
+		args := []any{"action", "expire_invitations", "requestId", ev.ID, "expired", rep.Expired, "advanced", rep.Advanced,
 			"revoked", rep.Revoked, "skipped", rep.Skipped, "failed", rep.Failed,
 			"lobbyRefused", rep.Lobby.Refused, "lobbySkipped", rep.Lobby.Skipped, "lobbyFailed", rep.Lobby.Failed,
-			"retained", rep.Retention.Retained, "retentionPaused", rep.Retention.Paused, "retentionFailed", rep.Retention.Failed}
+			"retained", rep.Retention.Retained, "retentionPaused", rep.Retention.Paused, "retentionFailed", rep.Retention.Failed,
+			"unknown", rep.Unknown}
 		if err != nil {
 			level, outcome = slog.LevelError, "failed"
 			args = append(args, "cause", err.Error())

@@ -11,10 +11,10 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/sweep"
 )
 
 // The lobby (SPEC §9.3), end to end through the handlers against DynamoDB Local, pushing to a
@@ -366,9 +366,9 @@ func clockedAPI(t *testing.T) (*apitest.API, *testClock) {
 	return api, c
 }
 
-func sweep(t *testing.T, api *apitest.API) handlers.SweepReport {
+func runSweep(t *testing.T, api *apitest.API) sweep.Report {
 	t.Helper()
-	var rep handlers.SweepReport
+	var rep sweep.Report
 	invoke(t, api, "ExpireInvitationsFunction", events.EventBridgeEvent{ID: "sweep"}, &rep)
 	return rep
 }
@@ -386,7 +386,7 @@ func TestLobby_AWaitNobodyAnswersIsARefusalAtOnceAndPushedByTheSweep(t *testing.
 	// The clock moves relative to the deadline, not to when the wait began: a loaded
 	// machine takes seconds between the two.
 	clock.set(time.Until(lou.WaitingUntil) - 30*time.Second)
-	if rep := sweep(t, api); rep.Lobby.Refused != 0 {
+	if rep := runSweep(t, api); rep.Lobby.Refused != 0 {
 		t.Fatalf("the sweep refused a wait that had not run out: %+v", rep)
 	}
 	waitingSeesNothing(t, api, conv.ConversationID, louAuthz)
@@ -411,7 +411,7 @@ func TestLobby_AWaitNobodyAnswersIsARefusalAtOnceAndPushedByTheSweep(t *testing.
 		t.Fatalf("pushed before the sweep: %s", got)
 	}
 
-	if rep := sweep(t, api); rep.Lobby.Refused != 1 || rep.Lobby.Failed != 0 {
+	if rep := runSweep(t, api); rep.Lobby.Refused != 1 || rep.Lobby.Failed != 0 {
 		t.Fatalf("sweep: %+v, want one refusal", rep)
 	}
 	if got := pushed(t, api, "lou="); len(got) != 1 || got[0].Type != conversation.EventParticipantRefused || got[0].Data["reason"] != "timeout" {
@@ -423,7 +423,7 @@ func TestLobby_AWaitNobodyAnswersIsARefusalAtOnceAndPushedByTheSweep(t *testing.
 	if got := lobbyTypes(pushed(t, api, "ada=")); !slices.Equal(got, []string{conversation.EventParticipantWaiting, conversation.EventParticipantRefused}) {
 		t.Errorf("the agent was pushed %v", got)
 	}
-	if rep := sweep(t, api); rep.Lobby.Refused != 0 {
+	if rep := runSweep(t, api); rep.Lobby.Refused != 0 {
 		t.Errorf("a second sweep refused again: %+v", rep)
 	}
 }
@@ -460,7 +460,7 @@ func TestLobby_TheSweepEmptiesTheLobbyOfAnEndedConversation(t *testing.T) {
 		t.Errorf("a waiting invitee after the end: %d %s, want 401", resp.Status, resp.Body)
 	}
 	clock.set(time.Until(lou.WaitingUntil) + time.Second)
-	if rep := sweep(t, api); rep.Lobby.Refused != 1 || rep.Lobby.Failed != 0 {
+	if rep := runSweep(t, api); rep.Lobby.Refused != 1 || rep.Lobby.Failed != 0 {
 		t.Fatalf("sweep: %+v, want the wait removed", rep)
 	}
 	if _, err := api.Store.Participant(t.Context(), conv.ConversationID, lou.ParticipantID); !store.IsNotFound(err) {
@@ -470,7 +470,7 @@ func TestLobby_TheSweepEmptiesTheLobbyOfAnEndedConversation(t *testing.T) {
 	if o.lastType != conversation.EventConversationEnded || o.refused != 0 {
 		t.Errorf("history after the sweep: %+v, want nothing after conversation.ended", o)
 	}
-	if rep := sweep(t, api); rep.Lobby.Refused != 0 || rep.Lobby.Skipped != 0 {
+	if rep := runSweep(t, api); rep.Lobby.Refused != 0 || rep.Lobby.Skipped != 0 {
 		t.Errorf("the next sweep found it again: %+v", rep)
 	}
 }

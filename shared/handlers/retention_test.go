@@ -94,7 +94,7 @@ func TestRetention_AnEndedConversationExpiresWholeAndReadsAsGoneAtItsExpiry(t *t
 		Params: map[string]string{"id": ended}, Authorization: ada}); resp.Status != 204 {
 		t.Fatalf("end: %d %s", resp.Status, resp.Body)
 	}
-	if rep := sweep(t, api); rep.Retention.Retained != 1 || rep.Retention.Failed != 0 {
+	if rep := runSweep(t, api); rep.Retention.Retained != 1 || rep.Retention.Failed != 0 {
 		t.Fatalf("sweep: %+v", rep.Retention)
 	}
 	items := tableItems(t, api)
@@ -107,8 +107,8 @@ func TestRetention_AnEndedConversationExpiresWholeAndReadsAsGoneAtItsExpiry(t *t
 	// stamps it like any other.
 	unanswered := startAsVisitor(t, api, map[string]any{"teamId": "billing"}).ConversationID
 	clock.set(31 * time.Minute)
-	sweep(t, api)
-	if rep := sweep(t, api); rep.Retention.Failed != 0 {
+	runSweep(t, api)
+	if rep := runSweep(t, api); rep.Retention.Failed != 0 {
 		t.Fatalf("sweep: %+v", rep.Retention)
 	}
 	checkExpiry(t, itemsOf(tableItems(t, api), unanswered), true)

@@ -24,47 +24,24 @@ type SweepReport struct {
 	Failed  int `json:"failed"`
 }
 
-// Sweep page size and the time a sweep leaves itself before its deadline.
-const (
-	sweepPage   = 50
-	sweepMargin = 2 * time.Second
-)
-
-// Sweep expires every pending invitation whose time has run out, of every kind, found by
-// the due index (never a scan): each is marked expired by a conditional write, with its
-// event, addressed to the targets (the participants — the inviter, if still one — get it too). An
+// ExpireDue expires the due invitations the sweep found (store.Due), of every kind: each
+// still pending and past its time is marked expired by a conditional write, with its event,
+// addressed to the targets (the participants — the inviter, if still one — get it too). An
 // expired forward comes back to the forwarder like a declined one. An invitation of an ended
-// conversation makes the sweep finish that end's cleanup. Reads never wait for
-// this: expiry is enforced at read time everywhere; the sweep makes it visible (pushes,
-// returns) within a minute. It runs from a schedule and until shortly before ctx's deadline.
-func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
-	now := s.now()
+// conversation makes the sweep finish that end's cleanup. Reads never wait for this: expiry
+// is enforced at read time everywhere; the sweep makes it visible (pushes, returns) within a
+// minute.
+func (s *Service) ExpireDue(ctx context.Context, due []invitation.Offer) (SweepReport, error) {
 	var rep SweepReport
 	var errs []error
-	after := ""
-	for !nearDeadline(ctx) {
-		due, next, err := s.Store.DueInvitations(ctx, now, after, sweepPage)
+	for _, inv := range due {
+		what, err := s.expireOne(ctx, inv.ID)
+		rep.count(what)
 		if err != nil {
-			return rep, errors.Join(append(errs, err)...)
+			errs = append(errs, err)
 		}
-		for _, inv := range due {
-			what, err := s.expireOne(ctx, inv.ID)
-			rep.count(what)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if next == "" {
-			break
-		}
-		after = next
 	}
 	return rep, errors.Join(errs...)
-}
-
-func nearDeadline(ctx context.Context) bool {
-	deadline, ok := ctx.Deadline()
-	return ctx.Err() != nil || (ok && time.Until(deadline) < sweepMargin)
 }
 
 // fate is what happened to one due invitation.
@@ -77,6 +54,15 @@ const (
 	revoked
 	failed
 )
+
+// Add adds another page's counts.
+func (r *SweepReport) Add(o SweepReport) {
+	r.Expired += o.Expired
+	r.Advanced += o.Advanced
+	r.Revoked += o.Revoked
+	r.Skipped += o.Skipped
+	r.Failed += o.Failed
+}
 
 func (r *SweepReport) count(o fate) {
 	switch o {

@@ -101,7 +101,6 @@ type Store interface {
 	IsTeamMember(ctx context.Context, teamID, agentID string) (bool, error)
 	AgentName(ctx context.Context, agentID string) (string, error)
 	InboxPage(ctx context.Context, from map[string]string, limit int) ([]store.InboxOffer, error)
-	DueInvitations(ctx context.Context, now time.Time, after string, limit int) ([]invitation.Offer, string, error)
 
 	Invite(ctx context.Context, o invitation.Offer, inviter conversation.Participant, events []conversation.Event) error
 	Forward(ctx context.Context, f store.Forwarding) error

@@ -323,11 +323,7 @@ func (w *world) state(convID string) store.HandoverState {
 
 func (w *world) sweep() handover.SweepReport {
 	w.t.Helper()
-	rep, err := w.api.Deps.Handover().Sweep(w.t.Context())
-	if err != nil {
-		w.t.Fatalf("sweep: %v", err)
-	}
-	return rep
+	return invokeSweep(w.t, w)
 }
 
 // neverOrphaned is the promise: an open conversation has an assignee, or waits on a pending

@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/invite-forward/invite-forward/shared/conversation"
+	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 )
@@ -90,7 +93,7 @@ func TestUnanswered_AcceptRacingTheEndHasOneWinner(t *testing.T) {
 		go func() { defer wg.Done(); acceptStatus = w.accept(offerID, "grace").Status }()
 		go func() {
 			defer wg.Done()
-			if _, err := w.api.Deps.Handover().Sweep(t.Context()); err != nil {
+			if _, err := handlers.ExpireInvitations(w.api.Deps)(t.Context(), events.EventBridgeEvent{ID: "racing-sweep"}); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -95,7 +95,7 @@ func toParticipantItem(p conversation.Participant) participantItem {
 	}
 	if !p.Active() {
 		it.State, it.Admit, it.WaitingUntil = string(p.State), string(p.Admit), p.WaitingUntil.Unix()
-		it.GSI3PK, it.GSI3SK = lobbyDueKey, lobbyDueSK(p)
+		it.GSI3PK, it.GSI3SK = dueShard(p.ID), lobbyDueSK(p)
 	}
 	return it
 }

@@ -2,18 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"hash/fnv"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -97,115 +88,6 @@ func (s *Store) IsTeamMember(ctx context.Context, teamID, agentID string) (bool,
 	}
 	return err == nil, err
 }
-
-// DueInvitations lists up to limit pending invitations of every kind whose expiry is at or
-// before now, oldest deadline first, from the due index (gsi3: Queries, never a Scan),
-// starting after the cursor ("" for the start). next is the cursor for the following page,
-// "" when there is none. Items leave the index when they stop being pending; the index is
-// eventually consistent, so callers re-check with conditions.
-//
-// The index is spread over dueShards partitions (dueShard), so that invitations created and
-// settled at any rate never all write one index partition; a page reads every shard at once
-// and merges them by deadline.
-func (s *Store) DueInvitations(ctx context.Context, now time.Time, after string, limit int) (due []invitation.Offer, next string, err error) {
-	offers, next, err := dueItems[offerItem](ctx, s, "due invitations", dueKeyOf, now, after, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, it := range offers {
-		due = append(due, it.domain())
-	}
-	return due, next, nil
-}
-
-// dueItems is duePage with its items decoded as T; what names them in errors.
-func dueItems[T any](ctx context.Context, s *Store, what string, keyOf func(shard int) string, now time.Time, after string, limit int) ([]T, string, error) {
-	items, next, err := s.duePage(ctx, keyOf, now, after, limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("query %s: %w", what, err)
-	}
-	var out []T
-	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
-		return nil, "", fmt.Errorf("decode %s: %w", what, err)
-	}
-	return out, next, nil
-}
-
-// duePage reads a page of a sharded due index (partitions keyOf(0..dueShards-1)): every shard
-// at once, up to limit items each after the cursor, merged by their place in the index
-// (gsi3sk: deadline, then id) and cut at limit. next is the gsi3sk of the page's last item
-// while any shard may hold more, "" once every shard was read to its end. Each shard returns
-// its first limit items, so the merged first limit are the index's first after the cursor.
-func (s *Store) duePage(ctx context.Context, keyOf func(shard int) string, now time.Time, after string, limit int) (items []map[string]types.AttributeValue, next string, err error) {
-	pages := make([]*dynamodb.QueryOutput, dueShards)
-	errs := make([]error, dueShards)
-	var wg sync.WaitGroup
-	for shard := range dueShards {
-		wg.Go(func() { pages[shard], errs[shard] = s.dueQuery(ctx, keyOf(shard), now, after, limit) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, "", err
-	}
-	more := false
-	for _, p := range pages {
-		items = append(items, p.Items...)
-		more = more || p.LastEvaluatedKey != nil
-	}
-	slices.SortFunc(items, func(a, b map[string]types.AttributeValue) int { return strings.Compare(dueSortKey(a), dueSortKey(b)) })
-	if len(items) > limit {
-		items, more = items[:limit], true
-	}
-	if more && len(items) > 0 {
-		next = dueSortKey(items[len(items)-1])
-	}
-	return items, next, nil
-}
-
-// dueSortKey is an item's place in the due index.
-func dueSortKey(item map[string]types.AttributeValue) string {
-	v, _ := item["gsi3sk"].(*types.AttributeValueMemberS)
-	if v == nil {
-		return ""
-	}
-	return v.Value
-}
-
-// dueQuery reads one partition of the due index (gsi3): up to limit items whose deadline is
-// at or before now, after the cursor.
-func (s *Store) dueQuery(ctx context.Context, partition string, now time.Time, after string, limit int) (*dynamodb.QueryOutput, error) {
-	// gsi3sk is <deadline>#<id> with a fixed-width deadline; '#' sorts before '$', so every
-	// deadline up to and including now is below the bound, and "0" is below every deadline.
-	from := "0"
-	if after != "" {
-		from = after + "\x00"
-	}
-	return s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(IndexGSI3),
-		KeyConditionExpression: aws.String("gsi3pk = :due AND gsi3sk BETWEEN :from AND :bound"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":due": str(partition), ":from": str(from), ":bound": str(sortKeyTime(now) + "$"),
-		},
-		Limit: aws.Int32(int32(limit)),
-	})
-}
-
-// dueShards is how many partitions the due index is spread over: at 1,000 WCU a second per
-// index partition, 8 take any plausible rate of invitations with room to spare.
-const dueShards = 8
-
-// dueShard is the due-index partition of an invitation, fixed by its id.
-func dueShard(invitationID string) string { return dueKeyOf(shardOf(invitationID)) }
-
-// shardOf spreads ids over dueShards partitions of the due index.
-func shardOf(id string) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % dueShards)
-}
-
-func dueKeyOf(shard int) string { return dueKey + "#" + strconv.Itoa(shard) }
 
 // condAsRead holds while the conversation is as the caller read it: open, waiting on the
 // same forward (or none), and held by the same assignee (or nobody).

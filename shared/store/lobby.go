@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
@@ -14,14 +10,12 @@ import (
 
 // The lobby (SPEC §9.3). A waiting participant is a participant item with state "waiting",
 // admit and waitingUntil (epoch seconds, compared with the clock in every condition, like an
-// invitation's validUntil), and a place in the due index (gsi3 LOBBY / <waitingUntil
-// ms>#<conversationId>#<participantId>) so the sweep finds the waits that ran out without a
-// scan. Admission makes it active and takes it out of the index; refusal deletes it with the
+// invitation's validUntil), and a place in the due index (due.go: gsi3 DUE#<shard> /
+// <waitingUntil ms>#<conversationId>#<participantId>) so the sweep finds the waits that ran
+// out without a scan. Admission makes it active and takes it out of the index; refusal deletes it with the
 // session. Of an admission, a refusal and a timeout exactly one happens: each is conditioned
 // on the participant still waiting, and a person's answer on the wait not having run out,
 // the timeout's on its having run out.
-
-const lobbyDueKey = "LOBBY"
 
 func lobbyDueSK(p conversation.Participant) string {
 	return sortKeyTime(p.WaitingUntil) + "#" + p.ConversationID + "#" + p.ID
@@ -67,27 +61,4 @@ func (s *Store) RefuseParticipant(ctx context.Context, p conversation.Participan
 		t.del("session", sessionPK(p.SessionHash), sessionSK, condSessionOf(p.ConversationID))
 	}
 	return t.events(events).commit(ctx)
-}
-
-// DueWaiting lists up to limit waiting participants whose wait ran out at or before now,
-// oldest first, from the due index (a Query, never a Scan), after the cursor ("" for the
-// start); next is the cursor of the following page, "" when there is none. The index is
-// eventually consistent: callers read the participant again and write with conditions.
-func (s *Store) DueWaiting(ctx context.Context, now time.Time, after string, limit int) (due []conversation.Participant, next string, err error) {
-	res, err := s.dueQuery(ctx, lobbyDueKey, now, after, limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("query due waiting participants: %w", err)
-	}
-	for _, m := range res.Items {
-		var it participantItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, "", fmt.Errorf("decode waiting participant: %w", err)
-		}
-		due = append(due, it.domain(strings.TrimPrefix(it.PK, convPK(""))))
-		next = it.GSI3SK
-	}
-	if res.LastEvaluatedKey == nil {
-		next = ""
-	}
-	return due, next, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,8 +30,8 @@ import (
 //
 //   - the end's transaction stamps the items it updates anyway, the conversation and its head
 //     (no extra item, no extra call), and puts the head in the due index
-//     (gsi3 RETAIN#<shard> / <ended ms>#<conversationId>): a durable to-do that a crash cannot
-//     lose, spread over dueShards partitions like invitations' due times;
+//     (due.go: gsi3 DUE#<shard> / <ended ms>#<conversationId>): a durable to-do that a crash
+//     cannot lose;
 //   - the scheduled sweep (every minute) finds it there and, with Retain, first finishes the
 //     end's cleanup (FinishEnd: pending invitations revoked — which deletes the slots of their
 //     fallback chains — and sessions deleted), then stamps the participants and invitations
@@ -78,10 +77,6 @@ func (s *Store) WithRetention(d time.Duration) *Store {
 	return &c
 }
 
-const retainKey = "RETAIN"
-
-func retainKeyOf(shard int) string { return retainKey + "#" + strconv.Itoa(shard) }
-
 // retention is what an end writes on its conversation's head: the expiry of every item of
 // the conversation, and the head's place in the due index until the sweep has stamped them.
 type retention struct {
@@ -92,7 +87,7 @@ type retention struct {
 func (s *Store) retentionOf(conv conversation.Conversation) retention {
 	return retention{
 		expiresAt: conv.EndedAt.Add(s.retention).Unix(),
-		due:       retainKeyOf(shardOf(conv.ID)),
+		due:       dueShard(conv.ID),
 		dueAt:     sortKeyTime(conv.EndedAt) + "#" + conv.ID,
 	}
 }
@@ -101,21 +96,6 @@ func (s *Store) retentionOf(conv conversation.Conversation) retention {
 func (r retention) headClauses(values map[string]types.AttributeValue) []string {
 	values[":expiresAt"], values[":retain"], values[":retainAt"] = num(r.expiresAt), str(r.due), str(r.dueAt)
 	return []string{"expiresAt = :expiresAt", "gsi3pk = :retain", "gsi3sk = :retainAt"}
-}
-
-// RetentionDue lists up to limit ended conversations whose items are still to be stamped,
-// from the due index (Queries, never a Scan; every shard at once, see duePage), after the
-// cursor ("" for the first page); next is the cursor of the following page, "" once every
-// shard was read. The index is eventually consistent: Retain reads the head again.
-func (s *Store) RetentionDue(ctx context.Context, now time.Time, cursor string, limit int) (ids []string, next string, err error) {
-	heads, next, err := dueItems[headItem](ctx, s, "ended conversations", retainKeyOf, now, cursor, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, it := range heads {
-		ids = append(ids, conversationIDOf(it.PK))
-	}
-	return ids, next, nil
 }
 
 // Retention steps: events stamped per page (progress is recorded on the head between pages),

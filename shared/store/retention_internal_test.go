@@ -347,9 +347,9 @@ func TestRetention_PastItsExpiryAConversationReadsAsGoneBeforeTTLDeletesIt(t *te
 	}
 }
 
-// TestRetentionDue_WalksEveryShardWithItsCursor: ended conversations spread over the due
+// TestDue_WalksEveryEndedConversationWithItsCursor: ended conversations spread over the due
 // index's shards are all listed, page by page, each once.
-func TestRetentionDue_WalksEveryShardWithItsCursor(t *testing.T) {
+func TestDue_WalksEveryEndedConversationWithItsCursor(t *testing.T) {
 	t.Parallel()
 	s := retentionStore(t)
 	now := time.Now().UTC()
@@ -381,11 +381,11 @@ func allDueBy(t *testing.T, s *Store, now time.Time, limit int) map[string]int {
 		if calls > 100 {
 			t.Fatal("the cursor never ends")
 		}
-		ids, next, err := s.RetentionDue(t.Context(), now, cursor, limit)
+		due, next, err := s.Due(t.Context(), now, cursor, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, id := range ids {
+		for _, id := range due.Ended {
 			got[id]++
 		}
 		if next == "" {

@@ -11,10 +11,10 @@
 //	CONV#<id>             HEAD                  history head: seq, visitorSeq, status, pending
 //	                                            invitation ids — every change of the conversation
 //	                                            goes through it (history.go)
-//	                      (ended, not yet       gsi3 RETAIN#<shard> / <ended ms>#<conversationId>
+//	                      (ended, not yet       gsi3 DUE#<shard> / <ended ms>#<conversationId>
 //	                       stamped)             until every item has its expiry (retention.go)
 //	CONV#<id>             PART#<participantId>  participant (present while in the conversation)
-//	                      (waiting, lobby.go)   gsi3 LOBBY / <waitingUntil ms>#<conversationId>#<participantId>
+//	                      (waiting, lobby.go)   gsi3 DUE#<shard> / <waitingUntil ms>#<conversationId>#<participantId>
 //	CONV#<id>             EVT#<seq, 12 digits>  history event, numbered 1, 2, 3… (history.go)
 //	SESSION#<sha256>      SESSION               visitor session (TTL)
 //	AGENT#<id>            PROFILE               agent            gsi1 DIR#AGENT / <name>#<id>
@@ -25,7 +25,7 @@
 //	TEAM#<id>             MEMBER#<agentId>      team membership  gsi1 MEMBER#<agentId> / TEAM#<id>
 //	INV#<id>              INV                   invitation       gsi1 CONV#<cid>#INV / <created ms>#<id>
 //	                                            (pending only)   gsi2 INBOX#AGENT#<id> | INBOX#TEAM#<id> / <created ms>#<id>
-//	                                            (pending, due)   gsi3 DUE / <validUntil ms>#<id>
+//	                                            (pending, due)   gsi3 DUE#<shard> / <validUntil ms>#<id>
 //	                                            no expiresAt while its conversation is open (retention.go);
 //	                                            its own expiry is validUntil
 //	                                            (epoch seconds), checked in every condition;
