@@ -134,8 +134,11 @@ func functionNames(root string) ([]string, error) {
 }
 
 const (
-	helloName = "(hello world)"
-	floorName = "(DynamoDB floor)"
+	helloName   = "(hello world)"
+	floorName   = "(DynamoDB floor)"
+	txFloorName = "(DynamoDB floor, a transaction)"
+	// txFloorService is the transaction floor's one call, in the calls column.
+	txFloorService = "dynamodb TransactWriteItems"
 )
 
 var arches = []string{"arm64", "amd64"}
@@ -150,10 +153,11 @@ type binary struct {
 }
 
 // buildAll builds every function, reads which services each calls, then builds hello world,
-// the DynamoDB floor and one floor per set of services some function calls.
+// the DynamoDB floor, its twin that makes a transaction instead of a GetItem, and one floor
+// per set of services some function calls.
 func buildAll(root, work string, fns []string) (map[string]*binary, error) {
 	bins := map[string]*binary{}
-	floors := map[string][]string{floorName: {"dynamodb"}}
+	floors := map[string][]string{floorName: {"dynamodb"}, txFloorName: {txFloorService}}
 	for _, fn := range fns {
 		b, err := buildOne(root, work, fn, "./functions/"+fn)
 		if err != nil {
@@ -172,7 +176,7 @@ func buildAll(root, work string, fns []string) (map[string]*binary, error) {
 	}
 	floors[helloName] = nil
 	for name, services := range floors {
-		dir := filepath.Join(work, "src", strings.NewReplacer("(", "", ")", "", " ", "-", ":", "", "+", "-").Replace(name))
+		dir := filepath.Join(work, "src", strings.NewReplacer("(", "", ")", "", " ", "-", ":", "", "+", "-", ",", "").Replace(name))
 		if err := writeBaseline(dir, services); err != nil {
 			return nil, err
 		}
