@@ -15,13 +15,14 @@ import (
 
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -62,7 +63,7 @@ func start(t *testing.T, opts ...option) *stack {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	awsCfg := awsclients.Static(testenv.Region)
+	awsCfg := awsconfig.Static(testenv.Region)
 	cfg := gateway.Config{
 		HTTPAddr: "127.0.0.1:0", WebSocketAddr: "127.0.0.1:0",
 		Template:       repoTemplate(t),
@@ -73,7 +74,7 @@ func start(t *testing.T, opts ...option) *stack {
 		DynamoDBEndpoint: testenv.DynamoDBEndpoint(t),
 		Deps: func(u gateway.URLs, agents auth.AgentTokens) (*setup.Deps, error) {
 			// The real management client, pointed at this gateway's @connections endpoint.
-			mgmt := awsclients.Management(awsCfg, u.Management)
+			mgmt := wsapi.NewClient(awsCfg, u.Management)
 			// Every function must initialise, as under make dev: a deployment secret and
 			// invitation settings like the dev program's.
 			inv := invitations.DefaultConfig()

@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/setup"
+	"github.com/invite-forward/invite-forward/shared/wsdefault"
 )
 
 // The registry of every handler lives here, in the one program that serves them all: a
@@ -29,7 +30,7 @@ var ByLogicalID = map[string]Constructor{
 	"WsAuthorizerFunction":        func(d *setup.Deps) any { return handlers.WsAuthorizer(d) },
 	"WsConnectFunction":           func(d *setup.Deps) any { return handlers.WsConnect(d) },
 	"WsDisconnectFunction":        func(d *setup.Deps) any { return handlers.WsDisconnect(d) },
-	"WsDefaultFunction":           func(d *setup.Deps) any { return handlers.WsDefault(d) },
+	"WsDefaultFunction":           func(d *setup.Deps) any { return wsdefault.Handler(d.Management(), d.Log) },
 	// Customer invitations (PIN, email) and the routes shared by every invitation.
 	"CreatePinInvitationFunction":   func(d *setup.Deps) any { return handlers.CreatePinInvitation(d) },
 	"CreateEmailInvitationFunction": func(d *setup.Deps) any { return handlers.CreateEmailInvitation(d) },

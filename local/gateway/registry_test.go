@@ -27,13 +27,17 @@ func TestRegistryCallsTheConstructorEachMainCalls(t *testing.T) {
 		}
 		inMain := constructorsByKey(t, filepath.Join(root, samtemplate.FolderFor(fn.LogicalID), "main.go"))[""]
 		if inMain == "" || registry[fn.LogicalID] != inMain {
-			t.Errorf("%s: its main calls handlers.%s, the gateway handlers.%s", fn.LogicalID, inMain, registry[fn.LogicalID])
+			t.Errorf("%s: its main calls %s, the gateway %s", fn.LogicalID, inMain, registry[fn.LogicalID])
 		}
 	}
 }
 
-// constructorsByKey finds the handlers.X a file calls: in a map literal, by the entry's
-// string key; elsewhere under "".
+// handlerPackages hold handler constructors: handlers, and wsdefault, whose function links
+// no storage.
+var handlerPackages = map[string]bool{"handlers": true, "wsdefault": true}
+
+// constructorsByKey finds the handler constructor (handlers.X, wsdefault.X) a file calls: in
+// a map literal, by the entry's string key; elsewhere under "".
 func constructorsByKey(t *testing.T, path string) map[string]string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
@@ -49,8 +53,8 @@ func constructorsByKey(t *testing.T, path string) map[string]string {
 				key = lit.Value[1 : len(lit.Value)-1]
 			}
 		case *ast.SelectorExpr:
-			if pkg, ok := n.X.(*ast.Ident); ok && pkg.Name == "handlers" {
-				out[key] = n.Sel.Name
+			if pkg, ok := n.X.(*ast.Ident); ok && handlerPackages[pkg.Name] {
+				out[key] = pkg.Name + "." + n.Sel.Name
 			}
 		}
 		return true

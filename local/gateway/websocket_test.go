@@ -14,9 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/coder/websocket"
 
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // ticket gets a connect ticket for the caller holding bearer.
@@ -76,7 +77,7 @@ func next(t *testing.T, c *websocket.Conn, wantType string) pushMessage {
 }
 
 func (s *stack) management() *apigatewaymanagementapi.Client {
-	return awsclients.Management(awsclients.Static(testenv.Region), s.urls.Management)
+	return wsapi.NewClient(awsconfig.Static(testenv.Region), s.urls.Management)
 }
 
 // TestWebSocket_TicketConnectsAndPushesArrive: a visitor opens the WebSocket with a ticket

@@ -23,7 +23,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
 	"github.com/invite-forward/invite-forward/shared/push/pushtest"
@@ -127,7 +127,7 @@ func (a *API) readStream(log *slog.Logger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := dynamodbstreams.NewFromConfig(awsclients.Static(testenv.Region), func(o *dynamodbstreams.Options) {
+	client := dynamodbstreams.NewFromConfig(awsconfig.Static(testenv.Region), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(testenv.DynamoDBEndpoint(t))
 	})
 	for _, src := range sources {

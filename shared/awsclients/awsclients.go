@@ -1,60 +1,24 @@
-// Package awsclients builds the AWS SDK clients every function uses, once at init. Endpoints
-// come from the SDK's own environment variables (AWS_ENDPOINT_URL_DYNAMODB, …), which is how
-// the local emulators are reached; in AWS they are unset and the SDK uses the regional
-// endpoints. Clients only some functions use live in their own packages (secrets,
-// mail/sesmail), so that the others do not link those services.
+// Package awsclients builds the DynamoDB client, once at init, with the middleware every
+// function's calls go through (round-trip counting, injected faults, a deadline per call,
+// busy answers). The endpoint comes from the SDK's own environment variables
+// (AWS_ENDPOINT_URL_DYNAMODB, …), which is how DynamoDB Local is reached; in AWS it is unset
+// and the SDK uses the regional endpoint. Clients only some functions use live in their own
+// packages (awsclients/secrets, mail/sesmail, wsapi), so that the others do not link those
+// services; the configuration they share is awsconfig.
 package awsclients
 
 import (
-	"context"
-	"fmt"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/invite-forward/invite-forward/shared/faults"
 	"github.com/invite-forward/invite-forward/shared/idempotency"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
 )
-
-// MaxIdleConnsPerHost is how many connections to one endpoint each function keeps open
-// between calls. The SDK's default (10) is below the push fan-out's parallelism
-// (push.DefaultConcurrency, 16), so every fan-out would open and close connections — a TLS
-// handshake each — instead of reusing them.
-const MaxIdleConnsPerHost = 32
-
-// Load reads the shared AWS configuration (region, credentials, endpoint overrides).
-func Load(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(httpClient()))
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
-}
-
-// httpClient is the SDK's own client with a larger idle pool.
-func httpClient() *awshttp.BuildableClient {
-	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = max(t.MaxIdleConns, MaxIdleConnsPerHost)
-		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
-	})
-}
-
-// MustLoad is Load for a function's init: without configuration there is nothing to serve.
-func MustLoad() aws.Config {
-	cfg, err := Load(context.Background())
-	if err != nil {
-		panic(err)
-	}
-	return cfg
-}
 
 // DynamoDB returns a DynamoDB client. DYNAMODB_ENDPOINT (declared, empty, in the template so
 // that `sam local` can set it from an env-vars file) or the SDK's AWS_ENDPOINT_URL_DYNAMODB
@@ -96,29 +60,4 @@ func DynamoDBAt(cfg aws.Config, endpoint string) *dynamodb.Client {
 func instrument(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, roundtrips.Middleware, faults.Middleware, boundCalls, markBusy, idempotency.Middleware)
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None })
-}
-
-// Management returns a client for a WebSocket API's @connections endpoint
-// (https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, or the local gateway).
-func Management(cfg aws.Config, endpoint string) *apigatewaymanagementapi.Client {
-	return apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.APIOptions = append(o.APIOptions, faults.Middleware, idempotency.Middleware)
-	})
-}
-
-// Static returns a configuration with fixed dummy credentials for talking to local emulators,
-// which accept any signature.
-func Static(region string) aws.Config {
-	return aws.Config{
-		Region:      region,
-		Credentials: aws.NewCredentialsCache(staticCreds{}),
-		HTTPClient:  httpClient(),
-	}
-}
-
-type staticCreds struct{}
-
-func (staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "awsclients.Static"}, nil
 }

@@ -1,7 +1,6 @@
 package awsclients_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,32 +9,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/awsclients"
-	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 )
-
-// A push fan-out sends to push.DefaultConcurrency connections at once; with fewer idle
-// connections kept, each fan-out would open (and handshake) new ones.
-func TestIdlePoolHoldsAFanOut(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
-	loaded, err := awsclients.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, client := range map[string]any{"Load": loaded.HTTPClient, "Static": awsclients.Static("us-east-1").HTTPClient} {
-		b, ok := client.(*awshttp.BuildableClient)
-		if !ok {
-			t.Fatalf("%s: HTTP client is %T", name, client)
-		}
-		if n := b.GetTransport().MaxIdleConnsPerHost; n < push.DefaultConcurrency {
-			t.Errorf("%s: %d idle connections per host, fewer than the fan-out's %d", name, n, push.DefaultConcurrency)
-		}
-	}
-}
 
 // TestRetries_OneCallsFailuresNeverRefuseAnothersRetries: against a DynamoDB that answers
 // every call with a retryable 500, each of many calls at once gets all its attempts. With the
@@ -50,7 +29,7 @@ func TestRetries_OneCallsFailuresNeverRefuseAnothersRetries(t *testing.T) {
 		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"waiting for a lock"}`))
 	}))
 	defer busy.Close()
-	db := awsclients.DynamoDBAt(awsclients.Static("us-east-1"), busy.URL)
+	db := awsclients.DynamoDBAt(awsconfig.Static("us-east-1"), busy.URL)
 	const calls = 60
 	var wg sync.WaitGroup
 	for range calls {

@@ -20,11 +20,11 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/mail"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/roundtrips"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -138,14 +138,14 @@ func (s *scene) ses(record string) delivery.Outcome {
 }
 
 // pushes are what a connection received once everything committed so far is pushed.
-func (s *scene) pushes(conn string) []push.Message {
+func (s *scene) pushes(conn string) []wsapi.Message {
 	s.api.AwaitStream()
 	return s.api.Push.Messages(s.t, conn)
 }
 
 // deliveryPushes are the invitation.delivery pushes a connection received.
-func (s *scene) deliveryPushes(conn string) []push.Message {
-	var out []push.Message
+func (s *scene) deliveryPushes(conn string) []wsapi.Message {
+	var out []wsapi.Message
 	for _, m := range s.pushes(conn) {
 		if m.Type == invitation.EventDelivery {
 			out = append(out, m)

@@ -13,6 +13,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -24,7 +25,7 @@ import (
 // JSON error with a stable code — never treating the caller as anonymous.
 func TestHTTPAuthorizer_AStoreFaultIsAJSONErrorNotABare500(t *testing.T) {
 	t.Parallel()
-	unreachable := store.New(awsclients.DynamoDBAt(awsclients.Static("us-east-1"), "http://127.0.0.1:1"), "gone")
+	unreachable := store.New(awsclients.DynamoDBAt(awsconfig.Static("us-east-1"), "http://127.0.0.1:1"), "gone")
 	d := setup.With(slog.New(slog.NewJSONHandler(io.Discard, nil)), setup.Overrides{Store: unreachable, AgentTokens: noAgents{},
 		DeploymentSecret: []byte("authorizer-fault-test-secret-0123456789abcdef")})
 	session := strings.Repeat("A", 43)

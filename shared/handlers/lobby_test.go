@@ -11,10 +11,10 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/sweep"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // The lobby (SPEC §9.3), end to end through the handlers against DynamoDB Local, pushing to a
@@ -86,13 +86,13 @@ func connectAs(t testing.TB, api *apitest.API, connectionID, principalKey string
 }
 
 // pushed is what a connection received once everything committed so far is pushed.
-func pushed(t testing.TB, api *apitest.API, connectionID string) []push.Message {
+func pushed(t testing.TB, api *apitest.API, connectionID string) []wsapi.Message {
 	t.Helper()
 	api.AwaitStream()
 	return api.Push.Messages(t, connectionID)
 }
 
-func pushTypes(msgs []push.Message) []string {
+func pushTypes(msgs []wsapi.Message) []string {
 	out := []string{}
 	for _, m := range msgs {
 		out = append(out, m.Type)
@@ -101,7 +101,7 @@ func pushTypes(msgs []push.Message) []string {
 }
 
 // lobbyTypes are the lobby's pushes among msgs.
-func lobbyTypes(msgs []push.Message) []string {
+func lobbyTypes(msgs []wsapi.Message) []string {
 	out := []string{}
 	for _, typ := range pushTypes(msgs) {
 		switch typ {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/httpapi"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/setup"
 )
 
@@ -104,46 +102,6 @@ func WsDisconnect(d *setup.Deps) WsHandler {
 		wsLog(ctx, d.Log, slog.LevelInfo, "ws_disconnect", rc.RequestID, rc.ConnectionID, "ok")
 		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 	}
-}
-
-// Client → server actions on the WebSocket.
-const (
-	wsActionPing        = "ping"
-	wsErrUnknownAction  = "unknown_action"
-	wsMaxInboundMessage = 4 << 10
-)
-
-// WsDefault ($default) answers what clients send: {"action":"ping"} gets {"type":"pong"},
-// anything else {"type":"error","data":{"code":"unknown_action"}}. Answers go back through
-// the management API, like pushes.
-func WsDefault(d *setup.Deps) WsHandler {
-	mgmt := d.Management()
-	if mgmt == nil {
-		panic("config: environment variable " + setup.ManagementURLVar + " is required")
-	}
-	return func(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-		rc := req.RequestContext
-		reply, outcome := answer(req.Body)
-		err := push.Send(ctx, mgmt, rc.ConnectionID, reply, push.DefaultSendTimeout)
-		switch {
-		case err != nil && !push.IsGone(err):
-			wsLog(ctx, d.Log, slog.LevelWarn, "ws_default", rc.RequestID, rc.ConnectionID, "reply_failed", "cause", err.Error())
-		default:
-			wsLog(ctx, d.Log, slog.LevelInfo, "ws_default", rc.RequestID, rc.ConnectionID, outcome)
-		}
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-	}
-}
-
-// answer decides the reply to a client message, and the outcome to log (never the body).
-func answer(body string) (push.Message, string) {
-	var msg struct {
-		Action string `json:"action"`
-	}
-	if len(body) <= wsMaxInboundMessage && json.Unmarshal([]byte(body), &msg) == nil && msg.Action == wsActionPing {
-		return push.Message{Type: push.TypePong}, "pong"
-	}
-	return push.ErrorMessage(wsErrUnknownAction), wsErrUnknownAction
 }
 
 // principalOf reads the principal the authorizer put in the context. Decoded from a Lambda

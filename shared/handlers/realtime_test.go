@@ -12,8 +12,8 @@ import (
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/conversation"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // invoke runs a function's handler on an event the way the Lambda runtime does: JSON in,
@@ -125,7 +125,7 @@ func TestWebSocket_VisitorConnectsWithATicketAndReceivesPushes(t *testing.T) {
 	// Recipients are decided when the push is sent: if the stream is read after the socket
 	// opened, the visitor also gets the opening events they had access to. The message is
 	// what this test is about.
-	var got []push.Message
+	var got []wsapi.Message
 	for _, m := range api.Push.Messages(t, conn) {
 		if m.Type == conversation.EventMessageCreated {
 			got = append(got, m)
@@ -200,7 +200,7 @@ func TestWsDefault_PingGetsPongAnythingElseAnError(t *testing.T) {
 		}
 	}
 	got := api.Push.Messages(t, "pingConn=")
-	want := []push.Message{{Type: "pong"}, push.ErrorMessage("unknown_action"), push.ErrorMessage("unknown_action")}
+	want := []wsapi.Message{{Type: "pong"}, wsapi.ErrorMessage("unknown_action"), wsapi.ErrorMessage("unknown_action")}
 	if len(got) != len(want) || got[0].Type != "pong" || got[0].Data != nil {
 		t.Fatalf("replies = %+v, want %+v", got, want)
 	}

@@ -16,10 +16,10 @@ import (
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/invitation"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -138,7 +138,7 @@ func (w *world) connectVisitor(participantID string) {
 }
 
 // pushes is what the connection received once everything committed so far was pushed.
-func (w *world) pushes(connectionID string) []push.Message {
+func (w *world) pushes(connectionID string) []wsapi.Message {
 	w.api.AwaitStream()
 	return w.api.Push.Messages(w.t, connectionID)
 }
@@ -150,8 +150,8 @@ func (w *world) closed(connectionID string) bool {
 	return w.api.Push.Closed(connectionID)
 }
 
-func (w *world) pushed(connectionID, typ string) []push.Message {
-	var out []push.Message
+func (w *world) pushed(connectionID, typ string) []wsapi.Message {
+	var out []wsapi.Message
 	for _, m := range w.pushes(connectionID) {
 		if m.Type == typ {
 			out = append(out, m)

@@ -10,7 +10,13 @@ import (
 	"strings"
 )
 
-// New returns a JSON logger at the level named by LOG_LEVEL (DEBUG, INFO, WARN, ERROR).
+// LevelVar names the setting of the log level, one of Levels (INFO when unset).
+const LevelVar = "LOG_LEVEL"
+
+// Levels are the values LevelVar may take.
+var Levels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+
+// New returns a JSON logger at the named level (one of Levels; INFO for anything else).
 func New(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	switch strings.ToUpper(level) {
@@ -27,4 +33,4 @@ func New(w io.Writer, level string) *slog.Logger {
 }
 
 // Default is the logger of a function: stdout, level from LOG_LEVEL.
-func Default() *slog.Logger { return New(os.Stdout, os.Getenv("LOG_LEVEL")) }
+func Default() *slog.Logger { return New(os.Stdout, os.Getenv(LevelVar)) }

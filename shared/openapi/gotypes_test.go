@@ -16,8 +16,8 @@ import (
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/openapi"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/realtime"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // requestTypes are the structs each handler decodes its body into, by operationId. The
@@ -73,7 +73,7 @@ var responseTypes = map[string]any{
 // componentTypes are schemas that describe one Go type wherever they are used.
 var componentTypes = map[string]any{
 	"Error":       httpapi.ErrorBody{},
-	"PushMessage": push.Message{},
+	"PushMessage": wsapi.Message{},
 	"Participant": conversation.Participant{},
 }
 

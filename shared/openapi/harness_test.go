@@ -20,11 +20,11 @@ import (
 
 	"github.com/invite-forward/invite-forward/shared/apitest"
 	"github.com/invite-forward/invite-forward/shared/directory"
-	"github.com/invite-forward/invite-forward/shared/handlers"
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/openapi"
 	"github.com/invite-forward/invite-forward/shared/setup"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsdefault"
 )
 
 // recorder collects, across deployments, which statuses of which operations the truth test
@@ -325,7 +325,7 @@ func (d *deployment) connect(connectionID, authorization string) {
 // answer (pong or error) is pushed back like any other message.
 func (d *deployment) say(connectionID, body string) {
 	d.t.Helper()
-	h := handlers.WsDefault(d.api.Deps)
+	h := wsdefault.Handler(d.api.Deps.Management(), d.api.Deps.Log)
 	_, err := h(context.Background(), events.APIGatewayWebsocketProxyRequest{
 		Body: body, RequestContext: events.APIGatewayWebsocketProxyRequestContext{
 			RouteKey: "$default", ConnectionID: connectionID, RequestID: "req-" + connectionID,

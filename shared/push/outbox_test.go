@@ -12,6 +12,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // TestOutbox_AFunctionThatDiesRightAfterItsCommitLosesNoPush: the request commits through the
@@ -132,7 +133,7 @@ func mustPost(t *testing.T, w *world, e conversation.Event) {
 	}
 }
 
-func texts(ms []push.Message) []string {
+func texts(ms []wsapi.Message) []string {
 	var out []string
 	for _, m := range ms {
 		if s, ok := m.Data["text"].(string); ok {

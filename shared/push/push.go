@@ -20,13 +20,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/metrics"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/streambatch"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // Store is what push needs of storage.
@@ -51,7 +50,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultConcurrency = 16
-	DefaultSendTimeout = 2 * time.Second
+	DefaultSendTimeout = wsapi.SendTimeout
 	DefaultBudget      = 5 * time.Second
 )
 
@@ -73,7 +72,7 @@ func (o Options) withDefaults() Options {
 
 // Publisher pushes committed events read from the table's stream.
 type Publisher struct {
-	mgmt    Management
+	mgmt    wsapi.Management
 	store   Store
 	log     *slog.Logger
 	opts    Options
@@ -81,7 +80,7 @@ type Publisher struct {
 }
 
 // New returns a publisher.
-func New(mgmt Management, st Store, log *slog.Logger, opts Options) *Publisher {
+func New(mgmt wsapi.Management, st Store, log *slog.Logger, opts Options) *Publisher {
 	return &Publisher{mgmt: mgmt, store: st, log: log, opts: opts.withDefaults(), metrics: metrics.FromEnv()}
 }
 
@@ -293,11 +292,11 @@ func (p *Publisher) sendTo(ctx context.Context, d *delivery) outcome {
 				"conversationId", m.event.ConversationID, "eventType", m.event.Type)
 			return failed
 		}
-		err := post(ctx, p.mgmt, d.conn.ID, m.payload, p.opts.SendTimeout)
+		err := wsapi.Post(ctx, p.mgmt, d.conn.ID, m.payload, p.opts.SendTimeout)
 		if err == nil {
 			continue
 		}
-		if IsGone(err) {
+		if wsapi.IsGone(err) {
 			p.forget(ctx, d.conn)
 			return gone
 		}
@@ -347,12 +346,7 @@ func (p *Publisher) disconnect(ctx context.Context, principalKeys []string) {
 }
 
 func (p *Publisher) close(ctx context.Context, c store.Connection) {
-	sendCtx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
-	defer cancel()
-	_, err := p.mgmt.DeleteConnection(sendCtx, &apigatewaymanagementapi.DeleteConnectionInput{
-		ConnectionId: aws.String(c.ID),
-	}, singleAttempt)
-	if err != nil && !IsGone(err) {
+	if err := wsapi.Close(ctx, p.mgmt, c.ID, p.opts.SendTimeout); err != nil {
 		p.log.WarnContext(ctx, "push", "outcome", "close_failed", "connectionId", c.ID, "cause", err.Error())
 	}
 	// Forget it either way, without waiting for $disconnect (best effort, it may never come):

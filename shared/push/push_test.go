@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/invite-forward/invite-forward/local/gateway"
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/conversation"
 	"github.com/invite-forward/invite-forward/shared/ids"
 	"github.com/invite-forward/invite-forward/shared/push"
@@ -25,6 +25,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/store"
 	"github.com/invite-forward/invite-forward/shared/testenv"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -86,7 +87,7 @@ func pushSource(t testing.TB) gateway.StreamSource {
 
 func pollWith(t testing.TB, table string, src gateway.StreamSource, invoke gateway.StreamInvoker, log *slog.Logger) *gateway.StreamPoller {
 	t.Helper()
-	client := dynamodbstreams.NewFromConfig(awsclients.Static(testenv.Region), func(o *dynamodbstreams.Options) {
+	client := dynamodbstreams.NewFromConfig(awsconfig.Static(testenv.Region), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(testenv.DynamoDBEndpoint(t))
 	})
 	p, err := gateway.PollStream(t.Context(), client, table, src, invoke, log)
@@ -177,7 +178,7 @@ func event(conversationID, typ string, audience conversation.Audience, data map[
 	}
 }
 
-func types(ms []push.Message) []string {
+func types(ms []wsapi.Message) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Type)

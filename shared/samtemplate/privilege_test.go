@@ -68,7 +68,7 @@ func needed(g *callGraph, roots []string) grants {
 		if recv, method, ok := strings.Cut(node, ")."); ok && strings.HasSuffix(recv, "/shared/store.tx") && txItems[method] != "" {
 			out.actions["dynamodb:"+txItems[method]] = true
 		}
-		// A client kept behind an interface the code declares (push.Management, a mailer)
+		// A client kept behind an interface the code declares (wsapi.Management, a mailer)
 		// is called through it: a constructed client's methods of a called name count.
 		if name, ok := strings.CutPrefix(node, "interface method "); ok {
 			for service, client := range sdkClients {

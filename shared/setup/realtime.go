@@ -3,21 +3,16 @@ package setup
 import (
 	"sync"
 
-	"github.com/invite-forward/invite-forward/shared/awsclients"
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/realtime"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
-
-// ManagementURLVar names the WebSocket API's @connections endpoint: in AWS
-// https://{api-id}.execute-api.{region}.amazonaws.com/{stage} (set by the template), locally
-// the gateway's. The push function and $default (pong) need it.
-const ManagementURLVar = "WEBSOCKET_MANAGEMENT_URL"
 
 // realtimeDeps are the push and WebSocket parts of Deps.
 type realtimeDeps struct {
 	mgmtOnce sync.Once
-	mgmt     push.Management
+	mgmt     wsapi.Management
 
 	pushOnce sync.Once
 	push     *push.Publisher
@@ -28,14 +23,14 @@ type realtimeDeps struct {
 
 // Management is the @connections client, or nil when neither the Management override nor
 // WEBSOCKET_MANAGEMENT_URL is set.
-func (d *Deps) Management() push.Management {
+func (d *Deps) Management() wsapi.Management {
 	d.rt.mgmtOnce.Do(func() {
 		if d.overrides.Management != nil {
 			d.rt.mgmt = d.overrides.Management
 			return
 		}
-		if url := config.String(ManagementURLVar, ""); url != "" {
-			d.rt.mgmt = awsclients.Management(d.AWS(), url)
+		if url := config.String(wsapi.EndpointVar, ""); url != "" {
+			d.rt.mgmt = wsapi.NewClient(d.AWS(), url)
 		}
 	})
 	return d.rt.mgmt
@@ -47,7 +42,7 @@ func (d *Deps) Push() *push.Publisher {
 	d.rt.pushOnce.Do(func() {
 		mgmt := d.Management()
 		if mgmt == nil {
-			panic("config: environment variable " + ManagementURLVar + " is required")
+			panic("config: environment variable " + wsapi.EndpointVar + " is required")
 		}
 		d.rt.push = push.New(mgmt, d.Store(), d.Log, push.Options{})
 	})

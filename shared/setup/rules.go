@@ -1,13 +1,16 @@
 package setup
 
-import "github.com/invite-forward/invite-forward/shared/config"
+import (
+	"github.com/invite-forward/invite-forward/shared/config"
+	"github.com/invite-forward/invite-forward/shared/logging"
+)
 
 // Rules hold every string setting to the rule of the template parameter that sets it (a test
 // compares the two, as for Ranges): a function refuses at init what `sam deploy` would have
 // refused. Lengths are MaxLength, not a bounded repetition in the pattern: {0,127} compiles
 // to 127 copies of its class, milliseconds at every cold start.
 var Rules = map[string]config.Rule{
-	"LOG_LEVEL":        {Values: []string{"DEBUG", "INFO", "WARN", "ERROR"}},
+	logging.LevelVar:   {Values: logging.Levels},
 	HandoverModeVar:    {Values: []string{"on-accept", "immediate"}},
 	DefaultTeamIDVar:   {Pattern: `^([A-Za-z0-9][A-Za-z0-9._@:-]*)?$`, MaxLength: 128},
 	AllowedOriginsVar:  {Pattern: `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$`, List: true},

@@ -18,6 +18,7 @@ import (
 	"github.com/invite-forward/invite-forward/shared/apperror"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/conversations"
 	"github.com/invite-forward/invite-forward/shared/delivery"
@@ -25,9 +26,9 @@ import (
 	"github.com/invite-forward/invite-forward/shared/handover"
 	"github.com/invite-forward/invite-forward/shared/invitations"
 	"github.com/invite-forward/invite-forward/shared/logging"
-	"github.com/invite-forward/invite-forward/shared/push"
 	"github.com/invite-forward/invite-forward/shared/ratelimit"
 	"github.com/invite-forward/invite-forward/shared/store"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // Deps holds a function's long-lived dependencies. Getters build on first call and are safe
@@ -69,7 +70,7 @@ type Overrides struct {
 	AgentTokens auth.AgentTokens
 	// Management replaces the @connections client built from WEBSOCKET_MANAGEMENT_URL (the
 	// local gateway's endpoint, or a test server); with it, events are pushed.
-	Management push.Management
+	Management wsapi.Management
 	// Invitations replaces the invitation settings and rate limits read from the environment.
 	Invitations *invitations.Config
 	// Mailer replaces the SES sender built from SES_FROM_ADDRESS (tests: the SES emulator).
@@ -111,7 +112,7 @@ func (d *Deps) AWS() aws.Config {
 			d.awsCfg = *d.overrides.AWS
 			return
 		}
-		d.awsCfg = awsclients.MustLoad()
+		d.awsCfg = awsconfig.MustLoad()
 	})
 	return d.awsCfg
 }

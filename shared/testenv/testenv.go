@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/testenv/emulators"
@@ -78,14 +79,14 @@ func SESEndpoint(t testing.TB) string {
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	endpoint := DynamoDBEndpoint(t)
-	return cachedClient(endpoint, func() any { return awsclients.DynamoDBAt(awsclients.Static(Region), endpoint) }).(*dynamodb.Client)
+	return cachedClient(endpoint, func() any { return awsclients.DynamoDBAt(awsconfig.Static(Region), endpoint) }).(*dynamodb.Client)
 }
 
 // SES returns an SES v2 client for the SES emulator.
 func SES(t testing.TB) *sesv2.Client {
 	t.Helper()
 	endpoint := SESEndpoint(t)
-	return cachedClient(endpoint, func() any { return sesmail.ClientAt(awsclients.Static(Region), endpoint) }).(*sesv2.Client)
+	return cachedClient(endpoint, func() any { return sesmail.ClientAt(awsconfig.Static(Region), endpoint) }).(*sesv2.Client)
 }
 
 // clients keeps one client per endpoint: each SDK client has its own connection pool, and

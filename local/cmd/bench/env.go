@@ -11,6 +11,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/local/devdata"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/setup"
@@ -31,7 +32,7 @@ func newStage(ctx context.Context, tmpl *samtemplate.Template) (*stage, error) {
 		return nil, fmt.Errorf("run under the emulators: go run ./local/cmd/emulators -dynamodb-port 0 -ses-port 0 -- go run ./local/cmd/bench")
 	}
 	table := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	if err := devdata.CreateTable(ctx, awsclients.DynamoDBAt(awsclients.Static(region), dynamo), tmpl, table); err != nil {
+	if err := devdata.CreateTable(ctx, awsclients.DynamoDBAt(awsconfig.Static(region), dynamo), tmpl, table); err != nil {
 		return nil, err
 	}
 	keys, err := devkeys.Generate()

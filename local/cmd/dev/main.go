@@ -36,6 +36,7 @@ import (
 	"github.com/invite-forward/invite-forward/local/gateway"
 	"github.com/invite-forward/invite-forward/shared/auth"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/config"
 	"github.com/invite-forward/invite-forward/shared/devkeys"
 	"github.com/invite-forward/invite-forward/shared/directory"
@@ -143,7 +144,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 // prepareTable creates the table in DynamoDB Local, seeds the directory and writes the
 // sample data that events/*.json names.
 func prepareTable(ctx context.Context, tmpl *samtemplate.Template, endpoint, table, seedFile string, pins invitation.PINKey) (directory.Seed, error) {
-	db := awsclients.DynamoDBAt(awsclients.Static(region), endpoint)
+	db := awsclients.DynamoDBAt(awsconfig.Static(region), endpoint)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := devdata.CreateTable(ctx, db, tmpl, table); err != nil {

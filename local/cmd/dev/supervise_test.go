@@ -10,6 +10,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/local/devdata"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/invitation"
 	"github.com/invite-forward/invite-forward/shared/samtemplate"
 	"github.com/invite-forward/invite-forward/shared/store"
@@ -52,7 +53,7 @@ func TestSupervise_ADeadEmulatorComesBackOnItsPortWithTheSeed(t *testing.T) {
 	go func() { done <- stack.supervise(ctx, nil) }()
 
 	dynamo.Stop()
-	st := store.New(awsclients.DynamoDBAt(awsclients.Static(region), ddb), "supervised")
+	st := store.New(awsclients.DynamoDBAt(awsconfig.Static(region), ddb), "supervised")
 	eventually(t, "the table seeded again at "+ddb, func() bool {
 		_, err := st.ConnectionByID(t.Context(), devdata.SampleConnectionID) // the sample written last
 		return err == nil

@@ -20,6 +20,7 @@ import (
 
 	"github.com/invite-forward/invite-forward/local/devdata"
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/store"
 )
 
@@ -62,9 +63,9 @@ func client(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 		if region == "" {
 			region = "us-east-1"
 		}
-		return awsclients.DynamoDBAt(awsclients.Static(region), endpoint), nil
+		return awsclients.DynamoDBAt(awsconfig.Static(region), endpoint), nil
 	}
-	cfg, err := awsclients.Load(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/invite-forward/invite-forward/shared/apperror"
-	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 	"github.com/invite-forward/invite-forward/shared/mail"
 	"github.com/invite-forward/invite-forward/shared/mail/sesmail"
 )
@@ -25,7 +25,7 @@ import (
 // sesAt returns a client for endpoint that gives up after one attempt, so failure tests do
 // not sit through the SDK's retry backoff.
 func sesAt(endpoint string) *sesv2.Client {
-	return sesv2.NewFromConfig(awsclients.Static("us-east-1"), func(o *sesv2.Options) {
+	return sesv2.NewFromConfig(awsconfig.Static("us-east-1"), func(o *sesv2.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.RetryMaxAttempts = 1
 	})

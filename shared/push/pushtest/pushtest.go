@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
-	"github.com/invite-forward/invite-forward/shared/awsclients"
-	"github.com/invite-forward/invite-forward/shared/push"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
+	"github.com/invite-forward/invite-forward/shared/wsapi"
 )
 
 // Stage is the stage path the endpoint serves, like https://{api}.execute-api…/{stage}.
@@ -69,7 +69,7 @@ func (s *Server) Endpoint() string { return s.URL + "/" + Stage }
 
 // Client is the real SDK client pointed at the server.
 func (s *Server) Client() *apigatewaymanagementapi.Client {
-	return awsclients.Management(awsclients.Static("us-east-1"), s.Endpoint())
+	return wsapi.NewClient(awsconfig.Static("us-east-1"), s.Endpoint())
 }
 
 // Set decides how a connection is treated from now on; a hanging request re-reads it.
@@ -100,11 +100,11 @@ func (s *Server) Raw(connectionID string) [][]byte {
 }
 
 // Messages returns what a connection received, decoded.
-func (s *Server) Messages(t testing.TB, connectionID string) []push.Message {
+func (s *Server) Messages(t testing.TB, connectionID string) []wsapi.Message {
 	t.Helper()
-	var out []push.Message
+	var out []wsapi.Message
 	for _, raw := range s.Raw(connectionID) {
-		var m push.Message
+		var m wsapi.Message
 		if err := json.Unmarshal(raw, &m); err != nil {
 			t.Fatalf("connection %s received %s: %v", connectionID, raw, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 )
 
 // StartDynamoDB starts Amazon DynamoDB Local on opts.DynamoDBPort — in memory, or keeping its
@@ -56,7 +57,7 @@ func StartDynamoDB(ctx context.Context, opts Options) (*Emulator, error) {
 }
 
 func dynamoDBReady(ctx context.Context, endpoint string) error {
-	cfg := awsclients.Static("us-east-1")
+	cfg := awsconfig.Static("us-east-1")
 	cfg.RetryMaxAttempts = 1 // the caller polls; SDK retries would only slow that down
 	_, err := awsclients.DynamoDBAt(cfg, endpoint).ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
 	return err

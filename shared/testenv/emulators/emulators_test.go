@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/invite-forward/invite-forward/shared/awsclients"
+	"github.com/invite-forward/invite-forward/shared/awsconfig"
 )
 
 func localDir(t *testing.T) string {
@@ -130,7 +131,7 @@ func TestDynamoDB_DataDirKeepsTablesAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer e.Stop()
-		db := awsclients.DynamoDBAt(awsclients.Static("us-east-1"), e.Endpoint)
+		db := awsclients.DynamoDBAt(awsconfig.Static("us-east-1"), e.Endpoint)
 		out, err := db.ListTables(context.Background(), &dynamodb.ListTablesInput{})
 		if err != nil {
 			t.Fatal(err)
