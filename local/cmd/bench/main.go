@@ -35,7 +35,7 @@ import (
 )
 
 func main() {
-	runs := flag.Int("runs", 10, "cold starts per bootstrap (the median is reported)")
+	runs := flag.Int("runs", 20, "cold starts per bootstrap (the median is reported)")
 	warm := flag.Int("warm", 20, "warm invocations after each cold start, before the peak RSS is read")
 	out := flag.String("out", ".build/bench.md", "where the Markdown report is written (relative to the module root)")
 	only := flag.String("only", "", "measure only the functions this regexp matches, with the baselines, and skip the actions and the fan-out: a quick look while working on a few functions")
