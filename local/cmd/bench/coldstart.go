@@ -28,7 +28,8 @@ type start struct {
 // coldStart starts the emulator with bin, invokes it with event (cold), then warm more times,
 // and reads the bootstrap's peak RSS before stopping it.
 func coldStart(rie, bin string, env []string, event []byte, warm int) (start, error) {
-	invokeAddr, runtimeAddr := freeAddr(), freeAddr()
+	addrs := freeAddrs(2)
+	invokeAddr, runtimeAddr := addrs[0], addrs[1]
 	var out logBuffer
 	cmd := exec.Command(rie, "--runtime-api-address", runtimeAddr, "--runtime-interface-emulator-address", invokeAddr, bin)
 	cmd.Env = env
@@ -142,13 +143,20 @@ func waitListening(addr string) error {
 	}
 }
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
+// freeAddrs returns n distinct free loopback addresses. The listeners are all held until every
+// address is chosen: one closed before the next is opened may be handed out again, and the
+// emulator then fails to bind its second address.
+func freeAddrs(n int) []string {
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // median of the runs, field by field.
