@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	config.Check(logging.LevelVar, config.Rule{Values: logging.Levels}, false)
+	config.Check(logging.LevelVar, logging.LevelRule, false)
 	mgmt := wsapi.NewClient(awsconfig.MustLoad(), config.Required(wsapi.EndpointVar))
 	lambda.Start(wsdefault.Handler(mgmt, logging.Default()))
 }

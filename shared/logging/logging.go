@@ -8,15 +8,17 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/invite-forward/invite-forward/shared/config"
 )
 
-// LevelVar names the setting of the log level, one of Levels (INFO when unset).
+// LevelVar names the setting of the log level (INFO when unset); LevelRule is what it may be,
+// checked at every function's init (setup.Rules, and ws-default's main).
 const LevelVar = "LOG_LEVEL"
 
-// Levels are the values LevelVar may take.
-var Levels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+var LevelRule = config.Rule{Values: []string{"DEBUG", "INFO", "WARN", "ERROR"}}
 
-// New returns a JSON logger at the named level (one of Levels; INFO for anything else).
+// New returns a JSON logger at the named level (one of LevelRule's; INFO for anything else).
 func New(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	switch strings.ToUpper(level) {

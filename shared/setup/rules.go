@@ -10,7 +10,7 @@ import (
 // refused. Lengths are MaxLength, not a bounded repetition in the pattern: {0,127} compiles
 // to 127 copies of its class, milliseconds at every cold start.
 var Rules = map[string]config.Rule{
-	logging.LevelVar:   {Values: logging.Levels},
+	logging.LevelVar:   logging.LevelRule,
 	HandoverModeVar:    {Values: []string{"on-accept", "immediate"}},
 	DefaultTeamIDVar:   {Pattern: `^([A-Za-z0-9][A-Za-z0-9._@:-]*)?$`, MaxLength: 128},
 	AllowedOriginsVar:  {Pattern: `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$`, List: true},

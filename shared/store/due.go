@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -64,28 +63,16 @@ func (s *Store) Due(ctx context.Context, now time.Time, after string, limit int)
 
 // add files one entry of the index under its kind, told by its item's sort key.
 func (d *Due) add(item map[string]types.AttributeValue) error {
-	var keys struct {
-		PK string `dynamodbav:"pk"`
-		SK string `dynamodbav:"sk"`
-	}
-	if err := attributevalue.UnmarshalMap(item, &keys); err != nil {
-		return err
-	}
+	pk, sk := stringAttr(item, "pk"), stringAttr(item, "sk")
 	switch {
-	case keys.SK == invitationSK:
+	case sk == invitationSK:
 		var it offerItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
-		}
-		d.Invitations = append(d.Invitations, it.domain())
-	case strings.HasPrefix(keys.SK, partSK("")):
+		return decodeInto(item, &it, func() { d.Invitations = append(d.Invitations, it.domain()) })
+	case strings.HasPrefix(sk, partSK("")):
 		var it participantItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
-		}
-		d.Waiting = append(d.Waiting, it.domain(conversationIDOf(it.PK)))
-	case keys.SK == headSK:
-		d.Ended = append(d.Ended, conversationIDOf(keys.PK))
+		return decodeInto(item, &it, func() { d.Waiting = append(d.Waiting, it.domain(conversationIDOf(pk))) })
+	case sk == headSK:
+		d.Ended = append(d.Ended, conversationIDOf(pk))
 	default:
 		d.Unknown++
 	}
@@ -124,13 +111,7 @@ func (s *Store) duePage(ctx context.Context, now time.Time, after string, limit 
 }
 
 // dueSortKey is an item's place in the due index.
-func dueSortKey(item map[string]types.AttributeValue) string {
-	v, _ := item["gsi3sk"].(*types.AttributeValueMemberS)
-	if v == nil {
-		return ""
-	}
-	return v.Value
-}
+func dueSortKey(item map[string]types.AttributeValue) string { return stringAttr(item, "gsi3sk") }
 
 // dueQuery reads one partition of the due index: up to limit items whose deadline is at or
 // before now, after the cursor.

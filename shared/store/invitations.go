@@ -488,7 +488,7 @@ func (s *Store) InvitationToRedeem(ctx context.Context, secret LiveSecret) (invi
 	}
 	var inv *invitation.Invitation
 	for _, item := range items {
-		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == headSK {
+		if stringAttr(item, "sk") == headSK {
 			var h headItem
 			if err := attributevalue.UnmarshalMap(item, &h); err != nil {
 				return invitation.Invitation{}, fmt.Errorf("decode head: %w", err)

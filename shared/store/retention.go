@@ -287,8 +287,8 @@ const maxBatchAttempts = 6
 func (s *Store) stampParticipants(ctx context.Context, conversationID string, exp int64) error {
 	var sks []string
 	err := s.queryPrefix(ctx, convPK(conversationID), "PART#", func(m map[string]types.AttributeValue) error {
-		if sk, ok := m["sk"].(*types.AttributeValueMemberS); ok {
-			sks = append(sks, sk.Value)
+		if sk := stringAttr(m, "sk"); sk != "" {
+			sks = append(sks, sk)
 		}
 		return nil
 	})

@@ -52,24 +52,19 @@ func (s *Store) Standing(ctx context.Context, conversationID, participantID, ses
 
 // add files one item of the batch by its sort key.
 func (st *Standing) add(ctx context.Context, item map[string]types.AttributeValue) error {
-	var keyed struct {
-		SK string `dynamodbav:"sk"`
-	}
-	if err := attributevalue.UnmarshalMap(item, &keyed); err != nil {
-		return fmt.Errorf("decode standing: %w", err)
-	}
+	sk := stringAttr(item, "sk")
 	switch {
-	case keyed.SK == metaSK:
+	case sk == metaSK:
 		var it conversationItem
 		st.ConversationFound = true
 		return decodeInto(item, &it, func() { st.Conversation, st.PendingForward = it.domain(), it.PendingForward })
-	case keyed.SK == headSK:
+	case sk == headSK:
 		var h headItem
 		return decodeInto(item, &h, func() {
 			st.Head = h.public()
 			rememberHead(ctx, h)
 		})
-	case keyed.SK == sessionSK:
+	case sk == sessionSK:
 		st.SessionFound = true
 		return nil
 	default: // the participant: the only other key asked for
@@ -79,9 +74,10 @@ func (st *Standing) add(ctx context.Context, item map[string]types.AttributeValu
 	}
 }
 
+// decodeInto decodes a raw item into out, then does what the caller keeps of it.
 func decodeInto(item map[string]types.AttributeValue, out any, then func()) error {
 	if err := attributevalue.UnmarshalMap(item, out); err != nil {
-		return fmt.Errorf("decode standing: %w", err)
+		return fmt.Errorf("decode %T: %w", out, err)
 	}
 	then()
 	return nil

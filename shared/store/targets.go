@@ -112,19 +112,18 @@ func (s *Store) readTargets(ctx context.Context, q TargetsQuery, out *Targets) e
 
 // add files one item of the batch by its keys.
 func (t *Targets) add(item map[string]types.AttributeValue, conversationID string, now time.Time) error {
-	pk, _ := item["pk"].(*types.AttributeValueMemberS)
-	sk, _ := item["sk"].(*types.AttributeValueMemberS)
-	if pk == nil || sk == nil {
+	pk, sk := stringAttr(item, "pk"), stringAttr(item, "sk")
+	if pk == "" || sk == "" {
 		return fmt.Errorf("decode targets: an item without its keys")
 	}
 	switch {
-	case strings.HasPrefix(sk.Value, presencePrefix):
-		t.connected[strings.TrimPrefix(pk.Value, agentPK(""))] = anyLive(item, now)
+	case strings.HasPrefix(sk, presencePrefix):
+		t.connected[strings.TrimPrefix(pk, agentPK(""))] = anyLive(item, now)
 		return nil
-	case strings.HasPrefix(pk.Value, agentPK("")):
+	case strings.HasPrefix(pk, agentPK("")):
 		var it agentItem
 		return decodeInto(item, &it, func() { t.agents[it.ID] = it.domain() })
-	case strings.HasPrefix(pk.Value, teamPK("")):
+	case strings.HasPrefix(pk, teamPK("")):
 		var it teamItem
 		return decodeInto(item, &it, func() { t.teams[it.ID] = it.domain() })
 	default: // a participant: the only other keys asked for
